@@ -1,0 +1,69 @@
+// Package fhir reads and writes FHIR R4 JSON: single resources, Bundles, NDJSON
+// and directories of them; it resolves references between what it read and
+// writes resources with exactly one value[x] per choice element.
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Source says where a resource or a problem was found in the input, precisely
+// enough for a person to open the file and look.
+type Source struct {
+	File string // path as given on the command line (or a name for in-memory input)
+	Line int    // 1-based line in an NDJSON file; 0 when not line-oriented
+	// Entry is the 0-based index in Bundle.entry; -1 for a resource that is
+	// not inside a Bundle.
+	Entry int
+	// Contained is the id of a contained resource inside the resource above, if any.
+	Contained string
+}
+
+func (s Source) String() string {
+	out := s.File
+	if s.Line > 0 {
+		out += fmt.Sprintf(":%d", s.Line)
+	}
+	if s.Entry >= 0 {
+		out += fmt.Sprintf(" entry %d", s.Entry)
+	}
+	if s.Contained != "" {
+		out += " contained #" + s.Contained
+	}
+	return out
+}
+
+// Resource is one resource read from the input.
+type Resource struct {
+	Type    string // resourceType
+	ID      string // Resource.id, may be empty
+	FullURL string // Bundle.entry.fullUrl, may be empty
+	Source  Source
+	// Raw is the resource's JSON as read.
+	Raw json.RawMessage
+	// Value is the decoded samply struct pointer (*fm.Encounter, *fm.Claim, ...)
+	// for the types the reader was asked to decode; nil for the others.
+	Value any
+	// Contained holds the decoded contained resources, each with its own
+	// Source (Contained set) and Value; they resolve as "#id" from this resource.
+	Contained []*Resource
+}
+
+// Ref is the resource's relative reference "Type/id", or "" without an id.
+func (r *Resource) Ref() string {
+	if r.ID == "" {
+		return ""
+	}
+	return r.Type + "/" + r.ID
+}
+
+// InputError is a problem with one file, line or entry of the input. Reading
+// goes on after it: the other entries and files are still read.
+type InputError struct {
+	Source Source
+	Err    error
+}
+
+func (e *InputError) Error() string { return e.Source.String() + ": " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }

@@ -1,0 +1,109 @@
+// Package checks holds the utilization checks: pure functions from facts,
+// payer rules and a clock to findings. Nothing here does I/O.
+package checks
+
+import (
+	"time"
+
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// Priority follows FHIR's request-priority codes.
+type Priority string
+
+const (
+	Routine Priority = "routine"
+	Urgent  Priority = "urgent"
+	ASAP    Priority = "asap"
+	Stat    Priority = "stat"
+)
+
+// Owner is who works a finding; configuration maps it to a reference.
+type Owner string
+
+const (
+	URTeam            Owner = "ur-team"
+	PhysicianAdvisor  Owner = "physician-advisor"
+	BillingTeam       Owner = "billing"
+	PatientAccessTeam Owner = "patient-access"
+)
+
+// Finding is one thing a clinician or coordinator must look at.
+type Finding struct {
+	Check    string // check id, e.g. "two-midnight" or "custom:<id>"
+	Priority Priority
+	Owner    Owner
+
+	Patient   *facts.Patient
+	Encounter *facts.Encounter // the stay, when there is one
+	Claim     *facts.Claim     // the claim, for claim checks
+	// FocusRef is "Encounter/id" or "Claim/id"; FocusKey the focus's stable key.
+	FocusRef string
+	FocusKey string
+	// Episode distinguishes findings of the same check on the same focus: the
+	// stay for most checks, the review cycle for continued-stay-review, the
+	// index stay + readmission pair for readmission-30d.
+	Episode string
+
+	Due         time.Time // the deadline
+	Description string    // plain words for a nurse
+	Reasons     []facts.Code
+	Evidence    []Evidence
+	// Status is the business status code (utilreview status CodeSystem),
+	// e.g. "awaiting-review", "overdue", "data-gap".
+	Status string
+
+	RuleSet *rules.RuleSet // the payer rule set applied; nil when none
+	// Communication is set when the check also asks for a CommunicationRequest.
+	Communication *Communication
+}
+
+// Communication asks for a message to be sent (to the payer, or to the attending).
+type Communication struct {
+	Category  string // utilreview communication category code, e.g. "payer-notification"
+	Recipient string // "Organization/id" of the payer, or the attending's reference
+	// RecipientDisplay names the recipient when there is no reference to
+	// write (e.g. a payer known only by Synthea's display text).
+	RecipientDisplay string
+	Payload          string
+}
+
+// Evidence is one typed fact supporting a finding. Exactly one value field
+// is set; the writer turns it into exactly one Task.input value[x].
+type Evidence struct {
+	Type string // code in the utilreview evidence CodeSystem, e.g. "inpatient-days"
+
+	Int      *int
+	Decimal  *float64
+	String   *string
+	Bool     *bool
+	DateTime *time.Time
+	Code     *facts.Code
+	Ref      *string // "Type/id"
+}
+
+// Evidence constructors keep exactly one value set.
+func IntEvidence(typ string, v int) Evidence         { return Evidence{Type: typ, Int: &v} }
+func DecimalEvidence(typ string, v float64) Evidence { return Evidence{Type: typ, Decimal: &v} }
+func StringEvidence(typ string, v string) Evidence   { return Evidence{Type: typ, String: &v} }
+func BoolEvidence(typ string, v bool) Evidence       { return Evidence{Type: typ, Bool: &v} }
+func TimeEvidence(typ string, v time.Time) Evidence  { return Evidence{Type: typ, DateTime: &v} }
+func CodeEvidence(typ string, v facts.Code) Evidence { return Evidence{Type: typ, Code: &v} }
+func RefEvidence(typ string, v string) Evidence      { return Evidence{Type: typ, Ref: &v} }
+
+// Definition documents a check; docs/checks.md is generated from these.
+type Definition struct {
+	ID         string
+	Title      string
+	On         string // "encounter" or "claim"
+	What       string
+	Why        string
+	Source     string // regulation or guidance cited
+	Thresholds string // which rule-set fields set it
+	Switch     string // the rule-set switch, e.g. "checks.two_midnight.enabled"
+	Owner      Owner
+	Priority   Priority
+	// Communication names the CommunicationRequest category when the check asks for one.
+	Communication string
+}

@@ -1,0 +1,176 @@
+// Package facts turns FHIR resources into the per-patient facts the checks
+// read: stays with their class timeline, claims with their lines, payers,
+// diagnoses and procedures, and the Tasks and Communications already present.
+//
+// Facts hold times already placed in the facility's time zone and references
+// already resolved, so that the checks never parse or look anything up.
+package facts
+
+import (
+	"time"
+
+	"github.com/utilreview/utilreview/fhir"
+)
+
+// Code is one coding.
+type Code struct {
+	System  string
+	Code    string
+	Display string
+}
+
+// Identifier is a business identifier.
+type Identifier struct {
+	System string
+	Value  string
+}
+
+// Set is everything read from one input, grouped per patient.
+type Set struct {
+	Patients []*Patient // in input order of first appearance
+	// Counts of resources read, per resourceType, including skipped types.
+	Read map[string]int
+	// Skipped counts resources of types the engine does not read.
+	Skipped map[string]int
+	// Problems are input problems found while building facts (wrong shapes,
+	// absurd values); they name the file and entry.
+	Problems []error
+}
+
+// Patient groups one patient's facts. Patient resources may be absent from
+// the input: then Ref is the subject reference the other resources share.
+type Patient struct {
+	Ref        string // "Patient/id" when the id is known, else the reference as written
+	Key        string // stable key: business identifier "system|value", else Ref
+	Source     fhir.Source
+	BirthDate  time.Time // zero when unknown
+	Deceased   bool
+	DeceasedAt time.Time // zero when unknown
+
+	Encounters     []*Encounter // sorted by Start
+	Claims         []*Claim     // sorted by Created, then Ref
+	Tasks          []*Task
+	Communications []*Communication
+}
+
+// Segment is one stretch of an encounter in one class (inpatient,
+// observation, emergency...), from Encounter.classHistory, or the whole
+// period when there is no class history.
+type Segment struct {
+	Class string // v3 ActCode code as written: IMP, ACUTE, NONAC, OBSENC, EMER, AMB, SS, ...
+	Start time.Time
+	End   time.Time // zero while open
+}
+
+// Diagnosis is a diagnosis of a stay or claim, codes taken from the
+// CodeableConcept or from the referenced Condition.
+type Diagnosis struct {
+	Codes     []Code
+	Principal bool // rank 1, use/type principal or billing, or claim sequence 1 when none is marked
+}
+
+// Procedure is a procedure performed during a stay or billed on a claim.
+type Procedure struct {
+	Codes     []Code
+	Performed time.Time // zero when unknown
+}
+
+// Payer is who pays for a stay or claim, as far as the input tells.
+type Payer struct {
+	OrganizationRef string // "Organization/id" when resolvable
+	Identifiers     []Identifier
+	Name            string // Organization.name
+	// Display is the text the input gave instead of a resolvable payer, such
+	// as Synthea's Claim.insurance.coverage.display ("medicare", "private").
+	Display     string
+	CoverageRef string // "Coverage/id" when a Coverage was resolved
+}
+
+// Encounter is a stay or visit.
+type Encounter struct {
+	Ref     string // "Encounter/id"
+	Key     string // stable key: business identifier "system|value", else Ref
+	Source  fhir.Source
+	Patient *Patient
+
+	Status   string // planned | arrived | triaged | in-progress | onleave | finished | cancelled | entered-in-error | unknown
+	Class    string // current Encounter.class code
+	Segments []Segment
+	Start    time.Time // period.start (or the first segment's start)
+	End      time.Time // period.end; zero while in progress
+
+	Types                []Code
+	Reasons              []Code
+	DischargeDisposition []Code
+	ReAdmission          []Code // hospitalization.reAdmission
+	Diagnoses            []Diagnosis
+	Procedures           []Procedure // Procedure resources of this encounter and claim procedures
+	Attending            string      // Practitioner reference of the attending (or first) participant
+	ServiceProvider      string      // Organization reference
+
+	Payer  *Payer   // nil when no payer could be resolved
+	DRG    string   // MS-DRG code from a claim, "" when none
+	Claims []*Claim // claims that reach this encounter
+}
+
+// Line is one claim line (Claim.item).
+type Line struct {
+	Sequence     int
+	Codes        []Code // productOrService codings
+	Modifiers    []string
+	Units        float64 // quantity.value; 1 when absent
+	ServiceStart time.Time
+	ServiceEnd   time.Time // equals ServiceStart for a servicedDate
+	Revenue      []Code
+	Encounters   []string // item.encounter references as resolved "Encounter/id"
+}
+
+// Claim is a claim for services.
+type Claim struct {
+	Ref     string // "Claim/id"
+	Key     string // stable key: business identifier "system|value", else Ref
+	Source  fhir.Source
+	Patient *Patient
+
+	Status        string // active | cancelled | draft | entered-in-error
+	Use           string // claim | preauthorization | predetermination
+	Type          string // institutional | professional | oral | pharmacy | vision
+	SubType       []Code
+	Created       time.Time
+	BillableStart time.Time
+	BillableEnd   time.Time
+	Provider      string
+
+	Encounters  []*Encounter // resolved through item.encounter, the Claim.encounter extension or supportingInfo
+	Payer       *Payer
+	PreAuthRefs []string
+	Replaces    []string // references of claims this one replaces (Claim.related with relationship prior)
+	Lines       []Line
+	DRG         string // MS-DRG code, "" when none
+	Diagnoses   []Diagnosis
+	Procedures  []Procedure
+	// Accepted is true when a ClaimResponse or ExplanationOfBenefit for this
+	// claim reports outcome complete or partial.
+	Accepted bool
+}
+
+// Task is a Task already present, written by utilreview or by others.
+type Task struct {
+	Ref         string
+	Identifiers []Identifier
+	Status      string // draft | requested | received | accepted | rejected | ready | cancelled | in-progress | on-hold | failed | completed | entered-in-error
+	Codes       []Code
+	Focus       string // resolved "Type/id"
+	Encounter   string
+}
+
+// Communication is a Communication already present, e.g. the payer notified.
+type Communication struct {
+	Ref        string
+	Status     string // preparation | in-progress | not-done | on-hold | stopped | completed | entered-in-error | unknown
+	Categories []Code
+	Recipients []string // resolved references
+	About      []string // resolved references (about and encounter)
+	Sent       time.Time
+	BasedOn    []string
+}

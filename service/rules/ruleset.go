@@ -1,0 +1,229 @@
+// Package rules holds payer rule sets: what each payer requires, as data.
+// Rule sets are YAML or JSON files, validated on load with errors that name
+// the file, the field and the reason; custom checks in CEL are compiled once
+// per rule-set version. Shipped rule sets and reference tables are embedded
+// in the binary and can be overridden by a directory.
+package rules
+
+import (
+	"time"
+)
+
+// Program is the kind of coverage a rule set describes.
+type Program string
+
+const (
+	MedicareFFS       Program = "medicare-ffs"
+	MedicareAdvantage Program = "medicare-advantage"
+	Medicaid          Program = "medicaid"
+	Commercial        Program = "commercial"
+)
+
+// Medicare reports whether beneficiaries of the program are Medicare
+// beneficiaries (MOON and the Important Message apply to them).
+func (p Program) Medicare() bool { return p == MedicareFFS || p == MedicareAdvantage }
+
+// RuleSet is one payer's rules at one version.
+type RuleSet struct {
+	ID        string  `json:"id" yaml:"id"`
+	Name      string  `json:"name" yaml:"name"`
+	Version   string  `json:"version" yaml:"version"`
+	Effective Period  `json:"effective" yaml:"effective"`
+	Program   Program `json:"program" yaml:"program"`
+	// Default marks the rule set used when no other matches the payer.
+	Default bool `json:"default,omitempty" yaml:"default,omitempty"`
+	// Illustrative marks a fictional payer shipped as an example.
+	Illustrative bool     `json:"illustrative,omitempty" yaml:"illustrative,omitempty"`
+	Note         string   `json:"note,omitempty" yaml:"note,omitempty"`
+	Sources      []Source `json:"sources,omitempty" yaml:"sources,omitempty"`
+	Match        Match    `json:"match" yaml:"match"`
+	// Calendar names the holiday table used for business-day deadlines.
+	Calendar  string               `json:"calendar,omitempty" yaml:"calendar,omitempty"`
+	Checks    Checks               `json:"checks" yaml:"checks"`
+	CodeLists map[string]*CodeList `json:"code_lists,omitempty" yaml:"code_lists,omitempty"`
+	Custom    []*CustomCheck       `json:"custom,omitempty" yaml:"custom,omitempty"`
+
+	// File is where the rule set was loaded from (set by the loader).
+	File string `json:"-" yaml:"-"`
+	// Tables are the reference tables this rule set refers to, resolved by the loader.
+	Tables *Tables `json:"-" yaml:"-"`
+}
+
+// Source cites where a rule comes from.
+type Source struct {
+	Title string `json:"title" yaml:"title"`
+	URL   string `json:"url,omitempty" yaml:"url,omitempty"`
+}
+
+// Match says which payers a rule set applies to.
+type Match struct {
+	Identifiers []Identifier `json:"identifiers,omitempty" yaml:"identifiers,omitempty"`
+	// Names are case-insensitive aliases matched against Organization.name and
+	// against display text such as Synthea's coverage.display.
+	Names []string `json:"names,omitempty" yaml:"names,omitempty"`
+}
+
+// Identifier is a payer identifier (system and value).
+type Identifier struct {
+	System string `json:"system" yaml:"system"`
+	Value  string `json:"value" yaml:"value"`
+}
+
+// Period is a range of dates, both ends inclusive; a zero end is open.
+type Period struct {
+	From Date `json:"from" yaml:"from"`
+	To   Date `json:"to,omitempty" yaml:"to,omitempty"`
+}
+
+// Contains reports whether the calendar day of t (in t's location) is in the period.
+func (p Period) Contains(t time.Time) bool {
+	d := DateOf(t)
+	if !p.From.IsZero() && d.Before(p.From) {
+		return false
+	}
+	if !p.To.IsZero() && p.To.Before(d) {
+		return false
+	}
+	return true
+}
+
+// Switch turns a check on or off.
+type Switch struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+}
+
+// Checks holds the switches and thresholds of every built-in check.
+type Checks struct {
+	AdmissionNotification    AdmissionNotification `json:"admission_notification" yaml:"admission_notification"`
+	TwoMidnight              Switch                `json:"two_midnight" yaml:"two_midnight"`
+	Observation              Observation           `json:"observation" yaml:"observation"`
+	ConditionCode44          Switch                `json:"condition_code_44" yaml:"condition_code_44"`
+	ImportantMessage         ImportantMessage      `json:"important_message" yaml:"important_message"`
+	GMLOS                    GMLOS                 `json:"gmlos" yaml:"gmlos"`
+	ConcurrentReview         ConcurrentReview      `json:"concurrent_review" yaml:"concurrent_review"`
+	Readmission              Readmission           `json:"readmission" yaml:"readmission"`
+	SNFThreeDay              SNFThreeDay           `json:"snf_three_day" yaml:"snf_three_day"`
+	MissingCoverage          Switch                `json:"missing_coverage" yaml:"missing_coverage"`
+	PriorAuth                PriorAuth             `json:"prior_auth" yaml:"prior_auth"`
+	MUE                      MUE                   `json:"mue" yaml:"mue"`
+	DuplicateLines           DuplicateLines        `json:"duplicate_lines" yaml:"duplicate_lines"`
+	TimelyFiling             TimelyFiling          `json:"timely_filing" yaml:"timely_filing"`
+	ClaimBeforeDetermination Switch                `json:"claim_before_determination" yaml:"claim_before_determination"`
+	PaymentWindow            PaymentWindow         `json:"payment_window" yaml:"payment_window"`
+}
+
+// AdmissionNotification: the payer must be told of an inpatient admission.
+type AdmissionNotification struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// Hours from the inpatient order to the deadline.
+	Hours int `json:"hours" yaml:"hours"`
+	// NextBusinessDay moves a deadline that falls on a weekend or holiday to
+	// the end of the next business day.
+	NextBusinessDay bool `json:"next_business_day" yaml:"next_business_day"`
+	// Exemptions give other hours for stays whose diagnosis or encounter type
+	// is on a code list (e.g. maternity: 48 h).
+	Exemptions []NotificationExemption `json:"exemptions,omitempty" yaml:"exemptions,omitempty"`
+}
+
+// NotificationExemption gives a different notification window.
+type NotificationExemption struct {
+	Name     string `json:"name" yaml:"name"`
+	CodeList string `json:"code_list" yaml:"code_list"`
+	Hours    int    `json:"hours" yaml:"hours"`
+}
+
+// Observation: limits on observation stays.
+type Observation struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// Classes are the Encounter.class codes that mean observation (OBSENC by default).
+	Classes []string `json:"classes,omitempty" yaml:"classes,omitempty"`
+	// MOON turns on the Medicare Outpatient Observation Notice check.
+	MOON bool `json:"moon" yaml:"moon"`
+	// SecondMidnightLeadHours: raise observation-second-midnight this many
+	// hours before the second midnight.
+	SecondMidnightLeadHours int `json:"second_midnight_lead_hours" yaml:"second_midnight_lead_hours"`
+	// MaxHours before the urgent physician-advisor escalation (48).
+	MaxHours int `json:"max_hours" yaml:"max_hours"`
+}
+
+// ImportantMessage: the Important Message from Medicare.
+type ImportantMessage struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// DaysAfterAdmission for the first copy (2).
+	DaysAfterAdmission int `json:"days_after_admission" yaml:"days_after_admission"`
+	// DaysBeforeDischarge for the follow-up copy (2).
+	DaysBeforeDischarge int `json:"days_before_discharge" yaml:"days_before_discharge"`
+}
+
+// GMLOS: length of stay against the MS-DRG geometric mean.
+type GMLOS struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// Table names the MS-DRG table (default ms_drg_fy2025_gmlos.csv).
+	Table            string  `json:"table,omitempty" yaml:"table,omitempty"`
+	Factor           float64 `json:"factor" yaml:"factor"`
+	EscalationFactor float64 `json:"escalation_factor" yaml:"escalation_factor"`
+	// DefaultReviewDay applies to stays without an MS-DRG.
+	DefaultReviewDay int `json:"default_review_day" yaml:"default_review_day"`
+}
+
+// ConcurrentReview: cadence of continued-stay reviews.
+type ConcurrentReview struct {
+	Enabled   bool `json:"enabled" yaml:"enabled"`
+	EveryDays int  `json:"every_days,omitempty" yaml:"every_days,omitempty"`
+	// NormTable names a LOS norm table; when set the first review is due at
+	// its Percentile (50) LOS for the stay, then every EveryDays.
+	NormTable  string `json:"norm_table,omitempty" yaml:"norm_table,omitempty"`
+	Percentile int    `json:"percentile,omitempty" yaml:"percentile,omitempty"`
+}
+
+// Readmission: readmissions within a window.
+type Readmission struct {
+	Enabled    bool `json:"enabled" yaml:"enabled"`
+	WindowDays int  `json:"window_days" yaml:"window_days"`
+	// PlannedCodeList names the code list of planned-readmission codes.
+	PlannedCodeList string `json:"planned_code_list,omitempty" yaml:"planned_code_list,omitempty"`
+	// HRRPCohorts maps a cohort name (AMI, HF, PN, COPD, CABG, THA/TKA) to a code list.
+	HRRPCohorts map[string]string `json:"hrrp_cohorts,omitempty" yaml:"hrrp_cohorts,omitempty"`
+}
+
+// SNFThreeDay: the Medicare qualifying inpatient stay before SNF care.
+type SNFThreeDay struct {
+	Enabled      bool `json:"enabled" yaml:"enabled"`
+	MinMidnights int  `json:"min_midnights" yaml:"min_midnights"`
+}
+
+// PriorAuth: services that need prior authorization.
+type PriorAuth struct {
+	Enabled  bool   `json:"enabled" yaml:"enabled"`
+	CodeList string `json:"code_list" yaml:"code_list"`
+	// ClaimTypes limits the check to these Claim.type codes (e.g.
+	// institutional for outpatient hospital claims); empty means all.
+	ClaimTypes []string `json:"claim_types,omitempty" yaml:"claim_types,omitempty"`
+	// OutpatientOnly limits the check to claims not for an inpatient stay.
+	OutpatientOnly bool `json:"outpatient_only,omitempty" yaml:"outpatient_only,omitempty"`
+}
+
+// MUE: Medically Unlikely Edits.
+type MUE struct {
+	Enabled bool   `json:"enabled" yaml:"enabled"`
+	Table   string `json:"table" yaml:"table"`
+}
+
+// DuplicateLines: the same service billed twice.
+type DuplicateLines struct {
+	Enabled         bool     `json:"enabled" yaml:"enabled"`
+	ExemptModifiers []string `json:"exempt_modifiers" yaml:"exempt_modifiers"`
+}
+
+// TimelyFiling: the payer's filing limit.
+type TimelyFiling struct {
+	Enabled     bool `json:"enabled" yaml:"enabled"`
+	LimitDays   int  `json:"limit_days" yaml:"limit_days"`
+	WarningDays int  `json:"warning_days" yaml:"warning_days"`
+}
+
+// PaymentWindow: outpatient services that belong on the inpatient claim.
+type PaymentWindow struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	Days    int  `json:"days" yaml:"days"`
+}
