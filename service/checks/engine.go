@@ -1,0 +1,76 @@
+package checks
+
+import (
+	"sort"
+	"time"
+
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// RuleSource finds the rule set for a payer on a date. ok is false when no
+// payer-specific rule set matched and the default one was returned; rs is
+// nil only when there is no default either.
+type RuleSource interface {
+	For(p *facts.Payer, on time.Time) (rs *rules.RuleSet, ok bool)
+}
+
+// Config holds the engine's settings that are not payer rules.
+type Config struct {
+	// Location is the facility time zone: it decides what a midnight is.
+	Location *time.Location
+	// StaleAfterDays: an encounter still in progress after this many days
+	// gives one stale-encounter finding instead of length-of-stay findings.
+	StaleAfterDays int
+}
+
+// DefaultStaleAfterDays is the default of Config.StaleAfterDays.
+const DefaultStaleAfterDays = 365
+
+// Engine runs every check over one patient's facts.
+type Engine struct {
+	cfg   Config
+	rules RuleSource
+}
+
+// NewEngine returns an engine; a nil Location means UTC.
+func NewEngine(cfg Config, rs RuleSource) *Engine {
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.StaleAfterDays <= 0 {
+		cfg.StaleAfterDays = DefaultStaleAfterDays
+	}
+	return &Engine{cfg: cfg, rules: rs}
+}
+
+// run is what one check sees: the clock, the settings and the rules.
+type run struct {
+	asOf  time.Time // in the facility location
+	loc   *time.Location
+	cfg   Config
+	rules RuleSource
+}
+
+// Review returns the findings for one patient as of the given time, sorted
+// by due time.
+func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
+	r := &run{asOf: asOf.In(e.cfg.Location), loc: e.cfg.Location, cfg: e.cfg, rules: e.rules}
+	var out []Finding
+	for _, enc := range p.Encounters {
+		out = append(out, r.encounter(p, enc)...)
+	}
+	for _, cl := range p.Claims {
+		out = append(out, r.claim(p, cl)...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
+	return out
+}
+
+// Definitions lists every built-in check in a stable order.
+func Definitions() []Definition {
+	defs := make([]Definition, 0, len(encounterDefinitions)+len(claimDefinitions))
+	defs = append(defs, encounterDefinitions...)
+	defs = append(defs, claimDefinitions...)
+	return defs
+}
