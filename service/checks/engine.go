@@ -22,6 +22,9 @@ type Config struct {
 	// StaleAfterDays: an encounter still in progress after this many days
 	// gives one stale-encounter finding instead of length-of-stay findings.
 	StaleAfterDays int
+	// IdentifierSystem is the system of utilreview's Task identifiers: Tasks
+	// in the input with an identifier in it were written by utilreview.
+	IdentifierSystem string
 }
 
 // DefaultStaleAfterDays is the default of Config.StaleAfterDays.
@@ -50,6 +53,9 @@ type run struct {
 	loc   *time.Location
 	cfg   Config
 	rules RuleSource
+	// raised holds this run's encounter findings, for checks that depend on
+	// an open review of the stay (claim-before-determination).
+	raised map[*facts.Encounter][]Finding
 }
 
 // Review returns the findings for one patient as of the given time, sorted
@@ -58,10 +64,19 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 	r := &run{asOf: asOf.In(e.cfg.Location), loc: e.cfg.Location, cfg: e.cfg, rules: e.rules}
 	var out []Finding
 	for _, enc := range p.Encounters {
-		out = append(out, r.encounter(p, enc)...)
+		fs := r.encounter(p, enc)
+		fs = append(fs, r.customEncounter(p, enc)...)
+		if len(fs) > 0 {
+			if r.raised == nil {
+				r.raised = make(map[*facts.Encounter][]Finding)
+			}
+			r.raised[enc] = fs
+		}
+		out = append(out, fs...)
 	}
 	for _, cl := range p.Claims {
 		out = append(out, r.claim(p, cl)...)
+		out = append(out, r.customClaim(p, cl)...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
 	return out
