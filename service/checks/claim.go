@@ -6,3 +6,6 @@ import "github.com/utilreview/utilreview/service/facts"
 var claimDefinitions []Definition
 
 func (r *run) claim(p *facts.Patient, c *facts.Claim) []Finding { return nil }
+
+// Placeholder until the claim checks land; replaced by their owner.
+var claimEvidenceTypes []Concept

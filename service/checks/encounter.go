@@ -6,3 +6,6 @@ import "github.com/utilreview/utilreview/service/facts"
 var encounterDefinitions []Definition
 
 func (r *run) encounter(p *facts.Patient, e *facts.Encounter) []Finding { return nil }
+
+// Placeholder until the encounter checks land; replaced by their owner.
+var encounterEvidenceTypes []Concept

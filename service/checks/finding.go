@@ -107,3 +107,51 @@ type Definition struct {
 	// Communication names the CommunicationRequest category when the check asks for one.
 	Communication string
 }
+
+// Concept is one code of a utilreview CodeSystem, with its display and
+// definition; the CodeSystem resources are generated from these.
+type Concept struct {
+	Code       string
+	Display    string
+	Definition string
+}
+
+// EvidenceTypes lists the codes of the evidence-type CodeSystem: every
+// Evidence.Type a check may write.
+func EvidenceTypes() []Concept {
+	out := make([]Concept, 0, len(encounterEvidenceTypes)+len(claimEvidenceTypes))
+	out = append(out, encounterEvidenceTypes...)
+	for _, c := range claimEvidenceTypes {
+		if !hasConcept(out, c.Code) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func hasConcept(cs []Concept, code string) bool {
+	for _, c := range cs {
+		if c.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// Business statuses of a finding's Task (Task.businessStatus).
+const (
+	StatusAwaitingReview = "awaiting-review"
+	StatusDueSoon        = "due-soon"
+	StatusOverdue        = "overdue"
+	StatusDataGap        = "data-gap"
+)
+
+// BusinessStatuses lists the codes of the business-status CodeSystem.
+func BusinessStatuses() []Concept {
+	return []Concept{
+		{StatusAwaitingReview, "Awaiting review", "The finding waits for a clinician's review; its deadline has not passed."},
+		{StatusDueSoon, "Due soon", "The deadline falls within the next 24 hours."},
+		{StatusOverdue, "Overdue", "The deadline has passed without the finding being closed."},
+		{StatusDataGap, "Data gap", "The check could not be completed because data it needs is missing from the record; a person must supply or verify it."},
+	}
+}
