@@ -1,6 +1,17 @@
 package fhir
 
-// The reader's API (implementation lands with the reader work):
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The reader's API:
 //
 //	func NewReader(types ...string) *Reader
 //	    decodes resources of these resourceTypes into samply structs (Value);
@@ -25,4 +36,475 @@ package fhir
 var EngineTypes = []string{
 	"Patient", "Encounter", "Claim", "Coverage", "ExplanationOfBenefit", "ClaimResponse",
 	"Condition", "Procedure", "Organization", "Account", "Task", "Communication",
+}
+
+// supportedBundleTypes are the Bundle types whose entries are read as input.
+// Responses, documents and messages carry resources in other roles and are
+// reported instead of being half-read.
+var supportedBundleTypes = [...]string{"transaction", "batch", "collection", "searchset", "history"}
+
+// maxBundleDepth is how deep Bundles inside Bundles are flattened: one level
+// (e.g. the focus Bundle of a subscription notification). A Bundle deeper
+// than that is emitted as a resource of type Bundle.
+const maxBundleDepth = 1
+
+type typeInfo struct {
+	name string     // the resourceType, shared by all resources of the type
+	new  func() any // constructor of the samply struct; nil when not decoded
+}
+
+// Reader reads FHIR R4 JSON input. It holds no state between calls and is
+// safe for concurrent use.
+type Reader struct {
+	types map[string]typeInfo
+}
+
+// NewReader returns a Reader that decodes resources of the given
+// resourceTypes into samply structs (Resource.Value); resources of the other
+// R4 types are still emitted, with Value nil. With no types it decodes
+// EngineTypes. Names that are not R4 resource types are ignored.
+func NewReader(types ...string) *Reader {
+	if len(types) == 0 {
+		types = EngineTypes
+	}
+	names := resourceTypeNames()
+	r := &Reader{types: make(map[string]typeInfo, len(names))}
+	for _, n := range names {
+		r.types[n] = typeInfo{name: n}
+	}
+	for _, t := range types {
+		if ti, ok := r.types[t]; ok {
+			ti.new = resourceFactory(t)
+			r.types[t] = ti
+		}
+	}
+	return r
+}
+
+// Decodes reports whether the reader decodes resources of resourceType t.
+func (r *Reader) Decodes(t string) bool { return r.types[t].new != nil }
+
+// inputExtensions are the file name endings read from directories.
+var inputExtensions = [...]string{".json", ".ndjson", ".jsonl"}
+
+func isInputFile(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	for _, e := range inputExtensions {
+		if ext == e {
+			return true
+		}
+	}
+	return false
+}
+
+func isNDJSONName(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext == ".ndjson" || ext == ".jsonl"
+}
+
+// ReadPaths reads files and directories in the order given. Directories are
+// walked recursively in lexical order (so the output is deterministic), and
+// only their *.json, *.ndjson and *.jsonl files are read; hidden entries
+// (names starting with ".") are skipped. A file named explicitly is read
+// whatever its name. Every problem is an *InputError naming the file;
+// reading goes on with the other entries, lines and files.
+func (r *Reader) ReadPaths(paths []string, emit func(*Resource)) []error {
+	var errs []error
+	for _, p := range paths {
+		files, err := listInputFiles(p)
+		errs = append(errs, err...)
+		for _, f := range files {
+			data, rerr := os.ReadFile(f)
+			if rerr != nil {
+				errs = append(errs, fileError(f, rerr))
+				continue
+			}
+			errs = append(errs, r.ReadBytes(f, data, emit)...)
+		}
+	}
+	return errs
+}
+
+// listInputFiles expands one command-line path into the files to read.
+func listInputFiles(p string) ([]string, []error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, []error{fileError(p, err)}
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	var files []string
+	var errs []error
+	walkErr := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, fileError(path, err))
+			if d != nil && d.IsDir() && path != p {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if path != p && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && isInputFile(d.Name()) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if walkErr != nil {
+		errs = append(errs, fileError(p, walkErr))
+	}
+	return files, errs
+}
+
+// fileError is the InputError for a file or directory that cannot be read.
+// The path is in Source already, so the *PathError is unwrapped to its cause
+// (errors.Is(err, fs.ErrNotExist) still works).
+func fileError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &InputError{Source: Source{File: path, Entry: -1}, Err: fmt.Errorf("cannot read: %w", err)}
+}
+
+// ReadBytes reads one file's content: a single resource, a Bundle (its
+// entries are emitted one by one, with Source.Entry and FullURL; entries
+// without a resource, such as history deletes, are skipped) or NDJSON (one
+// resource per line, Source.Line; blank lines are skipped). NDJSON is
+// recognised by the name (*.ndjson, *.jsonl) or by content holding several
+// one-line JSON values. emit is called in input order; the Resources'
+// Raw alias data. Problems are returned as *InputError values and reading
+// goes on after them.
+func (r *Reader) ReadBytes(name string, data []byte, emit func(*Resource)) []error {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark is not JSON
+	f := &fileRead{r: r, name: name, emit: emit}
+	if isNDJSONName(name) {
+		f.readNDJSON(data)
+		return f.errs
+	}
+	s := skipWS(data, 0)
+	if s == len(data) {
+		f.buf = data
+		f.fail(Source{File: name, Entry: -1}, -1, errors.New("empty file: no JSON resource"))
+		return f.errs
+	}
+	if json.Valid(data) {
+		f.buf = data
+		f.readValue(s, len(data), Source{File: name, Entry: -1}, "", 0)
+		return f.errs
+	}
+	// Several JSON values, the first on one line: NDJSON in a .json file.
+	if e := valueEnd(data, s); e > 0 && bytes.IndexByte(data[s:e], '\n') < 0 && json.Valid(data[s:e]) {
+		f.readNDJSON(data)
+		return f.errs
+	}
+	f.buf = data
+	f.syntaxError(Source{File: name, Entry: -1}, data)
+	return f.errs
+}
+
+// fileRead is the state of reading one file.
+type fileRead struct {
+	r    *Reader
+	name string
+	// buf is what offsets refer to: the whole file, or the current NDJSON line.
+	buf  []byte
+	line int // current NDJSON line (1-based); 0 for a whole-file JSON value
+	emit func(*Resource)
+	errs []error
+}
+
+// fail records an InputError. For a whole-file JSON value, off (when >= 0)
+// sets Source.Line so that a person can find the spot.
+func (f *fileRead) fail(src Source, off int, err error) {
+	if f.line == 0 && off >= 0 {
+		src.Line, _ = lineCol(f.buf, off)
+	}
+	f.errs = append(f.errs, &InputError{Source: src, Err: err})
+}
+
+// syntaxError reports the first JSON syntax error in b (b is f.buf or the
+// current line) with its line and column.
+func (f *fileRead) syntaxError(src Source, b []byte) {
+	var v struct{}
+	err := json.Unmarshal(b, &v)
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		// Valid JSON that is not an object decodes into struct{} with an
+		// UnmarshalTypeError; the caller only calls this for invalid JSON.
+		f.errs = append(f.errs, &InputError{Source: src, Err: fmt.Errorf("invalid JSON: %v", err)})
+		return
+	}
+	// Offset counts the bytes read up to and including the offending one.
+	off := int(se.Offset) - 1
+	if off < 0 {
+		off = 0
+	}
+	line, col := lineCol(b, off)
+	if f.line == 0 {
+		src.Line = line
+	}
+	f.errs = append(f.errs, &InputError{Source: src, Err: fmt.Errorf("invalid JSON at column %d: %w", col, se)})
+}
+
+func (f *fileRead) readNDJSON(data []byte) {
+	for n, start := 1, 0; start < len(data); n++ {
+		end := bytes.IndexByte(data[start:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += start
+		}
+		line := data[start:end]
+		start = end + 1
+		s := skipWS(line, 0)
+		if s == len(line) {
+			continue
+		}
+		f.buf, f.line = line, n
+		src := Source{File: f.name, Line: n, Entry: -1}
+		if !json.Valid(line) {
+			f.syntaxError(src, line)
+			continue
+		}
+		f.readValue(s, len(line), src, "", 0)
+	}
+}
+
+// head holds where the members the reader needs are in a resource object.
+type head struct {
+	typeS, typeE           int // resourceType value
+	idS, idE               int
+	containedS, containedE int
+	btypeS, btypeE         int // "type" (Bundle.type when the resource is a Bundle)
+	entryS, entryE         int
+}
+
+// scanHead finds resourceType, id, contained, type and entry in the object
+// at f.buf[s:]; ok is false if it is not a JSON object. A repeated key keeps
+// its last value, as encoding/json does.
+func (f *fileRead) scanHead(s int) (h head, ok bool) {
+	it, ok := newObjectIter(f.buf, s)
+	if !ok {
+		return h, false
+	}
+	b := f.buf
+	for {
+		m, more := it.next()
+		if !more {
+			break
+		}
+		switch m.KeyEnd - m.KeyStart {
+		case 2:
+			if m.key(b, "id") {
+				h.idS, h.idE = m.ValStart, m.ValEnd
+			}
+		case 4:
+			if m.key(b, "type") {
+				h.btypeS, h.btypeE = m.ValStart, m.ValEnd
+			}
+		case 5:
+			if m.key(b, "entry") {
+				h.entryS, h.entryE = m.ValStart, m.ValEnd
+			}
+		case 9:
+			if m.key(b, "contained") {
+				h.containedS, h.containedE = m.ValStart, m.ValEnd
+			}
+		case 12:
+			if m.key(b, "resourceType") {
+				h.typeS, h.typeE = m.ValStart, m.ValEnd
+			}
+		default:
+			if m.KeyEsc { // an escaped key may spell one of the names above
+				switch {
+				case m.key(b, "id"):
+					h.idS, h.idE = m.ValStart, m.ValEnd
+				case m.key(b, "type"):
+					h.btypeS, h.btypeE = m.ValStart, m.ValEnd
+				case m.key(b, "entry"):
+					h.entryS, h.entryE = m.ValStart, m.ValEnd
+				case m.key(b, "contained"):
+					h.containedS, h.containedE = m.ValStart, m.ValEnd
+				case m.key(b, "resourceType"):
+					h.typeS, h.typeE = m.ValStart, m.ValEnd
+				}
+			}
+		}
+	}
+	return h, !it.bad
+}
+
+// resourceType looks the resourceType up without allocating.
+func (f *fileRead) resourceType(h head) (typeInfo, error) {
+	b := f.buf
+	if h.typeE == 0 {
+		return typeInfo{}, errors.New("missing resourceType")
+	}
+	if b[h.typeS] != '"' {
+		return typeInfo{}, errors.New("resourceType is not a string")
+	}
+	if ti, ok := f.r.types[string(b[h.typeS+1:h.typeE-1])]; ok {
+		return ti, nil
+	}
+	name, _ := stringValue(b, h.typeS, h.typeE)
+	if ti, ok := f.r.types[name]; ok { // written with escapes
+		return ti, nil
+	}
+	return typeInfo{}, fmt.Errorf("unknown resourceType %.64q (not an R4 resource type)", name)
+}
+
+// readValue reads the JSON object f.buf[s:e] as a resource or a Bundle.
+func (f *fileRead) readValue(s, e int, src Source, fullURL string, depth int) {
+	h, ok := f.scanHead(s)
+	if !ok {
+		f.fail(src, s, errors.New("not a JSON object: a FHIR resource must be an object"))
+		return
+	}
+	ti, err := f.resourceType(h)
+	if err != nil {
+		f.fail(src, s, err)
+		return
+	}
+	if ti.name == "Bundle" && depth <= maxBundleDepth {
+		f.readBundle(s, h, src, depth)
+		return
+	}
+	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e]}
+	if h.idE > 0 {
+		res.ID, _ = stringValue(f.buf, h.idS, h.idE)
+	}
+	if ti.new != nil {
+		v := ti.new()
+		if err := json.Unmarshal(res.Raw, v); err != nil {
+			f.fail(src, s, fmt.Errorf("cannot decode %s: %w", ti.name, err))
+			return
+		}
+		res.Value = v
+		if h.containedE > 0 {
+			f.readContained(res, h)
+		}
+	}
+	f.emit(res)
+}
+
+// readContained fills res.Contained from the "contained" array of res.
+func (f *fileRead) readContained(res *Resource, h head) {
+	it, ok := newArrayIter(f.buf, h.containedS)
+	if !ok {
+		f.fail(res.Source, h.containedS, errors.New("contained is not an array"))
+		return
+	}
+	for i := 0; ; i++ {
+		s, e, more := it.next()
+		if !more {
+			return
+		}
+		src := res.Source
+		src.Contained = fmt.Sprintf("[%d]", i) // until the id is known
+		ch, ok := f.scanHead(s)
+		if !ok {
+			f.fail(src, s, errors.New("contained resource is not a JSON object"))
+			continue
+		}
+		id := ""
+		if ch.idE > 0 {
+			id, _ = stringValue(f.buf, ch.idS, ch.idE)
+		}
+		if id != "" {
+			src.Contained = id
+		}
+		ti, err := f.resourceType(ch)
+		if err != nil {
+			f.fail(src, s, err)
+			continue
+		}
+		c := &Resource{Type: ti.name, ID: id, Source: src, Raw: f.buf[s:e:e], container: res}
+		if ti.new != nil {
+			v := ti.new()
+			if err := json.Unmarshal(c.Raw, v); err != nil {
+				f.fail(src, s, fmt.Errorf("cannot decode contained %s: %w", ti.name, err))
+				continue
+			}
+			c.Value = v
+		}
+		res.Contained = append(res.Contained, c)
+	}
+}
+
+// readBundle emits the entries of the Bundle at f.buf[s:].
+func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
+	b := f.buf
+	if h.btypeE == 0 {
+		f.fail(src, s, errors.New("Bundle has no type"))
+		return
+	}
+	bt, ok := stringValue(b, h.btypeS, h.btypeE)
+	if !ok {
+		f.fail(src, h.btypeS, errors.New("Bundle.type is not a string"))
+		return
+	}
+	supported := false
+	for _, t := range supportedBundleTypes {
+		if bt == t {
+			supported = true
+			break
+		}
+	}
+	if !supported {
+		f.fail(src, h.btypeS, fmt.Errorf("Bundle type %.40q is not supported (want transaction, batch, collection, searchset or history)", bt))
+		return
+	}
+	if h.entryE == 0 {
+		return // an empty Bundle, e.g. a searchset with no match
+	}
+	it, ok := newArrayIter(b, h.entryS)
+	if !ok {
+		f.fail(src, h.entryS, errors.New("Bundle.entry is not an array"))
+		return
+	}
+	for i := 0; ; i++ {
+		es, _, more := it.next()
+		if !more {
+			return
+		}
+		esrc := src
+		if depth == 0 {
+			esrc.Entry = i
+		} else {
+			esrc.Nested = i + 1
+		}
+		eit, ok := newObjectIter(b, es)
+		if !ok {
+			f.fail(esrc, es, errors.New("Bundle entry is not a JSON object"))
+			continue
+		}
+		fullURL := ""
+		rs, re := -1, -1
+		for {
+			m, more := eit.next()
+			if !more {
+				break
+			}
+			switch {
+			case m.key(b, "fullUrl"):
+				u, ok := stringValue(b, m.ValStart, m.ValEnd)
+				if !ok {
+					f.fail(esrc, m.ValStart, errors.New("entry.fullUrl is not a string"))
+				}
+				fullURL = u
+			case m.key(b, "resource"):
+				rs, re = m.ValStart, m.ValEnd
+			}
+		}
+		if rs < 0 || string(b[rs:re]) == "null" {
+			continue // no resource, e.g. a DELETE in a history Bundle
+		}
+		f.readValue(rs, re, esrc, fullURL, depth+1)
+	}
 }

@@ -12,10 +12,16 @@ import (
 // enough for a person to open the file and look.
 type Source struct {
 	File string // path as given on the command line (or a name for in-memory input)
-	Line int    // 1-based line in an NDJSON file; 0 when not line-oriented
+	// Line is the 1-based line in an NDJSON file. In an InputError about
+	// another file it is the line where the problem starts; otherwise 0.
+	Line int
 	// Entry is the 0-based index in Bundle.entry; -1 for a resource that is
 	// not inside a Bundle.
 	Entry int
+	// Nested is 1 + the index in the entry list of a Bundle that is itself
+	// the resource of entry Entry (a Bundle inside a Bundle, flattened by the
+	// reader); 0 when the resource is not in a nested Bundle.
+	Nested int
 	// Contained is the id of a contained resource inside the resource above, if any.
 	Contained string
 }
@@ -27,6 +33,9 @@ func (s Source) String() string {
 	}
 	if s.Entry >= 0 {
 		out += fmt.Sprintf(" entry %d", s.Entry)
+	}
+	if s.Nested > 0 {
+		out += fmt.Sprintf(" (inner Bundle entry %d)", s.Nested-1)
 	}
 	if s.Contained != "" {
 		out += " contained #" + s.Contained
@@ -48,7 +57,14 @@ type Resource struct {
 	// Contained holds the decoded contained resources, each with its own
 	// Source (Contained set) and Value; they resolve as "#id" from this resource.
 	Contained []*Resource
+
+	// container is the resource this one is contained in (nil when it is not
+	// contained), so that "#id" references between siblings resolve.
+	container *Resource
 }
+
+// Container is the resource r is contained in, or nil.
+func (r *Resource) Container() *Resource { return r.container }
 
 // Ref is the resource's relative reference "Type/id", or "" without an id.
 func (r *Resource) Ref() string {
