@@ -108,9 +108,12 @@ type Encounter struct {
 	Attending            string      // Practitioner reference of the attending (or first) participant
 	ServiceProvider      string      // Organization reference
 
-	Payer  *Payer   // nil when no payer could be resolved
-	DRG    string   // MS-DRG code from a claim, "" when none
-	Claims []*Claim // claims that reach this encounter
+	Payer *Payer // nil when no payer could be resolved
+	// Uninsured is true when the input says there is no payer (a display
+	// text such as Synthea's "no_insurance", or self-pay); Payer is nil then.
+	Uninsured bool
+	DRG       string   // MS-DRG code from a claim, "" when none
+	Claims    []*Claim // claims that reach this encounter
 }
 
 // Line is one claim line (Claim.item).
@@ -143,6 +146,7 @@ type Claim struct {
 
 	Encounters  []*Encounter // resolved through item.encounter, the Claim.encounter extension or supportingInfo
 	Payer       *Payer
+	Uninsured   bool // the input says there is no payer; Payer is nil then
 	PreAuthRefs []string
 	Replaces    []string // references of claims this one replaces (Claim.related with relationship prior)
 	Lines       []Line

@@ -1,0 +1,468 @@
+package facts
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/utilreview/utilreview/fhir"
+)
+
+// Options tune Build.
+type Options struct {
+	// Location is the facility time zone: dateTimes without an offset and
+	// partial dates are read in it, and every time in the facts is placed in
+	// it. nil means UTC.
+	Location *time.Location
+	// NoPayer reports whether a display text standing in for a payer means
+	// "no payer" (Synthea's "no_insurance"). The CLI wires it from the rule
+	// sets; nil means no display text does.
+	NoPayer func(display string) bool
+}
+
+// MSDRGSystem is the code system of CMS MS-DRGs. Only codings in it are
+// taken as a stay's DRG: the HL7 example DRG system reuses the same numbers
+// for other meanings.
+const MSDRGSystem = "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software"
+
+// ClaimEncounterExtension is the R5 backport extension Claim.encounter.
+const ClaimEncounterExtension = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Claim.encounter"
+
+// readTypes are the resource types Build reads; the others are counted in
+// Set.Skipped.
+var readTypes = map[string]bool{
+	"Patient": true, "Encounter": true, "Claim": true, "Coverage": true, "ExplanationOfBenefit": true,
+	"ClaimResponse": true, "Condition": true, "Procedure": true, "Organization": true, "Account": true,
+	"Task": true, "Communication": true,
+}
+
+// builder holds the state of one Build call.
+type builder struct {
+	opts Options
+	loc  *time.Location
+	ix   *fhir.Index
+	set  *Set
+
+	// resources of each type, in input order
+	patientRes, encounterRes, claimRes, coverageRes, eobRes, responseRes []*fhir.Resource
+	conditionRes, procedureRes, accountRes, taskRes, commRes             []*fhir.Resource
+
+	// position of each top-level resource in the input, for input ordering
+	pos map[*fhir.Resource]int
+
+	patientsByRes map[*fhir.Resource]*Patient
+	patientsByRef map[string]*Patient
+	// Patient resources by each business identifier "system|value", for
+	// logical references (Reference.identifier without reference)
+	patientsByIdent map[string]*Patient
+	patientPos      map[*Patient]int
+
+	encounters map[*fhir.Resource]*Encounter
+	claims     map[*fhir.Resource]*Claim
+
+	// links found in one pass and used in another, keyed by the resource they point at
+	conditionsByEnc map[*fhir.Resource][]*fhir.Resource
+	proceduresByEnc map[*fhir.Resource][]*fhir.Resource
+	accountsByEnc   map[*fhir.Resource][]*fhir.Resource
+	coveragesByPat  map[*Patient][]patientCoverage
+	eobsByClaim     map[*fhir.Resource][]*fhir.Resource
+	// the payer choice of each claim, reused by its encounters
+	claimPayer map[*Claim]payerChoice
+	// Procedure resources already read (a claim and its stay may share one)
+	procedures map[*fhir.Resource]procedureEntry
+}
+
+// Build groups resources into per-patient facts. It never fails: bad input
+// becomes a Problem naming its source, and what cannot be used is left out.
+// The same resources in the same order always give the same Set.
+func Build(resources []*fhir.Resource, opts Options) *Set {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	b := &builder{
+		opts:            opts,
+		loc:             loc,
+		ix:              fhir.NewIndex(),
+		set:             &Set{Read: make(map[string]int), Skipped: make(map[string]int)},
+		pos:             make(map[*fhir.Resource]int, len(resources)),
+		patientsByRes:   make(map[*fhir.Resource]*Patient),
+		patientsByRef:   make(map[string]*Patient),
+		patientsByIdent: make(map[string]*Patient),
+		patientPos:      make(map[*Patient]int),
+		encounters:      make(map[*fhir.Resource]*Encounter),
+		claims:          make(map[*fhir.Resource]*Claim),
+		conditionsByEnc: make(map[*fhir.Resource][]*fhir.Resource),
+		proceduresByEnc: make(map[*fhir.Resource][]*fhir.Resource),
+		accountsByEnc:   make(map[*fhir.Resource][]*fhir.Resource),
+		coveragesByPat:  make(map[*Patient][]patientCoverage),
+		eobsByClaim:     make(map[*fhir.Resource][]*fhir.Resource),
+		claimPayer:      make(map[*Claim]payerChoice),
+		procedures:      make(map[*fhir.Resource]procedureEntry),
+	}
+	b.sortInput(resources)
+
+	// Order matters only where one kind of fact needs another: patients
+	// first, encounters before claims (claims link to them), everything that
+	// links to an encounter before the encounter's diagnoses and payer.
+	for _, r := range b.patientRes {
+		b.addPatient(r)
+	}
+	for _, r := range b.encounterRes {
+		b.addEncounter(r)
+	}
+	b.indexLinks()
+	for _, r := range b.claimRes {
+		b.addClaim(r)
+	}
+	b.markAccepted()
+	for _, r := range b.claimRes {
+		if c := b.claims[r]; c != nil {
+			b.finishClaim(r, c)
+		}
+	}
+	for _, r := range b.encounterRes {
+		if e := b.encounters[r]; e != nil {
+			b.finishEncounter(r, e)
+		}
+	}
+	for _, r := range b.taskRes {
+		b.addTask(r)
+	}
+	for _, r := range b.commRes {
+		b.addCommunication(r)
+	}
+	b.finishPatients()
+	return b.set
+}
+
+// sortInput counts, indexes and buckets the input by type.
+func (b *builder) sortInput(resources []*fhir.Resource) {
+	for i, r := range resources {
+		if r == nil {
+			continue
+		}
+		b.set.Read[r.Type]++
+		if !readTypes[r.Type] {
+			b.set.Skipped[r.Type]++
+			continue
+		}
+		b.pos[r] = i
+		b.ix.Add(r)
+		if r.Value == nil {
+			// The reader reports resources it could not decode; nothing to build.
+			continue
+		}
+		switch r.Value.(type) {
+		case *fm.Patient:
+			b.patientRes = append(b.patientRes, r)
+		case *fm.Encounter:
+			b.encounterRes = append(b.encounterRes, r)
+		case *fm.Claim:
+			b.claimRes = append(b.claimRes, r)
+		case *fm.Coverage:
+			b.coverageRes = append(b.coverageRes, r)
+		case *fm.ExplanationOfBenefit:
+			b.eobRes = append(b.eobRes, r)
+		case *fm.ClaimResponse:
+			b.responseRes = append(b.responseRes, r)
+		case *fm.Condition:
+			b.conditionRes = append(b.conditionRes, r)
+		case *fm.Procedure:
+			b.procedureRes = append(b.procedureRes, r)
+		case *fm.Account:
+			b.accountRes = append(b.accountRes, r)
+		case *fm.Task:
+			b.taskRes = append(b.taskRes, r)
+		case *fm.Communication:
+			b.commRes = append(b.commRes, r)
+		}
+		// Organizations are only reached through references.
+	}
+}
+
+// problem records an input problem of resource r.
+func (b *builder) problem(r *fhir.Resource, msg string) {
+	b.set.Problems = append(b.set.Problems, &fhir.InputError{Source: r.Source, Err: errors.New(msg)})
+}
+
+// problemErr records an input problem with a cause.
+func (b *builder) problemErr(r *fhir.Resource, err error) {
+	b.set.Problems = append(b.set.Problems, &fhir.InputError{Source: r.Source, Err: err})
+}
+
+// addPatient makes the facts of a Patient resource.
+func (b *builder) addPatient(r *fhir.Resource) {
+	pr := r.Value.(*fm.Patient)
+	p := b.patientOf(r, "", b.pos[r])
+	if p == nil {
+		return
+	}
+	p.Source = r.Source
+	if k := identifierKey(pr.Identifier); k != "" {
+		p.Key = k
+	}
+	for i := range pr.Identifier {
+		id := &pr.Identifier[i]
+		if id.System != nil && id.Value != nil {
+			k := *id.System + "|" + *id.Value
+			if b.patientsByIdent[k] == nil {
+				b.patientsByIdent[k] = p
+			}
+		}
+	}
+	if pr.BirthDate != nil {
+		t, err := b.parseTime(*pr.BirthDate)
+		if err != nil {
+			b.problemErr(r, wrapField("patient birthDate", err))
+		} else {
+			p.BirthDate = t
+		}
+	}
+	if pr.DeceasedBoolean != nil && *pr.DeceasedBoolean {
+		p.Deceased = true
+	}
+	if pr.DeceasedDateTime != nil {
+		t, err := b.parseTime(*pr.DeceasedDateTime)
+		if err != nil {
+			b.problemErr(r, wrapField("patient deceasedDateTime", err))
+		}
+		p.Deceased = true
+		p.DeceasedAt = t
+	}
+}
+
+// patientOf returns the patient a resource resolved to (res non-nil) or the
+// one named by an unresolved reference, creating it on first sight; pos is
+// the input position of the resource that mentions it, for input ordering.
+func (b *builder) patientOf(res *fhir.Resource, written string, pos int) *Patient {
+	var p *Patient
+	switch {
+	case res != nil:
+		p = b.patientsByRes[res]
+		if p == nil {
+			ref := refOf(res)
+			if ref == "" {
+				ref = written
+			}
+			// An unresolved reference seen earlier may name the same patient.
+			if ref != "" {
+				p = b.patientsByRef[ref]
+			}
+			if p == nil {
+				p = &Patient{Ref: ref, Key: ref, Source: res.Source}
+				b.patientPos[p] = pos
+				if ref != "" {
+					b.patientsByRef[ref] = p
+				}
+			}
+			b.patientsByRes[res] = p
+		}
+	case written != "":
+		p = b.patientsByRef[written]
+		if p == nil {
+			p = &Patient{Ref: written, Key: written, Source: fhir.Source{Entry: -1}}
+			b.patientPos[p] = pos
+			b.patientsByRef[written] = p
+		}
+	default:
+		return nil
+	}
+	if pos < b.patientPos[p] {
+		b.patientPos[p] = pos
+	}
+	return p
+}
+
+// subjectPatient resolves a subject reference of resource from to a patient.
+// ok is false when the reference names something other than a Patient.
+func (b *builder) subjectPatient(ref *fm.Reference, from *fhir.Resource) (p *Patient, ok bool) {
+	if ref == nil {
+		return nil, true
+	}
+	if ref.Reference == nil || *ref.Reference == "" {
+		return b.logicalPatient(ref.Identifier, from), true
+	}
+	written := normalizeRef(*ref.Reference)
+	if res := b.ix.Resolve(*ref.Reference, from); res != nil {
+		if res.Type != "Patient" {
+			return nil, false
+		}
+		return b.patientOf(res, written, b.pos[from]), true
+	}
+	if t := refType(written); t != "" && t != "Patient" {
+		return nil, false
+	}
+	return b.patientOf(nil, written, b.pos[from]), true
+}
+
+// logicalPatient is the patient named by a logical reference (identifier
+// only): the Patient resource with that identifier, else a patient whose Ref
+// is the conditional reference "Patient?identifier=system|value", which a
+// server resolves when a transaction Bundle written for it is posted.
+func (b *builder) logicalPatient(id *fm.Identifier, from *fhir.Resource) *Patient {
+	if id == nil || id.Value == nil || *id.Value == "" {
+		return nil
+	}
+	key := str(id.System) + "|" + *id.Value
+	if p := b.patientsByIdent[key]; p != nil {
+		if pos := b.pos[from]; pos < b.patientPos[p] {
+			b.patientPos[p] = pos
+		}
+		return p
+	}
+	p := b.patientOf(nil, "Patient?identifier="+key, b.pos[from])
+	p.Key = key
+	return p
+}
+
+// lookupPatient finds the patient a reference names without creating one.
+func (b *builder) lookupPatient(ref *fm.Reference, from *fhir.Resource) *Patient {
+	if ref == nil {
+		return nil
+	}
+	if ref.Reference == nil || *ref.Reference == "" {
+		if id := ref.Identifier; id != nil && id.Value != nil {
+			if p := b.patientsByIdent[str(id.System)+"|"+*id.Value]; p != nil {
+				return p
+			}
+			return b.patientsByRef["Patient?identifier="+str(id.System)+"|"+*id.Value]
+		}
+		return nil
+	}
+	if res := b.ix.Resolve(*ref.Reference, from); res != nil {
+		if p := b.patientsByRes[res]; p != nil {
+			return p
+		}
+		if r := refOf(res); r != "" {
+			return b.patientsByRef[r]
+		}
+		return nil
+	}
+	return b.patientsByRef[normalizeRef(*ref.Reference)]
+}
+
+// indexLinks records which Conditions, Procedures and Accounts point at
+// which encounter, which Coverages belong to which patient and which
+// ExplanationOfBenefits answer which claim, so that later steps look them
+// up instead of scanning.
+func (b *builder) indexLinks() {
+	for _, r := range b.conditionRes {
+		c := r.Value.(*fm.Condition)
+		if enc := b.resolveType(c.Encounter, r, "Encounter"); enc != nil {
+			b.conditionsByEnc[enc] = append(b.conditionsByEnc[enc], r)
+		}
+	}
+	for _, r := range b.procedureRes {
+		pr := r.Value.(*fm.Procedure)
+		if enc := b.resolveType(pr.Encounter, r, "Encounter"); enc != nil {
+			b.proceduresByEnc[enc] = append(b.proceduresByEnc[enc], r)
+		}
+	}
+	for _, r := range b.accountRes {
+		a := r.Value.(*fm.Account)
+		for i := range a.Subject {
+			if enc := b.resolveType(&a.Subject[i], r, "Encounter"); enc != nil {
+				b.accountsByEnc[enc] = appendUnique(b.accountsByEnc[enc], r)
+			}
+		}
+	}
+	for _, r := range b.encounterRes {
+		if b.encounters[r] == nil {
+			continue
+		}
+		e := r.Value.(*fm.Encounter)
+		for i := range e.Account {
+			if acc := b.resolveType(&e.Account[i], r, "Account"); acc != nil {
+				b.accountsByEnc[r] = appendUnique(b.accountsByEnc[r], acc)
+			}
+		}
+	}
+	for _, r := range b.coverageRes {
+		b.addPatientCoverage(r)
+	}
+	b.sortPatientCoverages()
+	for _, r := range b.eobRes {
+		eob := r.Value.(*fm.ExplanationOfBenefit)
+		if cl := b.resolveType(eob.Claim, r, "Claim"); cl != nil {
+			b.eobsByClaim[cl] = append(b.eobsByClaim[cl], r)
+		}
+	}
+}
+
+// markAccepted sets Claim.Accepted from ClaimResponses and
+// ExplanationOfBenefits whose outcome is complete or partial.
+func (b *builder) markAccepted() {
+	for _, r := range b.responseRes {
+		cr := r.Value.(*fm.ClaimResponse)
+		if !acceptedOutcome(cr.Outcome) || !hasTopLevelKey(r.Raw, "outcome") {
+			continue
+		}
+		if cl := b.resolveType(cr.Request, r, "Claim"); cl != nil {
+			if c := b.claims[cl]; c != nil {
+				c.Accepted = true
+			}
+		}
+	}
+	for _, r := range b.eobRes {
+		eob := r.Value.(*fm.ExplanationOfBenefit)
+		if !acceptedOutcome(eob.Outcome) || !hasTopLevelKey(r.Raw, "outcome") {
+			continue
+		}
+		if cl := b.resolveType(eob.Claim, r, "Claim"); cl != nil {
+			if c := b.claims[cl]; c != nil {
+				c.Accepted = true
+			}
+		}
+	}
+}
+
+func acceptedOutcome(o fm.ClaimProcessingCodes) bool {
+	return o == fm.ClaimProcessingCodesComplete || o == fm.ClaimProcessingCodesPartial
+}
+
+// finishPatients sorts patients and their facts into the documented order.
+func (b *builder) finishPatients() {
+	seen := make(map[*Patient]bool, len(b.patientPos))
+	ps := make([]*Patient, 0, len(b.patientPos))
+	for _, p := range b.patientsByRes {
+		if !seen[p] {
+			seen[p] = true
+			ps = append(ps, p)
+		}
+	}
+	for _, p := range b.patientsByRef {
+		if !seen[p] {
+			seen[p] = true
+			ps = append(ps, p)
+		}
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		pi, pj := b.patientPos[ps[i]], b.patientPos[ps[j]]
+		if pi != pj {
+			return pi < pj
+		}
+		return ps[i].Ref < ps[j].Ref
+	})
+	for _, p := range ps {
+		sort.SliceStable(p.Encounters, func(i, j int) bool {
+			a, c := p.Encounters[i], p.Encounters[j]
+			if !a.Start.Equal(c.Start) {
+				return a.Start.Before(c.Start)
+			}
+			return a.Ref < c.Ref
+		})
+		sort.SliceStable(p.Claims, func(i, j int) bool { return claimLess(p.Claims[i], p.Claims[j]) })
+	}
+	b.set.Patients = ps
+}
+
+// claimLess orders claims by Created, then Ref.
+func claimLess(a, c *Claim) bool {
+	if !a.Created.Equal(c.Created) {
+		return a.Created.Before(c.Created)
+	}
+	return a.Ref < c.Ref
+}

@@ -1,0 +1,270 @@
+package facts
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
+	"github.com/utilreview/utilreview/fhir"
+)
+
+const urnUUID = "urn:uuid:"
+
+// ownID is the resource's own id. A resource without Resource.id takes the
+// uuid of its urn:uuid fullUrl: Synthea's transaction Bundles carry both, the
+// same, and a server assigns the id from it when the Bundle is posted.
+// Contained resources have no id of their own outside their container.
+func ownID(r *fhir.Resource) string {
+	if r.Source.Contained != "" {
+		return ""
+	}
+	if r.ID != "" {
+		return r.ID
+	}
+	if strings.HasPrefix(r.FullURL, urnUUID) && len(r.FullURL) > len(urnUUID) {
+		return r.FullURL[len(urnUUID):]
+	}
+	return ""
+}
+
+// refOf is "Type/id" with the resource's own id, or "" without one.
+func refOf(r *fhir.Resource) string {
+	id := ownID(r)
+	if id == "" {
+		return ""
+	}
+	return r.Type + "/" + id
+}
+
+// normalizeRef turns a reference as written into "Type/id" where it names
+// one: absolute URLs lose their base and _history suffix. urn:uuid and
+// contained ("#id") references stay as written.
+func normalizeRef(s string) string {
+	if s == "" || s[0] == '#' || strings.HasPrefix(s, "urn:") {
+		return s
+	}
+	if i := strings.Index(s, "/_history/"); i >= 0 {
+		s = s[:i]
+	}
+	if strings.Count(s, "/") <= 1 {
+		return s
+	}
+	j := strings.LastIndexByte(s, '/')
+	k := strings.LastIndexByte(s[:j], '/')
+	t := s[k+1 : j]
+	if t == "" || t[0] < 'A' || t[0] > 'Z' || j+1 == len(s) {
+		return s
+	}
+	return s[k+1:]
+}
+
+// refType is the resource type of a "Type/id" reference, "" when the
+// reference does not say (urn:uuid, contained).
+func refType(s string) string {
+	i := strings.IndexByte(s, '/')
+	if i <= 0 || s[0] < 'A' || s[0] > 'Z' || strings.HasPrefix(s, "urn:") {
+		return ""
+	}
+	return s[:i]
+}
+
+// resolveType resolves a reference of resource from and returns the target
+// only when it is of the wanted type.
+func (b *builder) resolveType(ref *fm.Reference, from *fhir.Resource, typ string) *fhir.Resource {
+	if ref == nil || ref.Reference == nil || *ref.Reference == "" {
+		return nil
+	}
+	res := b.ix.Resolve(*ref.Reference, from)
+	if res == nil || res.Type != typ {
+		return nil
+	}
+	return res
+}
+
+// refString is a reference as facts keep it: "Type/id" of the resolved
+// target, else the reference as written (normalized), else "".
+func (b *builder) refString(ref *fm.Reference, from *fhir.Resource) string {
+	if ref == nil || ref.Reference == nil || *ref.Reference == "" {
+		return ""
+	}
+	if res := b.ix.Resolve(*ref.Reference, from); res != nil {
+		if r := refOf(res); r != "" {
+			return r
+		}
+	}
+	return normalizeRef(*ref.Reference)
+}
+
+// identifierKey is the stable key "system|value" of a business identifier:
+// the official one, else the first with both system and value; "" when none.
+func identifierKey(ids []fm.Identifier) string {
+	first := ""
+	for i := range ids {
+		id := &ids[i]
+		if id.System == nil || id.Value == nil || *id.System == "" || *id.Value == "" {
+			continue
+		}
+		if id.Use != nil && *id.Use == fm.IdentifierUseOfficial {
+			return *id.System + "|" + *id.Value
+		}
+		if first == "" {
+			first = *id.System + "|" + *id.Value
+		}
+	}
+	return first
+}
+
+// identifiers copies identifiers that have a value.
+func identifiers(ids []fm.Identifier) []Identifier {
+	var out []Identifier
+	for i := range ids {
+		if ids[i].Value == nil || *ids[i].Value == "" {
+			continue
+		}
+		out = append(out, Identifier{System: str(ids[i].System), Value: *ids[i].Value})
+	}
+	return out
+}
+
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// appendCodes appends the codings of a concept that carry a code.
+func appendCodes(dst []Code, cc *fm.CodeableConcept) []Code {
+	if cc == nil {
+		return dst
+	}
+	for i := range cc.Coding {
+		c := &cc.Coding[i]
+		if c.Code == nil || *c.Code == "" {
+			continue
+		}
+		dst = append(dst, Code{System: str(c.System), Code: *c.Code, Display: str(c.Display)})
+	}
+	return dst
+}
+
+// hasCode reports whether a concept has a coding with the code (any system).
+func hasCode(cc *fm.CodeableConcept, codes ...string) bool {
+	if cc == nil {
+		return false
+	}
+	for i := range cc.Coding {
+		if cc.Coding[i].Code == nil {
+			continue
+		}
+		for _, want := range codes {
+			if *cc.Coding[i].Code == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// firstCode is the first code of a concept, "" when none.
+func firstCode(cc *fm.CodeableConcept) string {
+	if cc == nil {
+		return ""
+	}
+	for i := range cc.Coding {
+		if cc.Coding[i].Code != nil && *cc.Coding[i].Code != "" {
+			return *cc.Coding[i].Code
+		}
+	}
+	return ""
+}
+
+// codeKey identifies a list of codes by its first code, for merging the
+// same diagnosis or procedure reached by two routes.
+func codeKey(cs []Code) string {
+	if len(cs) == 0 {
+		return ""
+	}
+	return cs[0].System + "|" + cs[0].Code
+}
+
+func appendUnique(list []*fhir.Resource, r *fhir.Resource) []*fhir.Resource {
+	for _, x := range list {
+		if x == r {
+			return list
+		}
+	}
+	return append(list, r)
+}
+
+// parseTime reads a FHIR date, dateTime or instant and places it in the
+// facility location. Partial dates stand for the start of their period.
+func (b *builder) parseTime(s string) (time.Time, error) {
+	t, _, err := fhir.ParseDateTime(s, b.loc)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.In(b.loc), nil
+}
+
+// upperBound is the first instant after the period a FHIR date or dateTime
+// stands for, at its precision: a Period.end written as a date includes
+// that whole day. t is the parsed start of that period.
+func upperBound(t time.Time, prec fhir.Precision) time.Time {
+	switch prec {
+	case fhir.Year:
+		return t.AddDate(1, 0, 0)
+	case fhir.Month:
+		return t.AddDate(0, 1, 0)
+	case fhir.Day:
+		return t.AddDate(0, 0, 1)
+	case fhir.Minute:
+		return t.Add(time.Minute)
+	}
+	return t.Add(time.Nanosecond)
+}
+
+// period is a parsed FHIR Period.
+type period struct {
+	start, end time.Time
+	// endUpper is the first instant after the end at its precision; zero
+	// without an end.
+	endUpper time.Time
+	// endBefore reports an end before the start, with the end read at its
+	// own precision (an end date of the start's day is not before it).
+	endBefore bool
+}
+
+// parsePeriod parses a Period; field names the element for messages.
+func (b *builder) parsePeriod(p *fm.Period, field string) (period, error) {
+	var out period
+	if p == nil {
+		return out, nil
+	}
+	if p.Start != nil {
+		t, err := b.parseTime(*p.Start)
+		if err != nil {
+			return out, wrapField(field+".start", err)
+		}
+		out.start = t
+	}
+	if p.End != nil {
+		t, prec, err := fhir.ParseDateTime(*p.End, b.loc)
+		if err != nil {
+			return out, wrapField(field+".end", err)
+		}
+		out.end = t.In(b.loc)
+		out.endUpper = upperBound(out.end, prec)
+		if !out.start.IsZero() && !out.endUpper.After(out.start) {
+			out.endBefore = true
+		}
+	}
+	return out, nil
+}
+
+// wrapField names the element whose value could not be read.
+func wrapField(field string, err error) error {
+	return fmt.Errorf("%s: %w", field, err)
+}
