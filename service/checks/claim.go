@@ -1,11 +1,386 @@
 package checks
 
-import "github.com/utilreview/utilreview/service/facts"
+import (
+	"time"
 
-// Placeholder until the claim checks land; replaced by their owner.
-var claimDefinitions []Definition
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
 
-func (r *run) claim(p *facts.Patient, c *facts.Claim) []Finding { return nil }
+// Claim check ids: stable, they appear in Task.code.
+const (
+	CheckPriorAuthRequired        = "prior-auth-required"
+	CheckMUEExceeded              = "mue-exceeded"
+	CheckDuplicateClaimLine       = "duplicate-claim-line"
+	CheckTimelyFiling             = "timely-filing"
+	CheckClaimBeforeDetermination = "claim-before-determination"
+	CheckPaymentWindow            = "payment-window-3day"
+)
 
-// Placeholder until the claim checks land; replaced by their owner.
-var claimEvidenceTypes []Concept
+// Communication category of the prior-authorization request to the payer.
+const CategoryPriorAuthorization = "prior-authorization"
+
+var claimDefinitions = []Definition{
+	{
+		ID:    CheckPriorAuthRequired,
+		Title: "Prior authorization required",
+		On:    "claim",
+		What: "A claim line bills a CPT or HCPCS code that is on the payer's prior-authorization list on the line's date of service " +
+			"(entries carry effective dates; a paired entry such as J0585-J0588 applies only when the same claim also bills one of its " +
+			"partner codes, 64612 or 64615), the claim is of a type the payer's rule covers (for Medicare fee-for-service: " +
+			"institutional claims not for an inpatient stay, i.e. hospital outpatient claims), and the claim carries no " +
+			"insurance.preAuthRef. One finding per claim lists every such line; it is due on the earliest flagged date of service " +
+			"and overdue once that date has passed.",
+		Why: "The payer denies a service that needed prior authorization and was performed or billed without it; the request " +
+			"must reach the payer before the service, with the clinical documentation.",
+		Source: "42 CFR 419.80-419.89 (Medicare hospital outpatient department prior authorization, list at 42 CFR 419.83 and " +
+			"the CMS OPD prior authorization list); payer provider manuals for other payers.",
+		Thresholds: "checks.prior_auth.code_list (code list with per-code effective dates and with_any partner codes), " +
+			"checks.prior_auth.claim_types, checks.prior_auth.outpatient_only.",
+		Switch:        "checks.prior_auth.enabled",
+		Owner:         URTeam,
+		Priority:      Urgent,
+		Communication: CategoryPriorAuthorization,
+	},
+	{
+		ID:    CheckMUEExceeded,
+		Title: "Units above the Medically Unlikely Edit",
+		On:    "claim",
+		What: "The units of service billed for a CPT or HCPCS code exceed its Medically Unlikely Edit value: per claim line when " +
+			"the MUE adjudication indicator is 1, or summed over the claim's lines with the same code and date of service when it " +
+			"is 2 (policy) or 3 (clinical). A line without a quantity counts as 1 unit. The correction is due by the claim's " +
+			"timely-filing deadline (the claim's creation date when the payer has no filing limit configured).",
+		Why: "Payers deny the line (indicator 1) or the whole code for the day (indicators 2 and 3) when units exceed the MUE; " +
+			"billing must correct the units or document why more were given.",
+		Source:     "CMS National Correct Coding Initiative, Medically Unlikely Edits (MUE) tables; Medicare Claims Processing Manual ch. 23.",
+		Thresholds: "checks.mue.table (an MUE table in CMS's CSV layout: code, MUE value, adjudication indicator, rationale).",
+		Switch:     "checks.mue.enabled",
+		Owner:      BillingTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckDuplicateClaimLine,
+		Title: "Duplicate claim line",
+		On:    "claim",
+		What: "The same CPT or HCPCS code is billed for the same patient on the same date of service twice on one claim (draft or " +
+			"active), or on two active claims to the same payer, and neither line carries a duplicate-exempt modifier and " +
+			"neither claim replaces the other (Claim.related with relationship prior). The finding is raised once per pair, on " +
+			"the later claim (by creation time, then reference) or on the later line of the same claim. Claims to different " +
+			"payers are not duplicates (coordination of benefits sends the same service to each payer). The correction is due " +
+			"by the claim's timely-filing deadline.",
+		Why: "Payers deny exact duplicates (CARC 18), and a duplicate that is paid is an overpayment to return.",
+		Source: "Payer duplicate-claim edits (claim adjustment reason code 18); modifiers 59, 76, 77, 91, XE, XP, XS, XU, RT and LT " +
+			"mark distinct or repeat services (CMS NCCI Policy Manual ch. 1).",
+		Thresholds: "checks.duplicate_lines.exempt_modifiers (a line carrying any of them is never a duplicate).",
+		Switch:     "checks.duplicate_lines.enabled",
+		Owner:      BillingTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckTimelyFiling,
+		Title: "Timely filing limit",
+		On:    "claim",
+		What: "A claim not yet accepted by the payer (no ClaimResponse or ExplanationOfBenefit with outcome complete or partial) " +
+			"whose filing deadline, the service's through date (billablePeriod.end, else the latest line service date) plus the " +
+			"payer's limit in calendar days, has passed or falls within the warning lead. The deadline is the end of that day " +
+			"in the facility time zone. A claim without any service date gets a data-gap finding.",
+		Why:        "A claim filed after the payer's limit is denied and cannot be billed to the patient.",
+		Source:     "42 CFR 424.44 (Medicare: 1 calendar year after the date of service); commercial payer contracts (often 90-180 days).",
+		Thresholds: "checks.timely_filing.limit_days, checks.timely_filing.warning_days.",
+		Switch:     "checks.timely_filing.enabled",
+		Owner:      BillingTeam,
+		Priority:   Urgent,
+	},
+	{
+		ID:    CheckClaimBeforeDetermination,
+		Title: "Claim before the UR determination",
+		On:    "claim",
+		What: "A draft or active claim (use claim, not accepted) for a stay whose utilreview review is still open: a Task in the " +
+			"input with utilreview's identifier system, focused on the stay or with the stay as its encounter, in status " +
+			"requested, received, accepted, ready, in-progress or on-hold; or a review finding this run raised for the stay. " +
+			"Reviews are the checks that end in a clinician's determination (two-midnight, observation second midnight and 48 h, " +
+			"condition code 44, GMLOS, continued stay, readmission, SNF 3-day); notices, notifications, coverage and data-quality " +
+			"findings do not hold a claim. Due at the claim's creation: the claim should not have been prepared yet.",
+		Why: "A claim that goes out before utilization review has decided the stay's status (inpatient or observation) or its " +
+			"medical necessity may bill the wrong level of care and has to be cancelled and rebilled.",
+		Source:     "UR practice: the review paperwork is complete before the claim is sent to the payer (42 CFR 482.30 UR plan).",
+		Thresholds: "none (Config.IdentifierSystem identifies utilreview's Tasks).",
+		Switch:     "checks.claim_before_determination.enabled",
+		Owner:      BillingTeam,
+		Priority:   Urgent,
+	},
+	{
+		ID:    CheckPaymentWindow,
+		Title: "Outpatient services in the pre-admission payment window",
+		On:    "claim",
+		What: "A hospital outpatient claim (institutional, not for an inpatient stay) of the same patient has services dated on " +
+			"an inpatient admission's date or within the window's days before it (calendar days in the facility time zone, from " +
+			"the inpatient order), billed separately from the inpatient claim. All outpatient hospital services of the admitting " +
+			"hospital count, diagnostic or not, because related non-diagnostic services belong on the inpatient claim too and " +
+			"the engine cannot tell clinical relatedness; when both claims name a provider, only the same provider's claims " +
+			"count. Professional claims are outside the rule. The payer's rule set of the inpatient stay applies. Due by the " +
+			"outpatient claim's timely-filing deadline.",
+		Why: "Medicare pays these services as part of the inpatient stay (DRG payment); billing them separately is an " +
+			"overpayment that must be combined onto the inpatient claim or refunded.",
+		Source:     "42 CFR 412.2(c)(5) (3 days for IPPS hospitals, 1 day for hospitals outside the IPPS); Medicare Claims Processing Manual ch. 3, 40.3.",
+		Thresholds: "checks.payment_window.days (3 for IPPS hospitals, 1 otherwise).",
+		Switch:     "checks.payment_window.enabled",
+		Owner:      BillingTeam,
+		Priority:   Routine,
+	},
+}
+
+// claimIgnored reports whether no claim check looks at c: requests for
+// prior authorization or predetermination are not claims for payment, and
+// cancelled or entered-in-error claims are void. Drafts are checked: edits
+// are most useful before the claim goes out.
+func claimIgnored(c *facts.Claim) bool {
+	switch c.Use {
+	case "preauthorization", "predetermination":
+		return true
+	}
+	switch c.Status {
+	case "cancelled", "entered-in-error":
+		return true
+	}
+	return false
+}
+
+// claimActive reports whether c has been submitted (status active, or no
+// status given); drafts are not yet with the payer.
+func claimActive(c *facts.Claim) bool { return c.Status == "active" || c.Status == "" }
+
+func (r *run) claim(p *facts.Patient, c *facts.Claim) []Finding {
+	if c == nil || claimIgnored(c) {
+		return nil
+	}
+	rs, _ := r.rules.For(c.Payer, claimRuleDate(c))
+	var out []Finding
+	if rs != nil {
+		out = r.priorAuthRequired(p, c, rs, out)
+		out = r.mueExceeded(p, c, rs, out)
+		out = r.duplicateClaimLine(p, c, rs, out)
+		out = r.timelyFiling(p, c, rs, out)
+		out = r.claimBeforeDetermination(p, c, rs, out)
+	}
+	// The payment window follows the inpatient stay's payer, not the
+	// outpatient claim's: it looks its rule set up itself.
+	out = r.paymentWindow(p, c, out)
+	return out
+}
+
+// claimRuleDate is the date that picks the claim's rule-set version.
+func claimRuleDate(c *facts.Claim) time.Time {
+	if !c.BillableStart.IsZero() {
+		return c.BillableStart
+	}
+	return c.Created
+}
+
+// lineDate is a line's date of service: its serviced date or period start,
+// else the claim's billable period start, else the claim's creation.
+func lineDate(c *facts.Claim, l *facts.Line) time.Time {
+	switch {
+	case !l.ServiceStart.IsZero():
+		return l.ServiceStart
+	case !c.BillableStart.IsZero():
+		return c.BillableStart
+	}
+	return c.Created
+}
+
+// billingCode is the line's first CPT or HCPCS coding.
+func billingCode(l *facts.Line) (facts.Code, bool) {
+	for _, cd := range l.Codes {
+		if isBillingSystem(cd.System) && cd.Code != "" {
+			return cd, true
+		}
+	}
+	return facts.Code{}, false
+}
+
+func isBillingSystem(system string) bool {
+	s := rules.CanonicalSystem(system)
+	return s == rules.SystemCPT || s == rules.SystemHCPCS
+}
+
+// systemName is the short name of a billing code system for descriptions.
+func systemName(system string) string {
+	switch rules.CanonicalSystem(system) {
+	case rules.SystemCPT:
+		return "CPT"
+	case rules.SystemHCPCS:
+		return "HCPCS"
+	}
+	return "code"
+}
+
+// forInpatientStay reports whether c bills an inpatient stay: it reaches an
+// encounter with an inpatient segment, or it carries an MS-DRG.
+func forInpatientStay(c *facts.Claim) bool {
+	if c.DRG != "" {
+		return true
+	}
+	for _, e := range c.Encounters {
+		if e != nil && !InpatientStart(e).IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// claimStay is the encounter a claim finding names: the inpatient stay
+// when the claim reaches one, else its first encounter.
+func claimStay(c *facts.Claim) *facts.Encounter {
+	var first *facts.Encounter
+	for _, e := range c.Encounters {
+		if e == nil {
+			continue
+		}
+		if !InpatientStart(e).IsZero() {
+			return e
+		}
+		if first == nil {
+			first = e
+		}
+	}
+	return first
+}
+
+// claimFinding fills what every claim finding shares.
+func (r *run) claimFinding(id string, pr Priority, ow Owner, p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, due time.Time) Finding {
+	return Finding{
+		Check:     id,
+		Priority:  pr,
+		Owner:     ow,
+		Patient:   p,
+		Encounter: claimStay(c),
+		Claim:     c,
+		FocusRef:  c.Ref,
+		FocusKey:  c.Key,
+		Episode:   c.Key,
+		Due:       due,
+		Status:    r.statusFor(due),
+		RuleSet:   rs,
+	}
+}
+
+// statusFor is the business status of a finding due at due.
+func (r *run) statusFor(due time.Time) string {
+	if due.Before(r.asOf) {
+		return StatusOverdue
+	}
+	return StatusAwaitingReview
+}
+
+// filingDeadline is the end (23:59:59 in the facility zone) of the last
+// day the payer accepts the claim; ok is false when the payer sets no limit
+// or the claim has no service date.
+func (r *run) filingDeadline(c *facts.Claim, rs *rules.RuleSet) (deadline, through time.Time, ok bool) {
+	if rs == nil || rs.Checks.TimelyFiling.LimitDays <= 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	through = throughDate(c)
+	if through.IsZero() {
+		return time.Time{}, time.Time{}, false
+	}
+	return endOfDay(through, rs.Checks.TimelyFiling.LimitDays, r.loc), through, true
+}
+
+// editDue is when a billing edit must be fixed: a corrected claim must
+// still reach the payer within the filing limit, so the edit is due by the
+// filing deadline; without one, at the claim's creation.
+func (r *run) editDue(c *facts.Claim, rs *rules.RuleSet) time.Time {
+	if d, _, ok := r.filingDeadline(c, rs); ok {
+		return d
+	}
+	return c.Created
+}
+
+// throughDate is the service's through date: billablePeriod.end, else the
+// latest line service date, else the billable period start.
+func throughDate(c *facts.Claim) time.Time {
+	if !c.BillableEnd.IsZero() {
+		return c.BillableEnd
+	}
+	var t time.Time
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		e := l.ServiceEnd
+		if e.IsZero() {
+			e = l.ServiceStart
+		}
+		if e.After(t) {
+			t = e
+		}
+	}
+	if t.IsZero() {
+		t = c.BillableStart
+	}
+	return t
+}
+
+// endOfDay is 23:59:59 of the calendar day days after t's day, in loc.
+func endOfDay(t time.Time, days int, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d+days+1, 0, 0, 0, 0, loc).Add(-time.Second)
+}
+
+// dayOf is t's calendar date in loc.
+func dayOf(t time.Time, loc *time.Location) rules.Date { return rules.DateOf(t.In(loc)) }
+
+// dateText writes a date as YYYY-MM-DD.
+func dateText(d rules.Date) string {
+	b := make([]byte, 0, 10)
+	b = appendInt(b, d.Y, 4)
+	b = append(b, '-')
+	b = appendInt(b, d.M, 2)
+	b = append(b, '-')
+	b = appendInt(b, d.D, 2)
+	return string(b)
+}
+
+func appendInt(b []byte, v, width int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	for v > 0 || i == len(tmp) {
+		i--
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	for len(tmp)-i < width {
+		i--
+		tmp[i] = '0'
+	}
+	if neg {
+		b = append(b, '-')
+	}
+	return append(b, tmp[i:]...)
+}
+
+// payerName names the payer in plain words: the Organization's name, else
+// the rule set's name, else the display text the input gave.
+func payerName(rs *rules.RuleSet, py *facts.Payer) string {
+	if py != nil && py.Name != "" {
+		return py.Name
+	}
+	if rs != nil && rs.Name != "" {
+		return rs.Name
+	}
+	if py != nil && py.Display != "" {
+		return py.Display
+	}
+	return "the payer"
+}
+
+// codeList is the rule set's code list of that name, nil when absent.
+func codeList(rs *rules.RuleSet, name string) *rules.CodeList {
+	if rs == nil || name == "" {
+		return nil
+	}
+	return rs.CodeLists[name]
+}

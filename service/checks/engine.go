@@ -56,6 +56,11 @@ type run struct {
 	// raised holds this run's encounter findings, for checks that depend on
 	// an open review of the stay (claim-before-determination).
 	raised map[*facts.Encounter][]Finding
+	// Per-patient indexes the claim checks build once, on first use, so
+	// that comparing a claim with the patient's other claims and stays
+	// stays linear.
+	dups   *dupIndex
+	window *windowIndex
 }
 
 // Review returns the findings for one patient as of the given time, sorted

@@ -1,0 +1,129 @@
+package checks
+
+import (
+	"strings"
+
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// isReviewCheck reports whether a check ends in a clinician's
+// determination about the stay (its status, medical necessity or length):
+// while one is open the stay's claim should wait. Notices (MOON, Important
+// Message), payer notification, coverage and data-quality findings do not
+// change what is billed, so they do not hold a claim.
+func isReviewCheck(id string) bool {
+	switch id {
+	case "two-midnight", "observation-second-midnight", "observation-48h", "condition-code-44",
+		"los-exceeds-gmlos", "continued-stay-review", "readmission-30d", "snf-three-day":
+		return true
+	}
+	return false
+}
+
+// openTaskStatus reports whether a Task in that status is still to be worked.
+func openTaskStatus(s string) bool {
+	switch s {
+	case "requested", "received", "accepted", "ready", "in-progress", "on-hold":
+		return true
+	}
+	return false
+}
+
+// claimBeforeDetermination raises a finding for a claim whose stay still
+// has an open utilreview review.
+func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
+	if !rs.Checks.ClaimBeforeDetermination.Enabled || c.Use != "claim" || c.Accepted {
+		return out
+	}
+	for _, enc := range c.Encounters {
+		if enc == nil {
+			continue
+		}
+		var ev []Evidence
+		var open []string
+		for _, rf := range r.raised[enc] {
+			if isReviewCheck(rf.Check) && !containsString(open, rf.Check) {
+				open = append(open, rf.Check)
+				ev = append(ev, StringEvidence(EvOpenReview, rf.Check))
+			}
+		}
+		if p != nil && r.cfg.IdentifierSystem != "" {
+			for _, t := range p.Tasks {
+				if t == nil || !openTaskStatus(t.Status) || (t.Focus != enc.Ref && t.Encounter != enc.Ref) ||
+					!hasIdentifierSystem(t.Identifiers, r.cfg.IdentifierSystem) || !isReviewTask(t) {
+					continue
+				}
+				ev = append(ev, RefEvidence(EvReviewTask, t.Ref))
+				for _, cd := range t.Codes {
+					if isReviewCheck(cd.Code) && !containsString(open, cd.Code) {
+						open = append(open, cd.Code)
+					}
+				}
+			}
+		}
+		if len(ev) == 0 {
+			continue
+		}
+		f := r.claimFinding(CheckClaimBeforeDetermination, Urgent, BillingTeam, p, c, rs, c.Created)
+		f.Encounter = enc
+		f.Episode = enc.Key
+		f.Evidence = append([]Evidence{RefEvidence(EvStay, enc.Ref)}, ev...)
+		verb := "was created"
+		if c.Status == "draft" {
+			verb = "is being prepared"
+		}
+		what := "an open review Task"
+		if len(open) > 0 {
+			what = strings.Join(open, ", ")
+		}
+		f.Description = "The claim for this stay " + verb + " while utilization review of the stay is still open (" +
+			what + "). Hold the claim until the UR determination is recorded, then bill the level of " +
+			"care and days it supports."
+		out = append(out, f)
+	}
+	return out
+}
+
+func hasIdentifierSystem(ids []facts.Identifier, system string) bool {
+	for _, id := range ids {
+		if id.System == system {
+			return true
+		}
+	}
+	return false
+}
+
+// isReviewTask reports whether a utilreview Task is a review: its code is a
+// review check, or it names no known non-review check (Tasks written by an
+// older version may carry no code).
+func isReviewTask(t *facts.Task) bool {
+	known := false
+	for _, cd := range t.Codes {
+		if isReviewCheck(cd.Code) {
+			return true
+		}
+		if isKnownCheck(cd.Code) {
+			known = true
+		}
+	}
+	return !known
+}
+
+// isKnownCheck reports whether code is a built-in or custom check id.
+func isKnownCheck(code string) bool {
+	if strings.HasPrefix(code, "custom:") {
+		return true
+	}
+	for _, d := range encounterDefinitions {
+		if d.ID == code {
+			return true
+		}
+	}
+	for _, d := range claimDefinitions {
+		if d.ID == code {
+			return true
+		}
+	}
+	return false
+}

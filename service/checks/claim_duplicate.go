@@ -1,0 +1,185 @@
+package checks
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// dupKey is what makes two lines the same service: the code on one date of
+// service (the patient is the same: the index is per patient).
+type dupKey struct {
+	code string
+	day  rules.Date
+}
+
+type dupLine struct {
+	claim *facts.Claim
+	line  int // index in claim.Lines
+}
+
+// dupIndex indexes a patient's billed lines by code and date, so that
+// finding duplicates is linear in the number of lines.
+type dupIndex struct {
+	patient *facts.Patient
+	lines   map[dupKey][]dupLine
+}
+
+// duplicateIndex returns the patient's index, built once per patient.
+func (r *run) duplicateIndex(p *facts.Patient) *dupIndex {
+	if r.dups != nil && r.dups.patient == p {
+		return r.dups
+	}
+	idx := &dupIndex{patient: p, lines: make(map[dupKey][]dupLine)}
+	for _, c := range p.Claims {
+		if c == nil || claimIgnored(c) {
+			continue
+		}
+		for i := range c.Lines {
+			code, ok := billingCode(&c.Lines[i])
+			if !ok {
+				continue
+			}
+			k := dupKey{code.Code, dayOf(lineDate(c, &c.Lines[i]), r.loc)}
+			idx.lines[k] = append(idx.lines[k], dupLine{c, i})
+		}
+	}
+	r.dups = idx
+	return idx
+}
+
+// duplicateClaimLine raises one finding per duplicate pair: on the later
+// line of the same claim, or on the later of two claims.
+func (r *run) duplicateClaimLine(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
+	dl := &rs.Checks.DuplicateLines
+	if !dl.Enabled || p == nil || len(c.Lines) == 0 {
+		return out
+	}
+	idx := r.duplicateIndex(p)
+	var raised []string // cross-claim episodes already raised for c
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		code, ok := billingCode(l)
+		if !ok || hasExemptModifier(l, dl.ExemptModifiers) {
+			continue
+		}
+		day := dayOf(lineDate(c, l), r.loc)
+		var lastOther *facts.Claim
+		for _, o := range idx.lines[dupKey{code.Code, day}] {
+			ol := &o.claim.Lines[o.line]
+			if o.claim == c {
+				if o.line >= i || hasExemptModifier(ol, dl.ExemptModifiers) {
+					continue
+				}
+				// The first earlier line on the same claim: one finding for this line.
+				out = append(out, r.duplicateFinding(p, c, rs, l, code, day, nil, ol))
+				break
+			}
+			if o.claim == lastOther || !claimActive(c) || !claimActive(o.claim) ||
+				!laterClaim(c, o.claim) || replaces(c, o.claim) || replaces(o.claim, c) ||
+				!samePayer(c.Payer, o.claim.Payer) || hasExemptModifier(ol, dl.ExemptModifiers) {
+				continue
+			}
+			lastOther = o.claim
+			ep := code.Code + "|" + dateText(day) + "|" + o.claim.Key
+			if containsString(raised, ep) {
+				continue // another line of c already paired with this claim for this service
+			}
+			raised = append(raised, ep)
+			f := r.duplicateFinding(p, c, rs, l, code, day, o.claim, ol)
+			f.Episode = ep
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (r *run) duplicateFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, l *facts.Line, code facts.Code, day rules.Date, other *facts.Claim, ol *facts.Line) Finding {
+	f := r.claimFinding(CheckDuplicateClaimLine, Routine, BillingTeam, p, c, rs, r.editDue(c, rs))
+	date := dateText(day)
+	var b strings.Builder
+	b.WriteString("Line " + strconv.Itoa(l.Sequence) + " bills " + systemName(code.System) + " " + code.Code + " on " + date)
+	if other == nil {
+		f.Episode = code.Code + "|" + date + "|line-" + strconv.Itoa(ol.Sequence) + "|line-" + strconv.Itoa(l.Sequence)
+		b.WriteString(", as line " + strconv.Itoa(ol.Sequence) + " of the same claim already does")
+	} else {
+		b.WriteString(", as line " + strconv.Itoa(ol.Sequence) + " of claim " + other.Key + " already does for this patient")
+	}
+	b.WriteString("; no modifier marks it as a distinct or repeat service")
+	if len(rs.Checks.DuplicateLines.ExemptModifiers) > 0 {
+		b.WriteString(" (" + strings.Join(rs.Checks.DuplicateLines.ExemptModifiers, ", ") + ")")
+	}
+	b.WriteString(" and neither claim replaces the other. The payer will deny it as a duplicate: remove the line, add the modifier that applies, or send a replacement claim.")
+	f.Description = b.String()
+	f.Reasons = []facts.Code{code}
+	f.Evidence = append(f.Evidence,
+		IntEvidence(EvClaimLine, l.Sequence),
+		CodeEvidence(EvServiceCode, code),
+		TimeEvidence(EvDateOfService, StartOfDay(lineDate(c, l), r.loc)),
+		IntEvidence(EvDuplicateLine, ol.Sequence),
+	)
+	if other != nil {
+		ref := other.Ref
+		if ref == "" {
+			ref = other.Key
+		}
+		f.Evidence = append(f.Evidence, RefEvidence(EvDuplicateClaim, ref))
+	}
+	return f
+}
+
+// hasExemptModifier reports whether the line carries a modifier that marks
+// a distinct or repeat service.
+func hasExemptModifier(l *facts.Line, exempt []string) bool {
+	for _, m := range l.Modifiers {
+		m = strings.TrimSpace(m)
+		for _, x := range exempt {
+			if strings.EqualFold(m, x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// laterClaim orders claims by creation, then reference, then key, as the
+// facts builder sorts them.
+func laterClaim(a, b *facts.Claim) bool {
+	if !a.Created.Equal(b.Created) {
+		return a.Created.After(b.Created)
+	}
+	if a.Ref != b.Ref {
+		return a.Ref > b.Ref
+	}
+	return a.Key > b.Key
+}
+
+// replaces reports whether a names b as the claim it replaces.
+func replaces(a, b *facts.Claim) bool {
+	for _, ref := range a.Replaces {
+		if ref != "" && (ref == b.Ref || ref == b.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+// samePayer reports whether two claims may go to the same payer; unknown
+// payers are not told apart.
+func samePayer(a, b *facts.Payer) bool {
+	if a == nil || b == nil {
+		return true
+	}
+	if a.OrganizationRef != "" && b.OrganizationRef != "" {
+		return a.OrganizationRef == b.OrganizationRef
+	}
+	if a.Name != "" && b.Name != "" {
+		return strings.EqualFold(a.Name, b.Name)
+	}
+	if a.Display != "" && b.Display != "" {
+		return strings.EqualFold(a.Display, b.Display)
+	}
+	return true
+}

@@ -1,0 +1,154 @@
+package checks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// priorAuthRequired raises one finding for a claim without an
+// authorization number whose lines bill codes on the payer's
+// prior-authorization list.
+func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
+	pa := &rs.Checks.PriorAuth
+	if !pa.Enabled || len(c.PreAuthRefs) > 0 || len(c.Lines) == 0 {
+		return out
+	}
+	if len(pa.ClaimTypes) > 0 && !containsString(pa.ClaimTypes, c.Type) {
+		return out
+	}
+	if pa.OutpatientOnly && forInpatientStay(c) {
+		return out
+	}
+	list := codeList(rs, pa.CodeList)
+	if list == nil {
+		return out
+	}
+
+	var (
+		f     Finding
+		found bool
+		parts []string
+		due   time.Time
+	)
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		code, ok := billingCode(l)
+		if !ok {
+			continue
+		}
+		dos := lineDate(c, l)
+		if dos.IsZero() {
+			continue // no date to pick the list's version: the claim has no created either
+		}
+		entry, ok := list.Match(code, dos.In(r.loc))
+		if !ok {
+			continue
+		}
+		partner, paired := "", len(entry.WithAny) > 0
+		if paired {
+			if partner = billsAnyOf(c, entry.WithAny); partner == "" {
+				continue // e.g. J0585 without 64612 or 64615
+			}
+		}
+		if !found {
+			found = true
+			f = r.claimFinding(CheckPriorAuthRequired, Urgent, URTeam, p, c, rs, time.Time{})
+		}
+		day := StartOfDay(dos, r.loc)
+		if due.IsZero() || day.Before(due) {
+			due = day
+		}
+		date := dateText(dayOf(dos, r.loc))
+		part := "line " + strconv.Itoa(l.Sequence) + " bills " + systemName(code.System) + " " + code.Code + " on " + date
+		if paired {
+			part += " together with " + partner
+		}
+		parts = append(parts, part)
+		f.Evidence = append(f.Evidence,
+			IntEvidence(EvClaimLine, l.Sequence),
+			CodeEvidence(EvServiceCode, code),
+			TimeEvidence(EvDateOfService, day),
+		)
+		if paired {
+			f.Evidence = append(f.Evidence, StringEvidence(EvPairedCode, partner))
+		}
+		f.Reasons = append(f.Reasons, code)
+	}
+	if !found {
+		return out
+	}
+	f.Due = due
+	f.Status = r.statusFor(due)
+	payer := payerName(rs, c.Payer)
+	desc := upperFirst(strings.Join(parts, "; ")) + "; " + payer + " requires prior authorization for "
+	if len(parts) == 1 {
+		desc += "this service"
+	} else {
+		desc += "these services"
+	}
+	if list.Source != "" {
+		desc += " (" + list.Source + ")"
+	}
+	desc += " and the claim has no authorization number."
+	f.Description = desc
+	f.Evidence = append(f.Evidence, StringEvidence(EvCodeList, pa.CodeList))
+	if list.Source != "" {
+		f.Evidence = append(f.Evidence, StringEvidence(EvRuleSource, list.Source))
+	}
+	comm := &Communication{
+		Category:  CategoryPriorAuthorization,
+		Recipient: payerRef(c.Payer),
+		Payload:   "Request for prior authorization: " + strings.Join(parts, "; ") + " (claim " + c.Key + ").",
+	}
+	if comm.Recipient == "" && c.Payer != nil {
+		comm.RecipientDisplay = payer
+	}
+	f.Communication = comm
+	return append(out, f)
+}
+
+// billsAnyOf returns the first of codes that the claim bills on any line
+// (CPT or HCPCS), or "".
+func billsAnyOf(c *facts.Claim, codes []string) string {
+	for i := range c.Lines {
+		for _, cd := range c.Lines[i].Codes {
+			if !isBillingSystem(cd.System) {
+				continue
+			}
+			for _, want := range codes {
+				if strings.EqualFold(strings.TrimSpace(want), cd.Code) {
+					return cd.Code
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func payerRef(py *facts.Payer) string {
+	if py == nil {
+		return ""
+	}
+	return py.OrganizationRef
+}
+
+func containsString(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// upperFirst capitalises an ASCII first letter.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
