@@ -12,11 +12,21 @@ import "strings"
 type Index struct {
 	byRef map[string]*Resource // "Type/id"
 	byURL map[string]*Resource // Bundle.entry.fullUrl (urn:uuid:, urn:oid:, absolute URLs)
+	// byBase holds the RESTful fullUrls split into service base and Type/id,
+	// so that a relative reference resolves against a base without building
+	// the joined string.
+	byBase map[baseRef]*Resource
 }
+
+type baseRef struct{ base, typeID string }
 
 // NewIndex returns an empty Index.
 func NewIndex() *Index {
-	return &Index{byRef: make(map[string]*Resource), byURL: make(map[string]*Resource)}
+	return &Index{
+		byRef:  make(map[string]*Resource),
+		byURL:  make(map[string]*Resource),
+		byBase: make(map[baseRef]*Resource),
+	}
 }
 
 // Add indexes r by its Type/id and its fullUrl. Contained resources are not
@@ -30,6 +40,10 @@ func (ix *Index) Add(r *Resource) {
 	}
 	if r.FullURL != "" {
 		ix.byURL[r.FullURL] = r
+		if base := fullURLBase(r.FullURL); base != "" {
+			typeID, _ := typeAndID(r.FullURL)
+			ix.byBase[baseRef{base, typeID}] = r
+		}
 	}
 }
 
@@ -45,7 +59,7 @@ func (ix *Index) Add(r *Resource) {
 //     references in Bundles).
 //
 // Conditional references ("Patient?identifier=...") are not resolved. The
-// common cases do not allocate.
+// lookups do not allocate.
 func (ix *Index) Resolve(ref string, from *Resource) *Resource {
 	if ref == "" {
 		return nil
@@ -82,7 +96,7 @@ func (ix *Index) Resolve(ref string, from *Resource) *Resource {
 	if base == "" {
 		return nil
 	}
-	return ix.byURL[base+"/"+typeID]
+	return ix.byBase[baseRef{base, typeID}]
 }
 
 func resolveContained(id string, from *Resource) *Resource {
