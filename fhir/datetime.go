@@ -64,7 +64,7 @@ func ParseDateTime(s string, loc *time.Location) (time.Time, Precision, error) {
 		return time.Time{}, 0, p.err
 	}
 	if year == 0 {
-		return time.Time{}, 0, dateTimeError("year 0000 does not exist")
+		return time.Time{}, 0, dateTimeError("year zero does not exist")
 	}
 	month, day := 1, 1
 	prec := Year

@@ -279,9 +279,9 @@ func TestReadBytesErrors(t *testing.T) {
 			wantErrs: []string{"b.json:1: Bundle.entry is not an array"},
 		},
 		{
-			name: "nested Bundle without type",
-			file: "b.json",
-			data: "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[\n{\"resource\":{\"resourceType\":\"Bundle\"}}]}",
+			name:     "nested Bundle without type",
+			file:     "b.json",
+			data:     "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[\n{\"resource\":{\"resourceType\":\"Bundle\"}}]}",
 			wantErrs: []string{"b.json:2 entry 0: Bundle has no type"},
 		},
 		{
