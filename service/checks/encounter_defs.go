@@ -1,0 +1,239 @@
+package checks
+
+// Encounter check ids: stable, they appear in Task.code.
+const (
+	CheckAdmissionNotification     = "admission-notification"
+	CheckTwoMidnight               = "two-midnight"
+	CheckObservationMOON           = "observation-moon"
+	CheckObservationSecondMidnight = "observation-second-midnight"
+	CheckObservation48h            = "observation-48h"
+	CheckConditionCode44           = "condition-code-44"
+	CheckImportantMessage          = "important-message"
+	CheckLOSExceedsGMLOS           = "los-exceeds-gmlos"
+	CheckContinuedStayReview       = "continued-stay-review"
+	CheckReadmission30d            = "readmission-30d"
+	CheckSNFThreeDay               = "snf-three-day"
+	CheckMissingCoverage           = "missing-coverage"
+	CheckStaleEncounter            = "stale-encounter"
+)
+
+// Time rules every encounter check shares, said once for the docs.
+const encounterTimeNote = " Times are read in the facility time zone; a midnight is 00:00 there, and a stay present at a midnight has that midnight counted (CMS counts inpatient days this way), so DST days count once. "
+
+var encounterDefinitions = []Definition{
+	{
+		ID:    CheckAdmissionNotification,
+		Title: "Admission notification to the payer",
+		On:    "encounter",
+		What: "An inpatient stay (class IMP, ACUTE or NONAC, from the inpatient order: the start of the first inpatient period in " +
+			"Encounter.classHistory, else period.start) whose payer requires notification. Due the payer's hours after the inpatient " +
+			"order; when next-business-day handling is on and the deadline falls on a weekend or on a holiday of the rule set's " +
+			"calendar, at the end (23:59:59) of the next business day. A stay whose diagnosis, reason or type code is on an " +
+			"exemption's code list (e.g. maternity) gets that exemption's hours instead. Satisfied, and not raised, when the input " +
+			"holds a completed Communication about the encounter sent to the payer's Organization (or, for a payer known only by " +
+			"display text, a completed Communication about the encounter in the payer-notification category). Not raised for a " +
+			"stay with no payer (missing-coverage covers it). Also writes a CommunicationRequest to the payer." + encounterTimeNote,
+		Why: "Payers deny or reduce payment for admissions they were not told about in time; the notification starts their " +
+			"concurrent review.",
+		Source: "Payer provider manuals (commercial and Medicare Advantage plans typically require notice within 24 hours or by the " +
+			"next business day; some allow 48 or 96 hours for maternity). Traditional Medicare requires none.",
+		Thresholds: "checks.admission_notification.hours, .next_business_day (with the rule set's calendar), " +
+			".exemptions[] (name, code_list, hours).",
+		Switch:        "checks.admission_notification.enabled",
+		Owner:         URTeam,
+		Priority:      Urgent,
+		Communication: CategoryPayerNotification,
+	},
+	{
+		ID:    CheckTwoMidnight,
+		Title: "Inpatient stay shorter than two midnights",
+		On:    "encounter",
+		What: "A finished inpatient stay whose total hospital time, from arrival (emergency and observation time before the " +
+			"inpatient order included) to discharge, spans fewer than 2 midnights. Not raised when a procedure of the stay is on " +
+			"the rule set's \"inpatient-only\" code list on the day it was performed, or when the stay ended in a way the rule " +
+			"excuses: death (the patient's death date falls within the stay, or discharge disposition NUBC 20, 40, 41, 42 / " +
+			"R4 exp), transfer to another hospital (NUBC 02, 05, 43, 62, 63, 65, 66 and their planned-readmission forms 82, 85, " +
+			"88, 90, 91, 93, 94 / R4 other-hcf, psy, rehab), leaving against medical advice (NUBC 07 / R4 aadvice) or hospice " +
+			"election (NUBC 50, 51 / R4 hosp). Due by the end of the day after discharge, before the claim is billed." + encounterTimeNote,
+		Why: "Medicare pays an inpatient claim when, at the inpatient order, the physician reasonably expected care to span two " +
+			"midnights; a short stay must show that documented expectation or it is denied as an outpatient case.",
+		Source:     "42 CFR 412.3(d) (two-midnight benchmark and presumption); Medicare Advantage plans since CMS-4201-F (42 CFR 422.101(b)(2)).",
+		Thresholds: "Benchmark of 2 midnights (regulatory). Code list inpatient-only.",
+		Switch:     "checks.two_midnight.enabled",
+		Owner:      URTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckObservationMOON,
+		Title: "Medicare Outpatient Observation Notice (MOON)",
+		On:    "encounter",
+		What: "Observation (class OBSENC, or one of the payer's observation classes) for more than 24 hours, counted from the start " +
+			"of observation to its end (the inpatient order or discharge) or to the review time, for a Medicare beneficiary " +
+			"(Medicare fee-for-service or Medicare Advantage rule set). Due at hour 36 of observation, or when observation ended " +
+			"if that was sooner. Exactly 24 hours does not fire." + encounterTimeNote,
+		Why: "The NOTICE Act requires hospitals to tell Medicare beneficiaries in writing, and orally, that they are outpatients " +
+			"in observation and what that means for their costs and for SNF coverage.",
+		Source:     "Notice of Observation Treatment and Implication for Care Eligibility (NOTICE) Act, Pub. L. 114-42; 42 CFR 489.20(y); CMS-10611 (MOON).",
+		Thresholds: "24 h and 36 h (statutory). Observation classes: checks.observation.classes.",
+		Switch:     "checks.observation.enabled and checks.observation.moon",
+		Owner:      URTeam,
+		Priority:   Urgent,
+	},
+	{
+		ID:    CheckObservationSecondMidnight,
+		Title: "Observation at its second midnight",
+		On:    "encounter",
+		What: "Observation that is about to cross its second midnight (from the lead hours before it, while observation goes on) " +
+			"or that was present at it. Due at the second midnight after the start of observation. Not raised once an inpatient " +
+			"order followed the observation: the decision has been made." + encounterTimeNote,
+		Why: "Once care has spanned two midnights the two-midnight benchmark is met; keeping the patient in observation leaves " +
+			"them liable for outpatient cost sharing and without a qualifying inpatient stay.",
+		Source:     "42 CFR 412.3(d)(1) (time in observation counts toward the benchmark); Medicare Benefit Policy Manual ch. 6, 20.6.",
+		Thresholds: "checks.observation.second_midnight_lead_hours (0: raised at the second midnight). Observation classes: checks.observation.classes.",
+		Switch:     "checks.observation.enabled",
+		Owner:      URTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckObservation48h,
+		Title: "Observation beyond 48 hours",
+		On:    "encounter",
+		What: "Observation lasting more than the payer's limit (48 hours by default), to its end or to the review time. Due at " +
+			"the limit from the start of observation, so it is overdue when raised; it goes to the physician advisor as urgent." + encounterTimeNote,
+		Why: "Observation is meant to decide within 24 to 48 hours whether to admit or discharge; longer stays are rarely " +
+			"reasonable and are audited.",
+		Source:     "Medicare Benefit Policy Manual ch. 6, 20.6; Medicare contractor guidance on observation beyond 48 hours.",
+		Thresholds: "checks.observation.max_hours (default 48).",
+		Switch:     "checks.observation.enabled",
+		Owner:      PhysicianAdvisor,
+		Priority:   Urgent,
+	},
+	{
+		ID:    CheckConditionCode44,
+		Title: "Inpatient changed to outpatient (Condition Code 44)",
+		On:    "encounter",
+		What: "A stay whose class history shows an inpatient period followed by a non-inpatient class (observation or another " +
+			"outpatient class). Due 24 hours after the change, or at discharge if that is sooner." + encounterTimeNote,
+		Why: "A hospital may change an inpatient to outpatient only before discharge, with the UR committee physician's " +
+			"concurrence and with the patient and attending informed; otherwise the stay must be billed as inpatient.",
+		Source:     "42 CFR 482.30(d); Medicare Claims Processing Manual ch. 1, 50.3 (Condition Code 44).",
+		Thresholds: "None.",
+		Switch:     "checks.condition_code_44.enabled",
+		Owner:      PhysicianAdvisor,
+		Priority:   Urgent,
+	},
+	{
+		ID:    CheckImportantMessage,
+		Title: "Important Message from Medicare",
+		On:    "encounter",
+		What: "A Medicare beneficiary's inpatient stay. The initial copy is due at the end of the 2nd calendar day after the " +
+			"inpatient order's day (episode: the stay). Once the stay has ended more than 2 calendar days after admission, a " +
+			"follow-up copy was due no more than 2 days before discharge: a second finding, due at discharge (episode: " +
+			"\"<stay>+follow-up\"). While the stay goes on, discharge is unknown, so only the initial copy is raised." + encounterTimeNote,
+		Why: "Hospitals must tell Medicare inpatients of their discharge appeal rights in writing, at admission and again " +
+			"shortly before discharge.",
+		Source:     "42 CFR 405.1205; CMS-R-193 (Important Message from Medicare) and its form instructions.",
+		Thresholds: "checks.important_message.days_after_admission (2), .days_before_discharge (2).",
+		Switch:     "checks.important_message.enabled (Medicare programs only)",
+		Owner:      URTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckLOSExceedsGMLOS,
+		Title: "Length of stay at or above the MS-DRG's GMLOS",
+		On:    "encounter",
+		What: "Inpatient days (midnights from the inpatient order to the review time, or to discharge) at or above the stay's " +
+			"MS-DRG GMLOS × factor; due at the end of the day the stay reached it. At or above GMLOS × escalation factor, a " +
+			"second finding (episode \"<stay>+escalation\") goes to the physician advisor as urgent. The MS-DRG comes from the " +
+			"stay's claims in the CMS MS-DRG system only. Without a known MS-DRG (none, or not in the table) the payer's default " +
+			"review day applies instead." + encounterTimeNote,
+		Why: "A stay past the expected length for its DRG costs the hospital under DRG payment and may no longer need acute " +
+			"care: continued stay must be justified.",
+		Source:     "CMS IPPS MS-DRG relative weights and geometric mean LOS (Table 5); hospital UR plans (42 CFR 482.30(c)).",
+		Thresholds: "checks.gmlos.table, .factor (default 1.0), .escalation_factor, .default_review_day.",
+		Switch:     "checks.gmlos.enabled",
+		Owner:      URTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckContinuedStayReview,
+		Title: "Concurrent (continued-stay) review due",
+		On:    "encounter",
+		What: "An inpatient stay in progress. The next concurrent review falls every N inpatient days from the inpatient order " +
+			"or, with a norm table, first on the day the stay reaches the norm's percentile LOS (by MS-DRG, else the principal " +
+			"diagnosis's ICD-10-CM prefix) and then every N days. One finding for the current cycle (episode \"cycle-<n>\"), due at " +
+			"the end of its review day." + encounterTimeNote,
+		Why: "UR plans review every continued stay at set intervals; Medicaid requires the first continued-stay review no later " +
+			"than the norm length of stay.",
+		Source:     "42 CFR 482.30(d)-(e); Medicaid: 42 CFR 456.128 (first review by the 50th percentile norm), 456.137.",
+		Thresholds: "checks.concurrent_review.every_days, .norm_table, .percentile (50, 75 or 90).",
+		Switch:     "checks.concurrent_review.enabled",
+		Owner:      URTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckReadmission30d,
+		Title: "Readmission within the window",
+		On:    "encounter",
+		What: "An inpatient admission whose day is within the payer's window (30 days by default, counted in calendar days from " +
+			"the discharge day) of the same patient's latest earlier inpatient discharge. Not raised when planned: the " +
+			"readmission's codes are on the planned-readmission code list, its hospitalization.reAdmission says planned, or the " +
+			"earlier stay was discharged with a planned readmission (NUBC 81-95). Marked with the HRRP cohort when the earlier " +
+			"stay's principal diagnosis (or reason code when none is marked principal) or a procedure is on a cohort's code list " +
+			"(ICD-10-CM, ICD-10-PCS or SNOMED CT). Episode \"<earlier stay>+<readmission>\"; due at the end of the day after the " +
+			"inpatient order." + encounterTimeNote,
+		Why: "Unplanned readmissions may reveal a premature discharge; payers may combine or deny them, and CMS reduces payments " +
+			"for excess readmissions in the HRRP cohorts.",
+		Source:     "CMS Hospital Readmissions Reduction Program (42 CFR 412.150-412.154); payer readmission policies.",
+		Thresholds: "checks.readmission.window_days, .planned_code_list, .hrrp_cohorts (cohort name -> code list).",
+		Switch:     "checks.readmission.enabled",
+		Owner:      URTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckSNFThreeDay,
+		Title: "SNF discharge without a qualifying 3-day stay",
+		On:    "encounter",
+		What: "Discharge disposition skilled nursing facility (NUBC 03, 61, 83, 89 in http://www.nubc.org/patient-discharge or " +
+			"https://www.nubc.org/CodeSystem/PatDischargeStatus; R4 discharge-disposition snf) with fewer than the required " +
+			"inpatient midnights counted from the inpatient order (emergency and observation time do not count). Due at " +
+			"discharge, or, while the patient is still in, at the midnight that would complete the qualifying stay." + encounterTimeNote,
+		Why: "Medicare covers SNF care only after an inpatient stay of at least 3 consecutive midnights; without it the patient " +
+			"may bear the SNF cost and must be told before discharge.",
+		Source:     "42 CFR 409.30(a); Medicare Benefit Policy Manual ch. 8, 20.1. Many Medicare Advantage plans waive it.",
+		Thresholds: "checks.snf_three_day.min_midnights (3).",
+		Switch:     "checks.snf_three_day.enabled",
+		Owner:      URTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckMissingCoverage,
+		Title: "Inpatient or observation stay without a payer",
+		On:    "encounter",
+		What: "An inpatient or observation stay for which no payer could be resolved (no Coverage, claim insurance, account or " +
+			"payer text). Business status data-gap; due at the end of the day after the stay began. Runs even when no rule set " +
+			"is loaded, unless the applicable rule set switches it off.",
+		Why: "Without a payer no payer rule (notification, authorization, review cadence) can be applied and the stay may go " +
+			"unpaid; patient access must verify insurance.",
+		Source:     "Payer provider manuals: eligibility verification at admission.",
+		Thresholds: "None.",
+		Switch:     "checks.missing_coverage.enabled",
+		Owner:      PatientAccessTeam,
+		Priority:   Routine,
+	},
+	{
+		ID:    CheckStaleEncounter,
+		Title: "Encounter left in progress (data quality)",
+		On:    "encounter",
+		What: "Any encounter still in progress (no end, or an end after the review time) more than the configured number of " +
+			"days after its start (365 by default). It replaces every other finding for the encounter: length-of-stay, review " +
+			"and observation findings on such a record would be absurd. Business status data-gap; due when the encounter became " +
+			"stale.",
+		Why:        "Encounters never closed in the EHR distort length of stay, census and review worklists.",
+		Source:     "utilreview data-quality rule.",
+		Thresholds: "Engine setting stale_after_days (not a payer rule).",
+		Switch:     "Always on.",
+		Owner:      PatientAccessTeam,
+		Priority:   Routine,
+	},
+}

@@ -1,0 +1,210 @@
+package checks
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/utilreview/utilreview/service/facts"
+)
+
+// twoMidnight: a finished inpatient stay whose total hospital time spans
+// fewer than two midnights needs the physician's documented expectation of
+// a two-midnight stay reviewed, unless an inpatient-only procedure or an
+// unforeseen end (death, transfer, leaving against advice, hospice)
+// excuses it.
+func (r *run) twoMidnight(out []Finding, c *encCtx) []Finding {
+	s := &c.s
+	if !c.rs.Checks.TwoMidnight.Enabled || s.ipStart.IsZero() || s.open || s.end.IsZero() {
+		return out
+	}
+	// Time in the ED or observation before the order counts (42 CFR 412.3(d)(1)(i)).
+	midnights := Midnights(s.start, s.end, r.loc)
+	if midnights >= twoMidnightBenchmark {
+		return out
+	}
+	if _, ok := procedureOn(c.rs.CodeList(CodeListInpatientOnly), c.e, s.ipStart); ok {
+		return out
+	}
+	disp, dispCode, hasDisp := classifyDisposition(c.e.DischargeDisposition)
+	switch disp {
+	case dispExpired, dispTransfer, dispLeftAMA, dispHospice:
+		return out
+	}
+	if diedDuringStay(c.p, c.e, s, r.loc) {
+		return out
+	}
+	f := r.newFinding(CheckTwoMidnight, Routine, URTeam, c, dayEnd(s.end, 1, r.loc))
+	f.Description = fmt.Sprintf("Inpatient stay spanned %s in the hospital (arrival %s, inpatient order %s, discharge %s), fewer than the 2 the two-midnight rule expects. No inpatient-only procedure, death, transfer, departure against advice or hospice election is recorded. Review that the admitting physician documented an expectation of care across 2 midnights.",
+		plural(midnights, "midnight"), s.start.In(r.loc).Format(descriptionTimeLayout),
+		s.ipStart.In(r.loc).Format(descriptionTimeLayout), s.end.In(r.loc).Format(descriptionTimeLayout))
+	f.Evidence = []Evidence{
+		IntEvidence(evTotalMidnights, midnights),
+		TimeEvidence(evStayStart, s.start),
+		TimeEvidence(evInpatientOrder, s.ipStart),
+		TimeEvidence(evStayEnd, s.end),
+		StringEvidence(evRuleSource, ruleSourceTwoMidnight),
+		ruleSetEvidence(c.rs),
+	}
+	if hasDisp {
+		f.Evidence = append(f.Evidence, CodeEvidence(evDischargeDisposition, dispCode))
+	}
+	return append(out, f)
+}
+
+// diedDuringStay: the patient's death falls on a day of the stay. A death
+// with no date counts only when no later encounter exists: otherwise it
+// clearly happened after this stay.
+func diedDuringStay(p *facts.Patient, e *facts.Encounter, s *stay, loc *time.Location) bool {
+	if p == nil || !p.Deceased {
+		return false
+	}
+	if !p.DeceasedAt.IsZero() {
+		d := StartOfDay(p.DeceasedAt, loc)
+		return !d.Before(StartOfDay(s.start, loc)) && !d.After(StartOfDay(s.end, loc))
+	}
+	for _, x := range p.Encounters {
+		if x != nil && x != e && x.Start.After(s.end) {
+			return false
+		}
+	}
+	return true
+}
+
+// conditionCode44: inpatient status changed to outpatient (observation or
+// another outpatient class) needs the UR physician's concurrence before
+// discharge, or the stay must be billed as inpatient.
+func (r *run) conditionCode44(out []Finding, c *encCtx) []Finding {
+	s := &c.s
+	if !c.rs.Checks.ConditionCode44.Enabled || s.ccAt.IsZero() {
+		return out
+	}
+	// Due before discharge: a day after the change, or at discharge if sooner.
+	due := s.ccAt.Add(24 * time.Hour)
+	if !s.end.IsZero() && s.end.Before(due) {
+		due = s.end
+	}
+	f := r.newFinding(CheckConditionCode44, Urgent, PhysicianAdvisor, c, due)
+	f.Description = fmt.Sprintf("Stay changed from inpatient (order %s) to %s on %s. Condition Code 44 requires the UR committee physician's concurrence, documented before discharge, and the patient and attending must be told; otherwise the stay stays inpatient.",
+		s.ipStart.In(r.loc).Format(descriptionTimeLayout), classWords(s.ccClass), s.ccAt.In(r.loc).Format(descriptionTimeLayout))
+	f.Evidence = []Evidence{
+		TimeEvidence(evInpatientOrder, s.ipStart),
+		TimeEvidence(evClassChange, s.ccAt),
+		StringEvidence(evNewClass, s.ccClass),
+		StringEvidence(evRuleSource, ruleSourceCC44),
+		ruleSetEvidence(c.rs),
+	}
+	return append(out, f)
+}
+
+// classWords names an encounter class for a nurse.
+func classWords(class string) string {
+	switch class {
+	case ClassObservation:
+		return "observation"
+	case ClassAmbulatory:
+		return "outpatient (ambulatory)"
+	case ClassEmergency:
+		return "emergency"
+	case ClassShortStay:
+		return "short stay"
+	case "":
+		return "an unspecified class"
+	}
+	return "class " + class
+}
+
+// importantMessage: Medicare inpatients get the Important Message from
+// Medicare within 2 calendar days of admission and, when discharge comes
+// later than 2 days after that, a follow-up copy no more than 2 days before
+// discharge. While the stay goes on its discharge day is unknown, so only
+// the first copy is raised; the follow-up is raised once the stay has ended
+// (a retrospective check that it was due).
+func (r *run) importantMessage(out []Finding, c *encCtx) []Finding {
+	im := &c.rs.Checks.ImportantMessage
+	s := &c.s
+	if !im.Enabled || !c.rs.Program.Medicare() || s.ipStart.IsZero() {
+		return out
+	}
+	after := im.DaysAfterAdmission
+	if after <= 0 {
+		after = defaultIMDaysAfter
+	}
+	before := im.DaysBeforeDischarge
+	if before <= 0 {
+		before = defaultIMDaysBefore
+	}
+	due := dayEnd(s.ipStart, after, r.loc)
+	f := r.newFinding(CheckImportantMessage, Routine, URTeam, c, due)
+	f.Description = fmt.Sprintf("Medicare inpatient admitted %s: the Important Message from Medicare must be delivered and signed within %d calendar days of admission, by %s.",
+		s.ipStart.In(r.loc).Format(descriptionTimeLayout), after, due.Format(descriptionTimeLayout))
+	f.Evidence = []Evidence{
+		StringEvidence(evIMCopy, "initial"),
+		TimeEvidence(evInpatientOrder, s.ipStart),
+		StringEvidence(evRuleSource, ruleSourceIM),
+		ruleSetEvidence(c.rs),
+	}
+	out = append(out, f)
+
+	// The first copy can be given no earlier than admission, so a discharge
+	// more than `before` calendar days after the admission day needs a
+	// follow-up copy; a shorter stay's first copy already falls within the
+	// window before discharge.
+	if s.open || s.end.IsZero() || Midnights(s.ipStart, s.end, r.loc) <= before {
+		return out
+	}
+	fu := r.newFinding(CheckImportantMessage, Routine, URTeam, c, s.end)
+	fu.Episode = c.e.Key + "+follow-up"
+	fu.Description = fmt.Sprintf("Medicare inpatient discharged %s after admission %s: a follow-up copy of the Important Message from Medicare was due no more than %d calendar days before discharge. Confirm it was delivered.",
+		s.end.In(r.loc).Format(descriptionTimeLayout), s.ipStart.In(r.loc).Format(descriptionDateLayout), before)
+	fu.Evidence = []Evidence{
+		StringEvidence(evIMCopy, "follow-up"),
+		TimeEvidence(evInpatientOrder, s.ipStart),
+		TimeEvidence(evStayEnd, s.end),
+		StringEvidence(evRuleSource, ruleSourceIM),
+		ruleSetEvidence(c.rs),
+	}
+	return append(out, fu)
+}
+
+// snfThreeDay: discharge to a skilled nursing facility after fewer than the
+// required inpatient midnights, counted from the inpatient order
+// (observation and ED time do not count), puts Medicare SNF coverage at risk.
+func (r *run) snfThreeDay(out []Finding, c *encCtx) []Finding {
+	sr := &c.rs.Checks.SNFThreeDay
+	s := &c.s
+	if !sr.Enabled || s.ipStart.IsZero() {
+		return out
+	}
+	disp, code, ok := classifyDisposition(c.e.DischargeDisposition)
+	if !ok || disp != dispSNF {
+		return out
+	}
+	need := sr.MinMidnights
+	if need <= 0 {
+		need = defaultSNFMinMidnights
+	}
+	days := Midnights(s.ipStart, r.stayEndOrNow(s), r.loc)
+	if days >= need {
+		return out
+	}
+	// A planned SNF discharge while the patient is in: due when the
+	// qualifying stay would be met, the last moment to decide.
+	due := NthMidnight(s.ipStart, need, r.loc)
+	when := "is planned"
+	if !s.open && !s.end.IsZero() {
+		due, when = s.end, "happened"
+	}
+	f := r.newFinding(CheckSNFThreeDay, Routine, URTeam, c, due)
+	f.Description = fmt.Sprintf("Discharge to a skilled nursing facility %s after %s counted from the inpatient order (%s); the payer requires %d for SNF coverage (ED and observation time do not count). Review the qualifying stay and tell the patient about possible non-coverage.",
+		when, plural(days, "inpatient midnight"), s.ipStart.In(r.loc).Format(descriptionTimeLayout), need)
+	f.Reasons = []facts.Code{code}
+	f.Evidence = []Evidence{
+		IntEvidence(evInpatientDays, days),
+		IntEvidence(evMinMidnights, need),
+		CodeEvidence(evDischargeDisposition, code),
+		TimeEvidence(evInpatientOrder, s.ipStart),
+		StringEvidence(evRuleSource, ruleSourceSNF),
+		ruleSetEvidence(c.rs),
+	}
+	return append(out, f)
+}
