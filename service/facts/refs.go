@@ -238,6 +238,9 @@ type period struct {
 }
 
 // parsePeriod parses a Period; field names the element for messages.
+// A partial start or end stands for the start of its period (the reader's
+// rule), which keeps midnight counting exact; whether the end is before the
+// start is judged at the end's own precision.
 func (b *builder) parsePeriod(p *fm.Period, field string) (period, error) {
 	var out period
 	if p == nil {
@@ -257,8 +260,16 @@ func (b *builder) parsePeriod(p *fm.Period, field string) (period, error) {
 		}
 		out.end = t.In(b.loc)
 		out.endUpper = upperBound(out.end, prec)
-		if !out.start.IsZero() && !out.endUpper.After(out.start) {
-			out.endBefore = true
+		if !out.start.IsZero() {
+			switch {
+			case !out.endUpper.After(out.start):
+				out.endBefore = true
+			case out.end.Before(out.start):
+				// A partial end in the start's own day (or month, year): the
+				// stay ended that day after it started; the start of the day
+				// would put the end before the start.
+				out.end = out.start
+			}
 		}
 	}
 	return out, nil
