@@ -6,7 +6,10 @@
 package rules
 
 import (
+	"strings"
 	"time"
+
+	"github.com/utilreview/utilreview/service/facts"
 )
 
 // Program is the kind of coverage a rule set describes.
@@ -37,16 +40,93 @@ type RuleSet struct {
 	Note         string   `json:"note,omitempty" yaml:"note,omitempty"`
 	Sources      []Source `json:"sources,omitempty" yaml:"sources,omitempty"`
 	Match        Match    `json:"match" yaml:"match"`
-	// Calendar names the holiday table used for business-day deadlines.
-	Calendar  string               `json:"calendar,omitempty" yaml:"calendar,omitempty"`
-	Checks    Checks               `json:"checks" yaml:"checks"`
-	CodeLists map[string]*CodeList `json:"code_lists,omitempty" yaml:"code_lists,omitempty"`
-	Custom    []*CustomCheck       `json:"custom,omitempty" yaml:"custom,omitempty"`
+	// Calendar names the holiday table used for business-day deadlines
+	// (default us_federal_holidays.csv).
+	CalendarTable string               `json:"calendar,omitempty" yaml:"calendar,omitempty"`
+	Checks        Checks               `json:"checks" yaml:"checks"`
+	CodeLists     map[string]*CodeList `json:"code_lists,omitempty" yaml:"code_lists,omitempty"`
+	Custom        []*CustomCheck       `json:"custom,omitempty" yaml:"custom,omitempty"`
 
 	// File is where the rule set was loaded from (set by the loader).
 	File string `json:"-" yaml:"-"`
 	// Tables are the reference tables this rule set refers to, resolved by the loader.
 	Tables *Tables `json:"-" yaml:"-"`
+
+	// Resolved by the loader so that lookups are one map access.
+	drgs     map[string]DRG
+	norms    *NormTable
+	mues     map[string]MUEEntry
+	calendar *Calendar
+}
+
+// Key names the version for people: "id@version".
+func (rs *RuleSet) Key() string { return rs.ID + "@" + rs.Version }
+
+// CodeList returns the named code list, or nil (a nil list matches nothing).
+func (rs *RuleSet) CodeList(name string) *CodeList {
+	if rs == nil {
+		return nil
+	}
+	return rs.CodeLists[name]
+}
+
+// DRG returns the MS-DRG row of the rule set's GMLOS table. Codes are
+// matched as three digits ("65" finds "065").
+func (rs *RuleSet) DRG(code string) (DRG, bool) {
+	if rs == nil || rs.drgs == nil {
+		return DRG{}, false
+	}
+	var buf [8]byte
+	d, ok := rs.drgs[string(normaliseDRG(buf[:0], code))]
+	return d, ok
+}
+
+// NormDays returns the LOS norm, in days, at the percentile (50, 75 or 90;
+// 0 means the rule set's concurrent_review.percentile) for a stay with this
+// MS-DRG or principal diagnosis, from the rule set's norm table.
+func (rs *RuleSet) NormDays(drg string, principal []facts.Code, percentile int) (float64, bool) {
+	if rs == nil || rs.norms == nil {
+		return 0, false
+	}
+	if percentile == 0 {
+		percentile = rs.Checks.ConcurrentReview.Percentile
+	}
+	row, ok := rs.norms.Lookup(drg, principal)
+	if !ok {
+		return 0, false
+	}
+	return row.Days(percentile)
+}
+
+// MUE returns the Medically Unlikely Edit for a HCPCS/CPT code from the rule
+// set's MUE table.
+func (rs *RuleSet) MUE(code string) (MUEEntry, bool) {
+	if rs == nil || rs.mues == nil {
+		return MUEEntry{}, false
+	}
+	code = strings.TrimSpace(code)
+	m, ok := rs.mues[code]
+	if !ok && hasLower(code) {
+		m, ok = rs.mues[strings.ToUpper(code)]
+	}
+	return m, ok
+}
+
+// Calendar is the rule set's holiday calendar; a nil calendar knows only weekends.
+func (rs *RuleSet) Calendar() *Calendar {
+	if rs == nil {
+		return nil
+	}
+	return rs.calendar
+}
+
+func hasLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			return true
+		}
+	}
+	return false
 }
 
 // Source cites where a rule comes from.
