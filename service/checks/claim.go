@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"strings"
 	"time"
 
 	"github.com/utilreview/utilreview/service/facts"
@@ -189,14 +190,29 @@ func lineDate(c *facts.Claim, l *facts.Line) time.Time {
 	return c.Created
 }
 
-// billingCode is the line's first CPT or HCPCS coding.
+// billingCode is the line's first CPT or HCPCS coding, its code trimmed
+// and in upper case (HCPCS letters are sometimes written in lower case), so
+// that episodes and comparisons do not depend on how the input wrote it.
 func billingCode(l *facts.Line) (facts.Code, bool) {
 	for _, cd := range l.Codes {
-		if isBillingSystem(cd.System) && cd.Code != "" {
-			return cd, true
+		if isBillingSystem(cd.System) {
+			if cd.Code = normCode(cd.Code); cd.Code != "" {
+				return cd, true
+			}
 		}
 	}
 	return facts.Code{}, false
+}
+
+// normCode trims and upper-cases a code, allocating only when it must.
+func normCode(s string) string {
+	s = strings.TrimSpace(s)
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			return strings.ToUpper(s)
+		}
+	}
+	return s
 }
 
 func isBillingSystem(system string) bool {
@@ -262,7 +278,16 @@ func (r *run) claimFinding(id string, pr Priority, ow Owner, p *facts.Patient, c
 		Due:       due,
 		Status:    r.statusFor(due),
 		RuleSet:   rs,
+		Evidence:  ruleSetEvidenceOf(rs),
 	}
+}
+
+// ruleSetEvidenceOf names the rule set applied ("id@version").
+func ruleSetEvidenceOf(rs *rules.RuleSet) []Evidence {
+	if rs == nil {
+		return nil
+	}
+	return []Evidence{StringEvidence(EvRuleSet, rs.ID+"@"+rs.Version)}
 }
 
 // statusFor is the business status of a finding due at due.

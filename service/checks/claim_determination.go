@@ -68,7 +68,7 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 		f := r.claimFinding(CheckClaimBeforeDetermination, Urgent, BillingTeam, p, c, rs, c.Created)
 		f.Encounter = enc
 		f.Episode = enc.Key
-		f.Evidence = append([]Evidence{RefEvidence(EvStay, enc.Ref)}, ev...)
+		f.Evidence = append(append(f.Evidence, RefEvidence(EvStay, enc.Ref)), ev...)
 		verb := "was created"
 		if c.Status == "draft" {
 			verb = "is being prepared"
@@ -95,33 +95,34 @@ func hasIdentifierSystem(ids []facts.Identifier, system string) bool {
 }
 
 // isReviewTask reports whether a utilreview Task is a review: its code is a
-// review check, or it names no known non-review check (Tasks written by an
-// older version may carry no code).
+// review check, or it names no other known check (Tasks written by an older
+// version may carry no code).
 func isReviewTask(t *facts.Task) bool {
-	known := false
+	other := false
 	for _, cd := range t.Codes {
 		if isReviewCheck(cd.Code) {
 			return true
 		}
-		if isKnownCheck(cd.Code) {
-			known = true
+		if isOtherCheck(cd.Code) {
+			other = true
 		}
 	}
-	return !known
+	return !other
 }
 
-// isKnownCheck reports whether code is a built-in or custom check id.
-func isKnownCheck(code string) bool {
-	if strings.HasPrefix(code, "custom:") {
+// isOtherCheck reports whether id is a check that is not a review: the
+// encounter notices, notification, coverage and data-quality checks, the
+// claim checks and custom checks.
+func isOtherCheck(id string) bool {
+	switch id {
+	case "admission-notification", "observation-moon", "important-message", "missing-coverage", "stale-encounter":
 		return true
 	}
-	for _, d := range encounterDefinitions {
-		if d.ID == code {
-			return true
-		}
+	if strings.HasPrefix(id, "custom:") {
+		return true
 	}
-	for _, d := range claimDefinitions {
-		if d.ID == code {
+	for i := range claimDefinitions {
+		if claimDefinitions[i].ID == id {
 			return true
 		}
 	}

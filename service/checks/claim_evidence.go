@@ -3,6 +3,7 @@ package checks
 // Evidence types the claim and custom checks write (codes of utilreview's
 // evidence CodeSystem).
 const (
+	EvRuleSet         = "rule-set"
 	EvClaimLine       = "claim-line"
 	EvServiceCode     = "service-code"
 	EvDateOfService   = "date-of-service"
@@ -30,6 +31,7 @@ const (
 )
 
 var claimEvidenceTypes = []Concept{
+	{EvRuleSet, "Rule set", "The payer rule set applied, as its id and version."},
 	{EvClaimLine, "Claim line", "The sequence number (Claim.item.sequence) of the claim line the finding is about."},
 	{EvServiceCode, "Service code", "The CPT or HCPCS code the claim line bills (Claim.item.productOrService)."},
 	{EvDateOfService, "Date of service", "The date of service of the claim line: item.serviced[x], else the claim's billable period start."},

@@ -25,10 +25,10 @@ func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, 
 		f.Description = "The claim has no date of service (billablePeriod or item.serviced), so its timely filing deadline " +
 			"cannot be computed; " + payerName(rs, c.Payer) + " accepts claims up to " + strconv.Itoa(tf.LimitDays) +
 			" days after the service's through date. Check the claim's service dates."
-		f.Evidence = []Evidence{
+		f.Evidence = append(f.Evidence,
 			StringEvidence(EvMissingData, "Claim.billablePeriod"),
 			IntEvidence(EvFilingLimitDays, tf.LimitDays),
-		}
+		)
 		return append(out, f)
 	}
 	daysLeft := daysBetweenDates(dayOf(r.asOf, r.loc), dayOf(deadline, r.loc))
@@ -52,12 +52,12 @@ func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, 
 		f.Description = lead + ": the filing deadline is " + deadlineText + ", in " + strconv.Itoa(daysLeft) +
 			" days, and no acceptance is on record. File or correct the claim before then."
 	}
-	f.Evidence = []Evidence{
+	f.Evidence = append(f.Evidence,
 		TimeEvidence(EvThroughDate, through),
 		IntEvidence(EvFilingLimitDays, tf.LimitDays),
 		TimeEvidence(EvFilingDeadline, deadline),
 		IntEvidence(EvWarningDays, tf.WarningDays),
-	}
+	)
 	return append(out, f)
 }
 

@@ -79,17 +79,10 @@ func (r *run) mueExceeded(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, o
 	return out
 }
 
-// mueLookup finds a code in the MUE table; HCPCS letters may be written in
-// lower case in the input.
+// mueLookup finds a code (already normalised by billingCode) in the MUE table.
 func mueLookup(table map[string]rules.MUEEntry, code string) (rules.MUEEntry, bool) {
-	if e, ok := table[code]; ok {
-		return e, true
-	}
-	if up := strings.ToUpper(strings.TrimSpace(code)); up != code {
-		e, ok := table[up]
-		return e, ok
-	}
-	return rules.MUEEntry{}, false
+	e, ok := table[code]
+	return e, ok
 }
 
 func (r *run) mueFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, g *mueGroup, table string) Finding {
