@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -195,7 +196,7 @@ func (r *Reader) ReadBytes(name string, data []byte, emit func(*Resource)) []err
 	}
 	if json.Valid(data) {
 		f.buf = data
-		f.readValue(s, len(data), Source{File: name, Entry: -1}, "", 0)
+		f.readValue(s, Source{File: name, Entry: -1}, "", 0)
 		return f.errs
 	}
 	// Several JSON values, the first on one line: NDJSON in a .json file.
@@ -272,7 +273,7 @@ func (f *fileRead) readNDJSON(data []byte) {
 			f.syntaxError(src, line)
 			continue
 		}
-		f.readValue(s, len(line), src, "", 0)
+		f.readValue(s, src, "", 0)
 	}
 }
 
@@ -286,12 +287,12 @@ type head struct {
 }
 
 // scanHead finds resourceType, id, contained, type and entry in the object
-// at f.buf[s:]; ok is false if it is not a JSON object. A repeated key keeps
-// its last value, as encoding/json does.
-func (f *fileRead) scanHead(s int) (h head, ok bool) {
+// at f.buf[s:] and where the object ends; ok is false if it is not a JSON
+// object. A repeated key keeps its last value, as encoding/json does.
+func (f *fileRead) scanHead(s int) (h head, end int, ok bool) {
 	it, ok := newObjectIter(f.buf, s)
 	if !ok {
-		return h, false
+		return h, -1, false
 	}
 	b := f.buf
 	for {
@@ -337,7 +338,7 @@ func (f *fileRead) scanHead(s int) (h head, ok bool) {
 			}
 		}
 	}
-	return h, !it.bad
+	return h, it.End, !it.Bad
 }
 
 // resourceType looks the resourceType up without allocating.
@@ -359,21 +360,22 @@ func (f *fileRead) resourceType(h head) (typeInfo, error) {
 	return typeInfo{}, fmt.Errorf("unknown resourceType %.64q (not an R4 resource type)", name)
 }
 
-// readValue reads the JSON object f.buf[s:e] as a resource or a Bundle.
-func (f *fileRead) readValue(s, e int, src Source, fullURL string, depth int) {
-	h, ok := f.scanHead(s)
+// readValue reads the JSON value at f.buf[s:] as a resource or a Bundle and
+// returns where the value ends (-1 if the buffer is malformed there).
+func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end int) {
+	h, e, ok := f.scanHead(s)
 	if !ok {
 		f.fail(src, s, errors.New("not a JSON object: a FHIR resource must be an object"))
-		return
+		return valueEnd(f.buf, s)
 	}
 	ti, err := f.resourceType(h)
 	if err != nil {
 		f.fail(src, s, err)
-		return
+		return e
 	}
 	if ti.name == "Bundle" && depth <= maxBundleDepth {
 		f.readBundle(s, h, src, depth)
-		return
+		return e
 	}
 	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e]}
 	if h.idE > 0 {
@@ -383,7 +385,7 @@ func (f *fileRead) readValue(s, e int, src Source, fullURL string, depth int) {
 		v := ti.new()
 		if err := json.Unmarshal(res.Raw, v); err != nil {
 			f.fail(src, s, fmt.Errorf("cannot decode %s: %w", ti.name, err))
-			return
+			return e
 		}
 		res.Value = v
 		if h.containedE > 0 {
@@ -391,6 +393,7 @@ func (f *fileRead) readValue(s, e int, src Source, fullURL string, depth int) {
 		}
 	}
 	f.emit(res)
+	return e
 }
 
 // readContained fills res.Contained from the "contained" array of res.
@@ -406,18 +409,18 @@ func (f *fileRead) readContained(res *Resource, h head) {
 			return
 		}
 		src := res.Source
-		src.Contained = fmt.Sprintf("[%d]", i) // until the id is known
-		ch, ok := f.scanHead(s)
+		ch, _, ok := f.scanHead(s)
+		id := ""
+		if ok && ch.idE > 0 {
+			id, _ = stringValue(f.buf, ch.idS, ch.idE)
+		}
+		src.Contained = id
+		if id == "" { // FHIR requires an id; the position still finds it
+			src.Contained = "[" + strconv.Itoa(i) + "]"
+		}
 		if !ok {
 			f.fail(src, s, errors.New("contained resource is not a JSON object"))
 			continue
-		}
-		id := ""
-		if ch.idE > 0 {
-			id, _ = stringValue(f.buf, ch.idS, ch.idE)
-		}
-		if id != "" {
-			src.Contained = id
 		}
 		ti, err := f.resourceType(ch)
 		if err != nil {
@@ -469,7 +472,7 @@ func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
 		return
 	}
 	for i := 0; ; i++ {
-		es, _, more := it.next()
+		es, more := it.nextStart()
 		if !more {
 			return
 		}
@@ -479,32 +482,55 @@ func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
 		} else {
 			esrc.Nested = i + 1
 		}
-		eit, ok := newObjectIter(b, es)
-		if !ok {
-			f.fail(esrc, es, errors.New("Bundle entry is not a JSON object"))
-			continue
-		}
-		fullURL := ""
-		rs, re := -1, -1
-		for {
-			m, more := eit.next()
-			if !more {
-				break
-			}
-			switch {
-			case m.key(b, "fullUrl"):
-				u, ok := stringValue(b, m.ValStart, m.ValEnd)
-				if !ok {
-					f.fail(esrc, m.ValStart, errors.New("entry.fullUrl is not a string"))
-				}
-				fullURL = u
-			case m.key(b, "resource"):
-				rs, re = m.ValStart, m.ValEnd
-			}
-		}
-		if rs < 0 || string(b[rs:re]) == "null" {
-			continue // no resource, e.g. a DELETE in a history Bundle
-		}
-		f.readValue(rs, re, esrc, fullURL, depth+1)
+		it.resume(f.readEntry(es, esrc, depth))
 	}
+}
+
+// readEntry reads one Bundle entry at f.buf[s:] and returns where it ends.
+// The resource is read in the same pass as the entry when its fullUrl came
+// first (as servers and Synthea write it); otherwise it is read after the
+// entry's other members.
+func (f *fileRead) readEntry(s int, src Source, depth int) (end int) {
+	b := f.buf
+	it, ok := newObjectIter(b, s)
+	if !ok {
+		f.fail(src, s, errors.New("Bundle entry is not a JSON object"))
+		return valueEnd(b, s)
+	}
+	fullURL := ""
+	deferred := -1 // start of a resource met before fullUrl
+	for {
+		m, more := it.nextKey()
+		if !more {
+			break
+		}
+		switch {
+		case m.key(b, "fullUrl"):
+			ve := valueEnd(b, m.ValStart)
+			it.resume(ve)
+			u, ok := stringValue(b, m.ValStart, ve)
+			if !ok {
+				f.fail(src, m.ValStart, errors.New("entry.fullUrl is not a string"))
+			}
+			fullURL = u
+		case m.key(b, "resource"):
+			if bytes.HasPrefix(b[m.ValStart:], []byte("null")) {
+				it.resume(valueEnd(b, m.ValStart)) // no resource, e.g. a DELETE in a history Bundle
+				continue
+			}
+			if fullURL == "" {
+				deferred = m.ValStart
+				it.resume(valueEnd(b, m.ValStart))
+				continue
+			}
+			deferred = -1
+			it.resume(f.readValue(m.ValStart, src, fullURL, depth+1))
+		default:
+			it.resume(valueEnd(b, m.ValStart))
+		}
+	}
+	if deferred >= 0 {
+		f.readValue(deferred, src, fullURL, depth+1)
+	}
+	return it.End
 }

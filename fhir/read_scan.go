@@ -1,6 +1,9 @@
 package fhir
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // A small JSON walker over bytes already checked by json.Valid. It finds the
 // few members the reader needs (resourceType, id, contained, Bundle.type,
@@ -22,19 +25,25 @@ func skipWS(b []byte, i int) int {
 }
 
 // stringEnd returns the index just after the JSON string starting at b[i]
-// (which must be '"'), and whether it holds escapes; -1 if unterminated.
-func stringEnd(b []byte, i int) (int, bool) {
-	esc := false
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			esc = true
-			j++
-		case '"':
-			return j + 1, esc
+// (which must be '"'), or -1 if it is unterminated. It jumps from quote to
+// quote with bytes.IndexByte, which is much faster than a byte loop.
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; j <= len(b); {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			return -1
 		}
+		q += j
+		backslashes := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
 	}
-	return -1, esc
+	return -1
 }
 
 // valueEnd returns the index just after the JSON value starting at b[i], or
@@ -45,26 +54,35 @@ func valueEnd(b []byte, i int) int {
 	}
 	switch b[i] {
 	case '"':
-		e, _ := stringEnd(b, i)
-		return e
+		return stringEnd(b, i)
 	case '{', '[':
+		// Count brackets between strings; skip strings whole.
 		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				e, _ := stringEnd(b, j)
-				if e < 0 {
-					return -1
-				}
-				j = e - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1
+		for j := i; j < len(b); {
+			q := bytes.IndexByte(b[j:], '"')
+			seg := b[j:]
+			if q >= 0 {
+				seg = seg[:q]
+			}
+			for k, c := range seg {
+				switch c {
+				case '{', '[':
+					depth++
+				case '}', ']':
+					depth--
+					if depth == 0 {
+						return j + k + 1
+					}
 				}
 			}
+			if q < 0 {
+				return -1
+			}
+			e := stringEnd(b, j+q)
+			if e < 0 {
+				return -1
+			}
+			j = e
 		}
 		return -1
 	case ',', ':', '}', ']':
@@ -83,18 +101,22 @@ func valueEnd(b []byte, i int) int {
 }
 
 // member is one "key": value pair of an object; the indexes are into the
-// walked buffer, Key excludes the quotes.
+// walked buffer, the key's exclude the quotes.
 type member struct {
 	KeyStart, KeyEnd int
 	KeyEsc           bool
-	ValStart, ValEnd int
+	ValStart, ValEnd int // ValEnd is -1 when the caller reads the value itself
 }
 
-// objectIter walks the members of the object starting at b[i].
+// objectIter walks the members of the object starting at b[i]. After the
+// last member, End is the index just after the closing brace; Bad is set on
+// malformed input.
 type objectIter struct {
-	b   []byte
-	i   int
-	bad bool
+	b    []byte
+	i    int
+	done bool
+	Bad  bool
+	End  int
 }
 
 // newObjectIter starts at the '{' at b[i]; ok is false if there is no object.
@@ -103,44 +125,72 @@ func newObjectIter(b []byte, i int) (objectIter, bool) {
 	if i >= len(b) || b[i] != '{' {
 		return objectIter{}, false
 	}
-	return objectIter{b: b, i: i + 1}, true
+	return objectIter{b: b, i: i + 1, End: -1}, true
+}
+
+func (it *objectIter) fail() {
+	it.done, it.Bad, it.End = true, true, -1
 }
 
 // next returns the next member; ok is false at the end of the object or on
-// malformed input (then it.bad is set).
-func (it *objectIter) next() (m member, ok bool) {
+// malformed input.
+func (it *objectIter) next() (member, bool) { return it.advance(true) }
+
+// nextKey returns the next member without finding the end of its value
+// (ValEnd is -1): the caller reads the value itself and must then call
+// resume with its end, which saves a pass over large values.
+func (it *objectIter) nextKey() (member, bool) { return it.advance(false) }
+
+// resume continues after a value read by the caller; end < 0 marks the
+// object malformed.
+func (it *objectIter) resume(end int) {
+	if end < 0 {
+		it.fail()
+		return
+	}
+	it.i = end
+}
+
+func (it *objectIter) advance(skip bool) (member, bool) {
+	if it.done {
+		return member{}, false
+	}
 	b := it.b
 	i := skipWS(b, it.i)
 	if i < len(b) && b[i] == ',' {
 		i = skipWS(b, i+1)
 	}
-	if i >= len(b) || b[i] == '}' {
-		it.bad = i >= len(b)
-		it.i = len(b)
-		return m, false
+	if i < len(b) && b[i] == '}' {
+		it.done, it.End = true, i+1
+		return member{}, false
 	}
-	if b[i] != '"' {
-		it.bad, it.i = true, len(b)
-		return m, false
+	if i >= len(b) || b[i] != '"' {
+		it.fail()
+		return member{}, false
 	}
-	ke, esc := stringEnd(b, i)
+	ke := stringEnd(b, i)
 	if ke < 0 {
-		it.bad, it.i = true, len(b)
-		return m, false
+		it.fail()
+		return member{}, false
 	}
 	j := skipWS(b, ke)
 	if j >= len(b) || b[j] != ':' {
-		it.bad, it.i = true, len(b)
-		return m, false
+		it.fail()
+		return member{}, false
 	}
-	vs := skipWS(b, j+1)
-	ve := valueEnd(b, vs)
-	if ve < 0 {
-		it.bad, it.i = true, len(b)
-		return m, false
+	m := member{KeyStart: i + 1, KeyEnd: ke - 1, ValStart: skipWS(b, j+1), ValEnd: -1}
+	m.KeyEsc = bytes.IndexByte(b[m.KeyStart:m.KeyEnd], '\\') >= 0
+	if !skip {
+		it.i = m.ValStart
+		return m, true
 	}
-	it.i = ve
-	return member{KeyStart: i + 1, KeyEnd: ke - 1, KeyEsc: esc, ValStart: vs, ValEnd: ve}, true
+	m.ValEnd = valueEnd(b, m.ValStart)
+	if m.ValEnd < 0 {
+		it.fail()
+		return member{}, false
+	}
+	it.i = m.ValEnd
+	return m, true
 }
 
 // key reports whether the member's key equals name, unescaping if needed.
@@ -155,11 +205,13 @@ func (m member) key(b []byte, name string) bool {
 	return s == name
 }
 
-// arrayIter walks the elements of the array starting at b[i].
+// arrayIter walks the elements of the array starting at b[i], like
+// objectIter.
 type arrayIter struct {
-	b   []byte
-	i   int
-	bad bool
+	b    []byte
+	i    int
+	done bool
+	Bad  bool
 }
 
 func newArrayIter(b []byte, i int) (arrayIter, bool) {
@@ -170,25 +222,48 @@ func newArrayIter(b []byte, i int) (arrayIter, bool) {
 	return arrayIter{b: b, i: i + 1}, true
 }
 
+func (it *arrayIter) fail() { it.done, it.Bad = true, true }
+
 // next returns the bounds of the next element.
 func (it *arrayIter) next() (start, end int, ok bool) {
+	start, ok = it.nextStart()
+	if !ok {
+		return 0, 0, false
+	}
+	end = valueEnd(it.b, start)
+	it.resume(end)
+	return start, end, end >= 0
+}
+
+// nextStart returns where the next element starts; the caller reads it and
+// calls resume with its end.
+func (it *arrayIter) nextStart() (int, bool) {
+	if it.done {
+		return 0, false
+	}
 	b := it.b
 	i := skipWS(b, it.i)
 	if i < len(b) && b[i] == ',' {
 		i = skipWS(b, i+1)
 	}
-	if i >= len(b) || b[i] == ']' {
-		it.bad = i >= len(b)
-		it.i = len(b)
-		return 0, 0, false
+	if i < len(b) && b[i] == ']' {
+		it.done = true
+		return 0, false
 	}
-	e := valueEnd(b, i)
-	if e < 0 {
-		it.bad, it.i = true, len(b)
-		return 0, 0, false
+	if i >= len(b) {
+		it.fail()
+		return 0, false
 	}
-	it.i = e
-	return i, e, true
+	it.i = i
+	return i, true
+}
+
+func (it *arrayIter) resume(end int) {
+	if end < 0 {
+		it.fail()
+		return
+	}
+	it.i = end
 }
 
 // stringValue decodes the JSON string b[s:e]; ok is false if it is not a string.
