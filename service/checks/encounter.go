@@ -256,12 +256,21 @@ func (r *run) newFinding(check string, pr Priority, ow Owner, c *encCtx, due tim
 		Patient:   c.p,
 		Encounter: c.e,
 		FocusRef:  c.e.Ref,
-		FocusKey:  c.e.Key,
-		Episode:   c.e.Key,
+		FocusKey:  stayKey(c.e),
+		Episode:   stayKey(c.e),
 		Due:       due,
 		Status:    r.dueStatus(due),
 		RuleSet:   c.rs,
 	}
+}
+
+// stayKey is the encounter's stable key; the facts builder always sets
+// one, and the reference stands in should it not.
+func stayKey(e *facts.Encounter) string {
+	if e.Key != "" {
+		return e.Key
+	}
+	return e.Ref
 }
 
 // dueStatus: overdue once the deadline has passed, else awaiting review.

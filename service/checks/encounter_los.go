@@ -53,7 +53,7 @@ func (r *run) losExceedsGMLOS(out []Finding, c *encCtx) []Finding {
 		if n, ok := wholeDays(row.GMLOS * g.EscalationFactor); ok && days >= n {
 			thr := row.GMLOS * g.EscalationFactor
 			f := r.newFinding(CheckLOSExceedsGMLOS, Urgent, PhysicianAdvisor, c, dayEnd(s.ipStart, n, r.loc))
-			f.Episode = c.e.Key + "+escalation"
+			f.Episode = stayKey(c.e) + "+escalation"
 			f.Description = fmt.Sprintf("Inpatient stay has reached %s; GMLOS for MS-DRG %s is %s days and the escalation threshold (factor %s) is %s days. Physician advisor review of continued stay.",
 				plural(days, "day"), row.Code, num(row.GMLOS), num(g.EscalationFactor), num(thr))
 			f.Reasons = []facts.Code{drg}

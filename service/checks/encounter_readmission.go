@@ -38,7 +38,7 @@ func (r *run) readmission(out []Finding, c *encCtx) []Finding {
 	cohort, cohortCode, inCohort := hrrpCohort(c, index, indexOrder)
 
 	f := r.newFinding(CheckReadmission30d, Routine, URTeam, c, dayEnd(s.ipStart, 1, r.loc))
-	f.Episode = index.Key + "+" + c.e.Key
+	f.Episode = stayKey(index) + "+" + stayKey(c.e)
 	desc := fmt.Sprintf("Inpatient admission %s is %s after discharge from an earlier inpatient stay (discharged %s), within the payer's %d-day readmission window.",
 		s.ipStart.In(r.loc).Format(descriptionTimeLayout), plural(gap, "day"), index.End.In(r.loc).Format(descriptionDateLayout), window)
 	if inCohort {

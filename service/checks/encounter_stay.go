@@ -153,7 +153,7 @@ func (r *run) importantMessage(out []Finding, c *encCtx) []Finding {
 		return out
 	}
 	fu := r.newFinding(CheckImportantMessage, Routine, URTeam, c, s.end)
-	fu.Episode = c.e.Key + "+follow-up"
+	fu.Episode = stayKey(c.e) + "+follow-up"
 	fu.Description = fmt.Sprintf("Medicare inpatient discharged %s after admission %s: a follow-up copy of the Important Message from Medicare was due no more than %d calendar days before discharge. Confirm it was delivered.",
 		s.end.In(r.loc).Format(descriptionTimeLayout), s.ipStart.In(r.loc).Format(descriptionDateLayout), before)
 	fu.Evidence = []Evidence{
