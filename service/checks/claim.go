@@ -401,11 +401,3 @@ func payerName(rs *rules.RuleSet, py *facts.Payer) string {
 	}
 	return "the payer"
 }
-
-// codeList is the rule set's code list of that name, nil when absent.
-func codeList(rs *rules.RuleSet, name string) *rules.CodeList {
-	if rs == nil || name == "" {
-		return nil
-	}
-	return rs.CodeLists[name]
-}

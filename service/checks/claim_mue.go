@@ -28,11 +28,7 @@ type mueKey struct {
 // mueExceeded raises a finding per line (indicator 1) or per code and date
 // of service (indicators 2 and 3) whose units exceed the code's MUE.
 func (r *run) mueExceeded(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
-	if !rs.Checks.MUE.Enabled || rs.Tables == nil {
-		return out
-	}
-	table := rs.Tables.MUEs[rs.Checks.MUE.Table]
-	if len(table) == 0 {
+	if !rs.Checks.MUE.Enabled {
 		return out
 	}
 	var (
@@ -45,7 +41,7 @@ func (r *run) mueExceeded(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, o
 		if !ok {
 			continue
 		}
-		entry, ok := mueLookup(table, code.Code)
+		entry, ok := rs.MUE(code.Code)
 		if !ok {
 			continue
 		}
@@ -77,12 +73,6 @@ func (r *run) mueExceeded(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, o
 		}
 	}
 	return out
-}
-
-// mueLookup finds a code (already normalised by billingCode) in the MUE table.
-func mueLookup(table map[string]rules.MUEEntry, code string) (rules.MUEEntry, bool) {
-	e, ok := table[code]
-	return e, ok
 }
 
 func (r *run) mueFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, g *mueGroup, table string) Finding {

@@ -23,7 +23,7 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 	if pa.OutpatientOnly && forInpatientStay(c) {
 		return out
 	}
-	list := codeList(rs, pa.CodeList)
+	list := rs.CodeList(pa.CodeList)
 	if list == nil {
 		return out
 	}

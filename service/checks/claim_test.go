@@ -65,7 +65,7 @@ var clMedicare = &facts.Payer{OrganizationRef: "Organization/cms", Name: "Medica
 // clMedicareRules is a Medicare fee-for-service-like rule set with every
 // claim check on; the MUE rows are synthetic.
 func clMedicareRules() *rules.RuleSet {
-	return &rules.RuleSet{
+	rs := &rules.RuleSet{
 		ID: "medicare-ffs", Name: "Medicare fee-for-service", Version: "test", Program: rules.MedicareFFS,
 		Checks: rules.Checks{
 			PriorAuth:                rules.PriorAuth{Enabled: true, CodeList: "opd_prior_auth", ClaimTypes: []string{"institutional"}, OutpatientOnly: true},
@@ -78,15 +78,13 @@ func clMedicareRules() *rules.RuleSet {
 		CodeLists: map[string]*rules.CodeList{
 			"opd_prior_auth": clPriorAuthList(),
 		},
-		Tables: &rules.Tables{MUEs: map[string]map[string]rules.MUEEntry{
-			"mue_test.csv": {
-				"97110": {Code: "97110", Value: 4, Indicator: 1, Rationale: "synthetic"},
-				"J1100": {Code: "J1100", Value: 10, Indicator: 3, Rationale: "synthetic"},
-				"64612": {Code: "64612", Value: 1, Indicator: 2, Rationale: "synthetic"},
-				"A0001": {Code: "A0001", Value: 0, Indicator: 1},
-			},
-		}},
 	}
+	return rs.Resolve(nil, nil, map[string]rules.MUEEntry{
+		"97110": {Code: "97110", Value: 4, Indicator: 1, Rationale: "synthetic"},
+		"J1100": {Code: "J1100", Value: 10, Indicator: 3, Rationale: "synthetic"},
+		"64612": {Code: "64612", Value: 1, Indicator: 2, Rationale: "synthetic"},
+		"A0001": {Code: "A0001", Value: 0, Indicator: 1},
+	}, nil)
 }
 
 func clPriorAuthList() *rules.CodeList {

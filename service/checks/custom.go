@@ -1,7 +1,188 @@
 package checks
 
-import "github.com/utilreview/utilreview/service/facts"
+import (
+	"strings"
+	"time"
 
-// Placeholder until the custom (CEL) checks land; replaced by their owner.
-func (r *run) customEncounter(p *facts.Patient, e *facts.Encounter) []Finding { return nil }
-func (r *run) customClaim(p *facts.Patient, c *facts.Claim) []Finding         { return nil }
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// CustomPrefix starts the check id of a payer's custom (CEL) check.
+const CustomPrefix = "custom:"
+
+// customEncounter runs the payer's custom checks on an encounter. Cancelled
+// and entered-in-error encounters are skipped, as the built-in checks skip them.
+func (r *run) customEncounter(p *facts.Patient, e *facts.Encounter) []Finding {
+	if e == nil || e.Status == "cancelled" || e.Status == "entered-in-error" {
+		return nil
+	}
+	rs, _ := r.rules.For(e.Payer, e.Start)
+	if !hasCustom(rs, rules.OnEncounter) {
+		return nil
+	}
+	// Built once per encounter and rule set, only when a check needs it.
+	vars := rules.EncounterVars(p, e, rs, r.measures(p, e, e.Start, rs))
+	var out []Finding
+	for _, cc := range rs.Custom {
+		if cc == nil || cc.On != rules.OnEncounter {
+			continue
+		}
+		if fired, err := cc.Eval(vars); err != nil || !fired {
+			// An error means the facts lack what the expression reads (e.g.
+			// encounter.end of a stay in progress): the check cannot decide
+			// and does not fire, as rules.CustomCheck.Eval documents.
+			continue
+		}
+		f := r.customFinding(cc, rs, vars, e.Start)
+		f.Patient, f.Encounter = p, e
+		f.FocusRef, f.FocusKey, f.Episode = e.Ref, e.Key, e.Key
+		out = append(out, f)
+	}
+	return out
+}
+
+// customClaim runs the payer's custom checks on a claim; it skips the
+// claims every claim check skips (see claimIgnored).
+func (r *run) customClaim(p *facts.Patient, c *facts.Claim) []Finding {
+	if c == nil || claimIgnored(c) {
+		return nil
+	}
+	rs, _ := r.rules.For(c.Payer, claimRuleDate(c))
+	if !hasCustom(rs, rules.OnClaim) {
+		return nil
+	}
+	// The fact model's encounter is the claim's first encounter.
+	var enc *facts.Encounter
+	if len(c.Encounters) > 0 {
+		enc = c.Encounters[0]
+	}
+	vars := rules.ClaimVars(p, c, rs, r.measures(p, enc, claimRuleDate(c), rs))
+	var out []Finding
+	for _, cc := range rs.Custom {
+		if cc == nil || cc.On != rules.OnClaim {
+			continue
+		}
+		if fired, err := cc.Eval(vars); err != nil || !fired {
+			continue // see customEncounter
+		}
+		f := r.customFinding(cc, rs, vars, c.Created)
+		f.Patient, f.Claim, f.Encounter = p, c, claimStay(c)
+		f.FocusRef, f.FocusKey, f.Episode = c.Ref, c.Key, c.Key
+		out = append(out, f)
+	}
+	return out
+}
+
+func hasCustom(rs *rules.RuleSet, on string) bool {
+	if rs == nil {
+		return false
+	}
+	for _, cc := range rs.Custom {
+		if cc != nil && cc.On == on {
+			return true
+		}
+	}
+	return false
+}
+
+// customFinding fills a finding from the custom check's rule data: the
+// deadline counts DeadlineHours from base (the stay's start or the claim's
+// creation; the review time when the input lacks it).
+func (r *run) customFinding(cc *rules.CustomCheck, rs *rules.RuleSet, vars map[string]any, base time.Time) Finding {
+	if base.IsZero() {
+		base = r.asOf
+	}
+	due := base.Add(time.Duration(max(cc.DeadlineHours, 0)) * time.Hour)
+	desc := strings.TrimSpace(cc.Render(vars))
+	if desc == "" {
+		desc = "The payer's custom check " + cc.ID + " applies."
+	}
+	f := Finding{
+		Check:       CustomPrefix + cc.ID,
+		Priority:    customPriority(cc.Priority),
+		Owner:       customOwner(cc.Owner),
+		Due:         due,
+		Status:      r.statusFor(due),
+		Description: desc,
+		RuleSet:     rs,
+		Evidence:    ruleSetEvidenceOf(rs),
+	}
+	f.Evidence = append(f.Evidence, StringEvidence(EvCustomCheck, cc.ID))
+	if w := strings.TrimSpace(cc.When); w != "" {
+		f.Evidence = append(f.Evidence, StringEvidence(EvCustomRule, w))
+	}
+	return f
+}
+
+// customPriority maps the rule data's priority; the loader validates it, and
+// anything else is routine.
+func customPriority(s string) Priority {
+	switch p := Priority(strings.ToLower(strings.TrimSpace(s))); p {
+	case Routine, Urgent, ASAP, Stat:
+		return p
+	}
+	return Routine
+}
+
+// customOwner maps the rule data's owner; the UR team by default.
+func customOwner(s string) Owner {
+	switch o := Owner(strings.ToLower(strings.TrimSpace(s))); o {
+	case URTeam, PhysicianAdvisor, BillingTeam, PatientAccessTeam:
+		return o
+	}
+	return URTeam
+}
+
+// measures computes the fact model's numbers with the facility clock, as
+// the built-in checks count them: midnights in the hospital, inpatient days
+// from the inpatient order, hours in observation, the patient's age at at.
+func (r *run) measures(p *facts.Patient, e *facts.Encounter, at time.Time, rs *rules.RuleSet) rules.Measures {
+	m := rules.Measures{AgeYears: -1}
+	if p != nil && !p.BirthDate.IsZero() && !at.IsZero() && !at.Before(p.BirthDate) {
+		m.AgeYears = ageYears(p.BirthDate, at, r.loc)
+	}
+	if e == nil {
+		return m
+	}
+	end := stayEnd(e, r.asOf)
+	start := e.Start
+	if start.IsZero() && len(e.Segments) > 0 {
+		start = e.Segments[0].Start
+	}
+	if !start.IsZero() {
+		m.Midnights = Midnights(start, end, r.loc)
+	}
+	if ip := InpatientStart(e); !ip.IsZero() {
+		m.LOSDays = Midnights(ip, end, r.loc)
+	}
+	var extra []string
+	if rs != nil {
+		extra = rs.Checks.Observation.Classes
+	}
+	for _, s := range e.Segments {
+		if !IsObservationClass(s.Class, extra) || s.Start.IsZero() {
+			continue
+		}
+		se := s.End
+		if se.IsZero() {
+			se = end
+		}
+		if h := se.Sub(s.Start).Hours(); h > 0 {
+			m.ObservationHours += h
+		}
+	}
+	return m
+}
+
+// ageYears is the age in whole years on the day of at, in loc. The birth
+// date is a calendar date: taken as written, not moved between zones.
+func ageYears(birth, at time.Time, loc *time.Location) int {
+	by, bm, bd := birth.Date()
+	ay, am, ad := at.In(loc).Date()
+	age := ay - by
+	if am < bm || (am == bm && ad < bd) {
+		age--
+	}
+	return age
+}

@@ -1,0 +1,196 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// Synthetic custom checks in the shape of the shipped examples.
+
+func clCustomRules(t *testing.T, checks ...*rules.CustomCheck) *rules.RuleSet {
+	t.Helper()
+	env, err := rules.NewCELEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cc := range checks {
+		if werr, merr := cc.Compile(env); werr != nil || merr != nil {
+			t.Fatalf("compile %s: %v %v", cc.ID, werr, merr)
+		}
+	}
+	rs := clOff()
+	rs.Custom = checks
+	return rs
+}
+
+func TestCustomEncounter(t *testing.T) {
+	t.Parallel()
+	long := &rules.CustomCheck{ID: "long-stay", On: "encounter", Priority: "urgent", Owner: "physician-advisor", DeadlineHours: 24,
+		When:    `encounter.in_progress && los_days > 5`,
+		Message: `Stay at {{.los_days}} inpatient days ({{.midnights}} midnights in hospital).`}
+	obs := &rules.CustomCheck{ID: "obs-long", On: "encounter", Priority: "routine", DeadlineHours: 2,
+		When:    `encounter.observation_hours > 30.0`,
+		Message: `Observation {{.encounter.observation_hours}} h.`}
+	ended := &rules.CustomCheck{ID: "needs-end", On: "encounter", When: `encounter.end > encounter.start`, Message: "x"}
+	claimOnly := &rules.CustomCheck{ID: "claim-only", On: "claim", When: `true`, Message: "x"}
+	rs := clCustomRules(t, long, obs, ended, claimOnly)
+
+	// ED 2025-03-01 20:00, observation 03-01 22:00 .. 03-03 08:00 (34 h),
+	// inpatient from 03-03 08:00, in progress.
+	mk := func(status string) *facts.Encounter {
+		return &facts.Encounter{Ref: "Encounter/e", Key: "urn:mrn|V1", Status: status, Class: "IMP", Start: clAt("2025-03-01T20:00"), Payer: clMedicare,
+			Segments: []facts.Segment{
+				{Class: "EMER", Start: clAt("2025-03-01T20:00"), End: clAt("2025-03-01T22:00")},
+				{Class: "OBSENC", Start: clAt("2025-03-01T22:00"), End: clAt("2025-03-03T08:00")},
+				{Class: "IMP", Start: clAt("2025-03-03T08:00")},
+			}}
+	}
+	tests := []struct {
+		name   string
+		status string
+		asOf   string
+		want   []string
+	}{
+		{"day 5: only the observation check", "in-progress", "2025-03-08T12:00", []string{"custom:obs-long"}},
+		{"day 6: both", "in-progress", "2025-03-09T00:30", []string{"custom:long-stay", "custom:obs-long"}},
+		{"entered in error: none", "entered-in-error", "2025-03-09T00:30", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := mk(tt.status)
+			p := clPatient([]*facts.Encounter{e})
+			got := clRun(tt.asOf, clSource(rs)).customEncounter(p, e)
+			var ids []string
+			for _, f := range got {
+				ids = append(ids, f.Check)
+				clCheckEvidence(t, f)
+				if f.FocusRef != "Encounter/e" || f.FocusKey != "urn:mrn|V1" || f.Episode != "urn:mrn|V1" || f.Encounter != e || f.Patient != p || f.RuleSet != rs {
+					t.Errorf("%s: focus %q key %q episode %q", f.Check, f.FocusRef, f.FocusKey, f.Episode)
+				}
+			}
+			if strings.Join(ids, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("got %v, want %v", ids, tt.want)
+			}
+			for _, f := range got {
+				switch f.Check {
+				case "custom:long-stay":
+					if f.Description != "Stay at 6 inpatient days (8 midnights in hospital)." {
+						t.Errorf("description %q", f.Description)
+					}
+					if f.Priority != Urgent || f.Owner != PhysicianAdvisor || !f.Due.Equal(e.Start.Add(24*time.Hour)) || f.Status != StatusOverdue {
+						t.Errorf("long-stay: priority %s owner %s due %v status %s", f.Priority, f.Owner, f.Due, f.Status)
+					}
+				case "custom:obs-long":
+					if f.Description != "Observation 34 h." || f.Priority != Routine || f.Owner != URTeam {
+						t.Errorf("obs-long: %q %s %s", f.Description, f.Priority, f.Owner)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCustomClaim(t *testing.T) {
+	t.Parallel()
+	imaging := &rules.CustomCheck{ID: "imaging-without-preauth", On: "claim", Priority: "urgent", Owner: "ur-team", DeadlineHours: 48,
+		When:    `claim.use == "claim" && !claim.has_preauth && claim.line_codes.exists(c, c in ["70551", "72148"])`,
+		Message: `Advanced imaging ({{range $i, $c := .claim.line_codes}}{{if $i}}, {{end}}{{$c}}{{end}}) without prior authorization.`}
+	old := &rules.CustomCheck{ID: "senior", On: "claim", Priority: "bogus", Owner: "nobody", When: `patient.age_years >= 65`, Message: `{{.patient.age_years}} years`}
+	rs := clCustomRules(t, imaging, old)
+	tests := []struct {
+		name string
+		mut  func(*facts.Claim, *facts.Patient)
+		want []string
+	}{
+		{"imaging without authorization", nil, []string{"custom:imaging-without-preauth"}},
+		{"with authorization", func(c *facts.Claim, _ *facts.Patient) { c.PreAuthRefs = []string{"A1"} }, nil},
+		{"predetermination ignored", func(c *facts.Claim, _ *facts.Patient) { c.Use = "predetermination" }, nil},
+		{"cancelled ignored", func(c *facts.Claim, _ *facts.Patient) { c.Status = "cancelled" }, nil},
+		{"age 65 on the claim's date", func(c *facts.Claim, p *facts.Patient) {
+			c.PreAuthRefs = []string{"A1"}
+			p.BirthDate = time.Date(1960, 3, 4, 0, 0, 0, 0, time.UTC)
+		}, []string{"custom:senior"}},
+		{"65th birthday the day after", func(c *facts.Claim, p *facts.Patient) {
+			c.PreAuthRefs = []string{"A1"}
+			p.BirthDate = time.Date(1960, 3, 5, 0, 0, 0, 0, time.UTC)
+		}, nil},
+		{"birth date unknown: age -1", func(c *facts.Claim, _ *facts.Patient) { c.PreAuthRefs = []string{"A1"} }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := clClaim("c", "2025-03-04T10:00", clLine(1, "70551", "2025-03-04", 1))
+			c.BillableStart = clAt("2025-03-04T09:00")
+			p := clPatient(nil, c)
+			if tt.mut != nil {
+				tt.mut(c, p)
+			}
+			got := clRun("2025-03-05T09:00", clSource(rs)).customClaim(p, c)
+			var ids []string
+			for _, f := range got {
+				ids = append(ids, f.Check)
+				clCommon(t, f, c)
+			}
+			if strings.Join(ids, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("got %v, want %v", ids, tt.want)
+			}
+			for _, f := range got {
+				switch f.Check {
+				case "custom:imaging-without-preauth":
+					if f.Description != "Advanced imaging (70551) without prior authorization." || f.Priority != Urgent || f.Owner != URTeam ||
+						!f.Due.Equal(c.Created.Add(48*time.Hour)) || f.Status != StatusAwaitingReview || f.Episode != c.Key {
+						t.Errorf("imaging: %q %s %s %v %s", f.Description, f.Priority, f.Owner, f.Due, f.Status)
+					}
+					if w := clEvidence(f, EvCustomRule); len(w) != 1 || !strings.Contains(*w[0].String, "has_preauth") {
+						t.Errorf("custom-rule evidence %v", w)
+					}
+				case "custom:senior":
+					// Unknown priority and owner fall back to routine and the UR team.
+					if f.Description != "65 years" || f.Priority != Routine || f.Owner != URTeam || !f.Due.Equal(c.Created) {
+						t.Errorf("senior: %q %s %s %v", f.Description, f.Priority, f.Owner, f.Due)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCustomNotCompiledOrNoRules(t *testing.T) {
+	t.Parallel()
+	// A check never compiled cannot be evaluated: it does not fire.
+	rs := clOff()
+	rs.Custom = []*rules.CustomCheck{{ID: "raw", On: "claim", When: "true", Message: "x"}, nil}
+	c := clClaim("c", "2025-03-04T10:00", clLine(1, "70551", "2025-03-04", 1))
+	p := clPatient(nil, c)
+	if got := clRun("2025-03-05T09:00", clSource(rs)).customClaim(p, c); len(got) != 0 {
+		t.Errorf("uncompiled: got %d findings, want 0", len(got))
+	}
+	r := clRun("2025-03-05T09:00", clRules{})
+	if got := r.customClaim(p, c); len(got) != 0 {
+		t.Errorf("no rule set: got %d findings", len(got))
+	}
+	if got := r.customEncounter(p, &facts.Encounter{}); len(got) != 0 {
+		t.Errorf("no rule set, empty encounter: got %d findings", len(got))
+	}
+	if r.customClaim(p, nil) != nil || r.customEncounter(p, nil) != nil {
+		t.Error("nil focus: want nil")
+	}
+}
+
+func TestCustomViaEngine(t *testing.T) {
+	t.Parallel()
+	// The engine runs custom checks after the built-in ones and sorts by due time.
+	cc := &rules.CustomCheck{ID: "any-claim", On: "claim", DeadlineHours: 1, When: `claim.type == "institutional"`, Message: "{{.claim.type}} claim"}
+	rs := clCustomRules(t, cc)
+	c := clClaim("c", "2025-03-04T10:00", clLine(1, "70551", "2025-03-04", 1))
+	p := clPatient(nil, c)
+	got := NewEngine(Config{Location: clLoc}, clSource(rs)).Review(p, clAt("2025-03-05T09:00"))
+	if len(got) != 1 || got[0].Check != "custom:any-claim" || got[0].Description != "institutional claim" {
+		t.Fatalf("got %+v, want one custom:any-claim finding", got)
+	}
+}
