@@ -397,7 +397,7 @@ func (b *builder) indexLinks() {
 func (b *builder) markAccepted() {
 	for _, r := range b.responseRes {
 		cr := r.Value.(*fm.ClaimResponse)
-		if !acceptedOutcome(cr.Outcome) || !hasTopLevelKey(r.Raw, "outcome") {
+		if !acceptedOutcome(cr.Outcome) {
 			continue
 		}
 		if cl := b.resolveType(cr.Request, r, "Claim"); cl != nil {
@@ -408,7 +408,7 @@ func (b *builder) markAccepted() {
 	}
 	for _, r := range b.eobRes {
 		eob := r.Value.(*fm.ExplanationOfBenefit)
-		if !acceptedOutcome(eob.Outcome) || !hasTopLevelKey(r.Raw, "outcome") {
+		if !acceptedOutcome(eob.Outcome) {
 			continue
 		}
 		if cl := b.resolveType(eob.Claim, r, "Claim"); cl != nil {
@@ -419,6 +419,8 @@ func (b *builder) markAccepted() {
 	}
 }
 
+// acceptedOutcome: a missing outcome decodes as "queued" (the zero value),
+// so complete and partial were written.
 func acceptedOutcome(o fm.ClaimProcessingCodes) bool {
 	return o == fm.ClaimProcessingCodesComplete || o == fm.ClaimProcessingCodesPartial
 }
