@@ -30,12 +30,15 @@ const MSDRGSystem = "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payme
 // ClaimEncounterExtension is the R5 backport extension Claim.encounter.
 const ClaimEncounterExtension = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Claim.encounter"
 
-// readTypes are the resource types Build reads; the others are counted in
-// Set.Skipped.
-var readTypes = map[string]bool{
-	"Patient": true, "Encounter": true, "Claim": true, "Coverage": true, "ExplanationOfBenefit": true,
-	"ClaimResponse": true, "Condition": true, "Procedure": true, "Organization": true, "Account": true,
-	"Task": true, "Communication": true,
+// readType reports whether Build reads resources of the type; the others
+// are counted in Set.Skipped.
+func readType(t string) bool {
+	switch t {
+	case "Patient", "Encounter", "Claim", "Coverage", "ExplanationOfBenefit", "ClaimResponse",
+		"Condition", "Procedure", "Organization", "Account", "Task", "Communication":
+		return true
+	}
+	return false
 }
 
 // builder holds the state of one Build call.
@@ -145,7 +148,7 @@ func (b *builder) sortInput(resources []*fhir.Resource) {
 			continue
 		}
 		b.set.Read[r.Type]++
-		if !readTypes[r.Type] {
+		if !readType(r.Type) {
 			b.set.Skipped[r.Type]++
 			continue
 		}

@@ -579,3 +579,23 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialDecoding: resources the reader was not asked to decode (Value
+// nil) are references that say nothing; they never make Build panic.
+func TestPartialDecoding(t *testing.T) {
+	for _, name := range []string{"claims.json", "payers.json", "diagnoses.json", "work.json"} {
+		var res []*fhir.Resource
+		fhir.NewReader("Patient", "Encounter", "Claim").ReadPaths([]string{filepath.Join("testdata", name)}, func(r *fhir.Resource) { res = append(res, r) })
+		set := Build(res, Options{})
+		if len(set.Patients) == 0 {
+			t.Errorf("%s: no patients", name)
+		}
+	}
+	// A claim whose Condition was not decoded keeps its coded diagnosis only.
+	var res []*fhir.Resource
+	fhir.NewReader("Patient", "Encounter", "Claim").ReadPaths([]string{"testdata/claims.json"}, func(r *fhir.Resource) { res = append(res, r) })
+	c := claims(Build(res, Options{}))["Claim/c-item"]
+	if c == nil || len(c.Diagnoses) != 1 || c.Diagnoses[0].Codes[0].Code != "J18.9" {
+		t.Errorf("diagnoses without decoded Conditions: got %+v", c)
+	}
+}

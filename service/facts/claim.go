@@ -223,8 +223,8 @@ func (b *builder) finishClaim(r *fhir.Resource, c *Claim) {
 		d := &cr.Diagnosis[i]
 		codes := appendCodes(nil, &d.DiagnosisCodeableConcept)
 		if len(codes) == 0 {
-			if cond := b.resolveType(&d.DiagnosisReference, r, "Condition"); cond != nil {
-				codes = appendCodes(nil, cond.Value.(*fm.Condition).Code)
+			if cv, ok := valueOf[*fm.Condition](b.resolveType(&d.DiagnosisReference, r, "Condition")); ok {
+				codes = appendCodes(nil, cv.Code)
 			}
 		}
 		if len(codes) == 0 {

@@ -3,6 +3,7 @@ package facts
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -173,41 +174,42 @@ func (b *builder) finishEncounter(r *fhir.Resource, e *Encounter) {
 	b.encounterPayer(r, e)
 }
 
-// diagnosisUses mark an Encounter.diagnosis as the principal one.
+// principalUses mark an Encounter.diagnosis as the principal one.
 var principalUses = []string{"DD", "billing", "principal"}
 
 // encounterDiagnoses merges Encounter.diagnosis, the Conditions recorded in
 // the stay and the diagnoses of its claims; the same code reached twice is
 // kept once.
 func (b *builder) encounterDiagnoses(r *fhir.Resource, er *fm.Encounter, e *Encounter) {
-	seen := make(map[string]int) // code key -> index in e.Diagnoses
-	seenCond := make(map[*fhir.Resource]bool)
+	// A stay has a handful of diagnoses: linear scans cost less than maps.
 	add := func(codes []Code, principal bool) {
-		k := codeKey(codes)
-		if k == "" {
+		if len(codes) == 0 {
 			return
 		}
-		if i, ok := seen[k]; ok {
-			e.Diagnoses[i].Principal = e.Diagnoses[i].Principal || principal
-			return
+		for i := range e.Diagnoses {
+			if sameCode(e.Diagnoses[i].Codes, codes) {
+				e.Diagnoses[i].Principal = e.Diagnoses[i].Principal || principal
+				return
+			}
 		}
-		seen[k] = len(e.Diagnoses)
 		e.Diagnoses = append(e.Diagnoses, Diagnosis{Codes: codes, Principal: principal})
 	}
+	var seenCond []*fhir.Resource
 	ownPrincipal := false
 	for i := range er.Diagnosis {
 		d := &er.Diagnosis[i]
 		cond := b.resolveType(&d.Condition, r, "Condition")
-		if cond == nil {
+		cv, ok := valueOf[*fm.Condition](cond)
+		if !ok {
 			continue // a Procedure or an unresolved reference gives no diagnosis code
 		}
-		seenCond[cond] = true
+		seenCond = append(seenCond, cond)
 		principal := (d.Rank != nil && *d.Rank == 1) || hasCode(d.Use, principalUses...)
 		ownPrincipal = ownPrincipal || principal
-		add(appendCodes(nil, cond.Value.(*fm.Condition).Code), principal)
+		add(appendCodes(nil, cv.Code), principal)
 	}
 	for _, cond := range b.conditionsByEnc[r] {
-		if !seenCond[cond] {
+		if !containsResource(seenCond, cond) {
 			add(appendCodes(nil, cond.Value.(*fm.Condition).Code), false)
 		}
 	}
@@ -218,31 +220,43 @@ func (b *builder) encounterDiagnoses(r *fhir.Resource, er *fm.Encounter, e *Enco
 		}
 	}
 	if len(e.Diagnoses) == 0 && len(e.Reasons) > 0 {
-		// Synthea records no diagnosis on the stay, only reasonCode (one
-		// SNOMED CT concept): without any diagnosis the reason stands in for
-		// the principal diagnosis.
+		// Synthea often gives a stay no diagnosis at all (none on the
+		// encounter, no Condition of the stay, none on its claims), only
+		// reasonCode, one SNOMED CT concept: then the reason stands in for the
+		// principal diagnosis, so that readmission cohorts can use it.
 		for i := range er.ReasonCode {
 			add(appendCodes(nil, &er.ReasonCode[i]), len(e.Diagnoses) == 0)
 		}
 	}
 }
 
+// sameCode reports whether two code lists start with the same coding: the
+// same diagnosis or procedure reached by two routes.
+func sameCode(a, b []Code) bool {
+	return len(a) > 0 && len(b) > 0 && a[0].System == b[0].System && a[0].Code == b[0].Code
+}
+
+func containsResource(list []*fhir.Resource, r *fhir.Resource) bool {
+	for _, x := range list {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
 // encounterProcedures takes the Procedure resources of the stay and the
 // procedures of its claims, the same code on the same day kept once.
 func (b *builder) encounterProcedures(r *fhir.Resource, e *Encounter) {
-	seen := make(map[string]bool)
 	add := func(p Procedure) {
-		k := codeKey(p.Codes)
-		if k == "" {
+		if len(p.Codes) == 0 {
 			return
 		}
-		if !p.Performed.IsZero() {
-			k += "@" + p.Performed.Format("2006-01-02")
+		for _, q := range e.Procedures {
+			if sameCode(q.Codes, p.Codes) && sameDay(q.Performed, p.Performed) {
+				return
+			}
 		}
-		if seen[k] {
-			return
-		}
-		seen[k] = true
 		e.Procedures = append(e.Procedures, p)
 	}
 	for _, pr := range b.proceduresByEnc[r] {
@@ -257,6 +271,17 @@ func (b *builder) encounterProcedures(r *fhir.Resource, e *Encounter) {
 	}
 }
 
+// sameDay compares calendar days (times are already in the facility
+// location); two unknown times are the same day.
+func sameDay(a, b time.Time) bool {
+	if a.IsZero() || b.IsZero() {
+		return a.IsZero() == b.IsZero()
+	}
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
 // procedureOf reads a Procedure resource once; ok is false when its
 // performed time cannot be read (reported once).
 func (b *builder) procedureOf(r *fhir.Resource) (Procedure, bool) {
@@ -269,7 +294,10 @@ func (b *builder) procedureOf(r *fhir.Resource) (Procedure, bool) {
 }
 
 func (b *builder) readProcedure(r *fhir.Resource) (Procedure, bool) {
-	pr := r.Value.(*fm.Procedure)
+	pr, ok := valueOf[*fm.Procedure](r)
+	if !ok {
+		return Procedure{}, false
+	}
 	p := Procedure{Codes: appendCodes(nil, pr.Code)}
 	switch {
 	case pr.PerformedDateTime != nil:

@@ -178,7 +178,10 @@ func (b *builder) encounterPayer(r *fhir.Resource, e *Encounter) {
 		if best.settled() {
 			break
 		}
-		a := acc.Value.(*fm.Account)
+		a, ok := valueOf[*fm.Account](acc)
+		if !ok {
+			continue
+		}
 		covs := make([]*fm.AccountCoverage, 0, len(a.Coverage))
 		for i := range a.Coverage {
 			covs = append(covs, &a.Coverage[i])

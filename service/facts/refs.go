@@ -71,13 +71,16 @@ func refType(s string) string {
 }
 
 // resolveType resolves a reference of resource from and returns the target
-// only when it is of the wanted type.
+// only when it is of the wanted type and decoded; callers may then assert
+// the target's Value to that type's struct.
 func (b *builder) resolveType(ref *fm.Reference, from *fhir.Resource, typ string) *fhir.Resource {
 	if ref == nil || ref.Reference == nil || *ref.Reference == "" {
 		return nil
 	}
 	res := b.ix.Resolve(*ref.Reference, from)
-	if res == nil || res.Type != typ {
+	if res == nil || res.Type != typ || res.Value == nil {
+		// Value is nil when the reader was not asked to decode the type:
+		// then the target says nothing the facts could use.
 		return nil
 	}
 	return res
@@ -181,15 +184,6 @@ func firstCode(cc *fm.CodeableConcept) string {
 	return ""
 }
 
-// codeKey identifies a list of codes by its first code, for merging the
-// same diagnosis or procedure reached by two routes.
-func codeKey(cs []Code) string {
-	if len(cs) == 0 {
-		return ""
-	}
-	return cs[0].System + "|" + cs[0].Code
-}
-
 func appendUnique(list []*fhir.Resource, r *fhir.Resource) []*fhir.Resource {
 	for _, x := range list {
 		if x == r {
@@ -278,4 +272,14 @@ func (b *builder) parsePeriod(p *fm.Period, field string) (period, error) {
 // wrapField names the element whose value could not be read.
 func wrapField(field string, err error) error {
 	return fmt.Errorf("%s: %w", field, err)
+}
+
+// valueOf is the decoded struct of a resolved resource; ok is false for nil
+// or another type, so that a reference never makes Build panic.
+func valueOf[T any](r *fhir.Resource) (v T, ok bool) {
+	if r == nil {
+		return v, false
+	}
+	v, ok = r.Value.(T)
+	return v, ok
 }
