@@ -1,0 +1,187 @@
+package checks
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+func TestLOSExceedsGMLOS(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		episode string
+		due     string
+		owner   Owner
+	}
+	tests := []struct {
+		name  string
+		segs  []string
+		asOf  string
+		drg   string
+		rs    func() *rules.RuleSet
+		want  []want
+		days  int
+		words string
+	}{
+		{name: "3 days, GMLOS 3.9: below", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-05T12:00", drg: "291"},
+		{name: "4 days reaches 3.9", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-06T00:00", drg: "291", days: 4,
+			want: []want{{"urn:example:enc|g1", "2026-03-06T23:59:59", URTeam}}, words: "GMLOS for MS-DRG 291 is 3.9 days"},
+		{name: "6 days reaches the escalation (5.85)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-08T10:00", drg: "291", days: 6,
+			want: []want{{"urn:example:enc|g1", "2026-03-06T23:59:59", URTeam}, {"urn:example:enc|g1+escalation", "2026-03-08T23:59:59", PhysicianAdvisor}}},
+		{name: "GMLOS exactly 3.0 reached at 3 days", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-05T00:00", drg: "065", days: 3,
+			want: []want{{"urn:example:enc|g1", "2026-03-05T23:59:59", URTeam}}},
+		{name: "leading zeros in the DRG code", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-05T00:00", drg: "65", days: 3,
+			want: []want{{"urn:example:enc|g1", "2026-03-05T23:59:59", URTeam}}},
+		{name: "finished stay counts to discharge", segs: []string{"IMP 2026-03-02T10:00 2026-03-07T10:00"}, asOf: "2026-04-01T10:00", drg: "291", days: 5,
+			want: []want{{"urn:example:enc|g1", "2026-03-06T23:59:59", URTeam}}},
+		{name: "observation days before the order do not count", segs: []string{"OBSENC 2026-02-27T10:00 2026-03-02T10:00", "IMP 2026-03-02T10:00"}, asOf: "2026-03-05T12:00", drg: "291"},
+		{name: "factor 1.2 moves the threshold to 4.68", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-06T12:00", drg: "291", rs: func() *rules.RuleSet {
+			rs := enMedicare()
+			rs.Checks.GMLOS.Factor = 1.2
+			return rs
+		}},
+		{name: "no DRG: default review day 5 not reached", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-06T12:00"},
+		{name: "no DRG: default review day 5", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-07T00:00", days: 5,
+			want: []want{{"urn:example:enc|g1", "2026-03-07T23:59:59", URTeam}}, words: "no MS-DRG is known"},
+		{name: "DRG without GMLOS (999): default review day", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-07T00:00", drg: "999", days: 5,
+			want: []want{{"urn:example:enc|g1", "2026-03-07T23:59:59", URTeam}}, words: "MS-DRG 999 has no GMLOS"},
+		{name: "DRG not in the table: default review day", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-07T00:00", drg: "123", days: 5,
+			want: []want{{"urn:example:enc|g1", "2026-03-07T23:59:59", URTeam}}},
+		{name: "no table resolved: default review day", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-07T00:00", drg: "291", days: 5, rs: func() *rules.RuleSet {
+			rs := enMedicare()
+			return &rules.RuleSet{ID: rs.ID, Program: rs.Program, Checks: rs.Checks, CodeLists: rs.CodeLists}
+		}, want: []want{{"urn:example:enc|g1", "2026-03-07T23:59:59", URTeam}}},
+		{name: "no DRG and no default review day", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-20T00:00", rs: func() *rules.RuleSet {
+			rs := enMedicare()
+			rs.Checks.GMLOS.DefaultReviewDay = 0
+			return rs
+		}},
+		{name: "observation stay", segs: []string{"OBSENC 2026-03-02T10:00 2026-03-04T10:00"}, asOf: "2026-03-20T00:00", drg: "291"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rs := enMedicare()
+			if tc.rs != nil {
+				rs = tc.rs()
+			}
+			e := enStay(t, "g1", tc.segs...)
+			e.DRG = tc.drg
+			got := enReview(enRun(t, tc.asOf, rs), enPatient(e), CheckLOSExceedsGMLOS)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d findings, want %d", len(got), len(tc.want))
+			}
+			for i, w := range tc.want {
+				f := got[i]
+				enCheckShape(t, f)
+				if f.Episode != w.episode || f.Owner != w.owner {
+					t.Errorf("finding %d: episode %q owner %q, want %q %q", i, f.Episode, f.Owner, w.episode, w.owner)
+				}
+				enWantDue(t, f, enAt(t, w.due))
+				if ev, _ := enEvidence(f, evInpatientDays); ev.Int == nil || *ev.Int != tc.days {
+					t.Errorf("inpatient-days %v, want %d", ev.Int, tc.days)
+				}
+				if tc.words != "" && !strings.Contains(f.Description, tc.words) {
+					t.Errorf("description %q lacks %q", f.Description, tc.words)
+				}
+			}
+			if len(got) > 0 && tc.drg == "291" && tc.rs == nil {
+				if ev, _ := enEvidence(got[0], evGMLOS); ev.Decimal == nil || *ev.Decimal != 3.9 {
+					t.Errorf("gmlos evidence %v, want 3.9", ev.Decimal)
+				}
+				if ev, _ := enEvidence(got[0], evDRG); ev.Code == nil || ev.Code.System != rules.SystemMSDRG || ev.Code.Code != "291" {
+					t.Errorf("drg evidence %+v", ev.Code)
+				}
+			}
+		})
+	}
+}
+
+func enNorms(t testing.TB) *rules.NormTable {
+	csv := "system,key,p50,p75,p90\n" +
+		"ms-drg,291,4.2,6,8\n" +
+		"icd-10-cm,I50,3,5,7\n" +
+		"icd-10-cm,I50.2,6,8,10\n"
+	nt, errs := rules.ParseNormTable("norms.csv", strings.NewReader(csv))
+	if len(errs) > 0 {
+		t.Fatalf("norm table: %v", errs[0])
+	}
+	return nt
+}
+
+func TestContinuedStayReview(t *testing.T) {
+	t.Parallel()
+	icd := func(code string) []facts.Diagnosis {
+		return []facts.Diagnosis{{Codes: []facts.Code{{System: rules.SystemICD10CM, Code: code}}, Principal: true}}
+	}
+	tests := []struct {
+		name      string
+		segs      []string
+		asOf      string
+		norms     bool
+		every     int
+		drg       string
+		dx        []facts.Diagnosis
+		cycle     int // 0 for no finding
+		reviewDay int
+		due       string
+	}{
+		{name: "day 0: first review on day 3", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-02T12:00", every: 3, cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
+		{name: "day 3: still cycle 1, due tonight", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-05T23:00", every: 3, cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
+		{name: "day 4: cycle 2 due day 6 (the spring-forward Sunday)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-06T00:00", every: 3, cycle: 2, reviewDay: 6, due: "2026-03-08T23:59:59"},
+		{name: "day 10: cycle 4 due day 12", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-12T08:00", every: 3, cycle: 4, reviewDay: 12, due: "2026-03-14T23:59:59"},
+		{name: "daily reviews", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-04T08:00", every: 1, cycle: 2, reviewDay: 2, due: "2026-03-04T23:59:59"},
+		{name: "norm by MS-DRG: first at 4.2 -> day 5", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, drg: "291", cycle: 1, reviewDay: 5, due: "2026-03-07T23:59:59"},
+		{name: "norm by MS-DRG then every 3: day 6 is cycle 2 (day 8)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-08T08:00", norms: true, every: 3, drg: "291", cycle: 2, reviewDay: 8, due: "2026-03-10T23:59:59"},
+		{name: "norm by ICD-10-CM prefix I50 (I50.9)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, dx: icd("I50.9"), cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
+		{name: "longest prefix wins (I50.23 -> I50.2)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, dx: icd("I50.23"), cycle: 1, reviewDay: 6, due: "2026-03-08T23:59:59"},
+		{name: "no norm row: cadence only", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, dx: icd("J18.9"), cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
+		{name: "norm only, past it: the norm review stays current, overdue", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-12T08:00", norms: true, drg: "291", cycle: 1, reviewDay: 5, due: "2026-03-07T23:59:59"},
+		{name: "no cadence and no norm", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00"},
+		{name: "finished stay", segs: []string{"IMP 2026-03-02T10:00 2026-03-05T10:00"}, asOf: "2026-03-06T08:00", every: 3},
+		{name: "observation stay", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", every: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rs := enMedicare()
+			rs.Program = rules.Medicaid
+			rs.Checks.ConcurrentReview = rules.ConcurrentReview{Enabled: true, EveryDays: tc.every}
+			if tc.norms {
+				rs.Checks.ConcurrentReview.NormTable, rs.Checks.ConcurrentReview.Percentile = "norms.csv", 50
+				rs.Resolve(nil, enNorms(t), nil, nil)
+			}
+			e := enStay(t, "r1", tc.segs...)
+			e.DRG, e.Diagnoses = tc.drg, tc.dx
+			got := enReview(enRun(t, tc.asOf, rs), enPatient(e), CheckContinuedStayReview)
+			if tc.cycle == 0 {
+				if len(got) != 0 {
+					t.Fatalf("got %d findings, want none", len(got))
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d findings, want 1", len(got))
+			}
+			f := got[0]
+			enCheckShape(t, f)
+			if want := "cycle-" + strconv.Itoa(tc.cycle); f.Episode != want {
+				t.Errorf("episode %q, want %q", f.Episode, want)
+			}
+			if ev, _ := enEvidence(f, evReviewDay); ev.Int == nil || *ev.Int != tc.reviewDay {
+				t.Errorf("review-day %v, want %d", ev.Int, tc.reviewDay)
+			}
+			enWantDue(t, f, enAt(t, tc.due))
+			wantStatus := StatusAwaitingReview
+			if f.Due.Before(enAt(t, tc.asOf)) {
+				wantStatus = StatusOverdue
+			}
+			if f.Status != wantStatus {
+				t.Errorf("status %q, want %q", f.Status, wantStatus)
+			}
+		})
+	}
+}
