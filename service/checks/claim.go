@@ -49,7 +49,7 @@ var claimDefinitions = []Definition{
 		On:    "claim",
 		What: "The units of service billed for a CPT or HCPCS code exceed its Medically Unlikely Edit value: per claim line when " +
 			"the MUE adjudication indicator is 1, or summed over the claim's lines with the same code and date of service when it " +
-			"is 2 (policy) or 3 (clinical). A line without a quantity counts as 1 unit. The correction is due by the claim's " +
+			"is 2 (policy) or 3 (clinical). A line without a quantity counts as 1 unit. Institutional and professional claims only. The correction is due by the claim's " +
 			"timely-filing deadline (the claim's creation date when the payer has no filing limit configured).",
 		Why: "Payers deny the line (indicator 1) or the whole code for the day (indicators 2 and 3) when units exceed the MUE; " +
 			"billing must correct the units or document why more were given.",
@@ -81,7 +81,7 @@ var claimDefinitions = []Definition{
 		ID:    CheckTimelyFiling,
 		Title: "Timely filing limit",
 		On:    "claim",
-		What: "A claim not yet accepted by the payer (no ClaimResponse or ExplanationOfBenefit with outcome complete or partial) " +
+		What: "An institutional or professional claim not yet accepted by the payer (no ClaimResponse or ExplanationOfBenefit with outcome complete or partial) " +
 			"whose filing deadline, the service's through date (billablePeriod.end, else the latest line service date) plus the " +
 			"payer's limit in calendar days, has passed or falls within the warning lead. The deadline is the end of that day " +
 			"in the facility time zone. A claim without any service date gets a data-gap finding.",
@@ -96,7 +96,7 @@ var claimDefinitions = []Definition{
 		ID:    CheckClaimBeforeDetermination,
 		Title: "Claim before the UR determination",
 		On:    "claim",
-		What: "A draft or active claim (use claim, not accepted) for a stay whose utilreview review is still open: a Task in the " +
+		What: "A draft or active institutional or professional claim (use claim, not accepted) for a stay whose utilreview review is still open: a Task in the " +
 			"input with utilreview's identifier system, focused on the stay or with the stay as its encounter, in status " +
 			"requested, received, accepted, ready, in-progress or on-hold; or a review finding this run raised for the stay. " +
 			"Reviews are the checks that end in a clinician's determination (two-midnight, observation second midnight and 48 h, " +
@@ -142,6 +142,19 @@ func claimIgnored(c *facts.Claim) bool {
 	}
 	switch c.Status {
 	case "cancelled", "entered-in-error":
+		return true
+	}
+	return false
+}
+
+// hospitalClaim reports whether c bills hospital or physician services
+// (institutional or professional; an unknown type is given the benefit of
+// the doubt). Pharmacy, oral and vision claims follow other rules
+// (pharmacy benefit point-of-sale adjudication, dental plans) and are outside
+// timely filing under 42 CFR 424.44, the MUE tables and UR holds.
+func hospitalClaim(c *facts.Claim) bool {
+	switch c.Type {
+	case "institutional", "professional", "":
 		return true
 	}
 	return false

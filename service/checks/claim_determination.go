@@ -33,7 +33,7 @@ func openTaskStatus(s string) bool {
 // claimBeforeDetermination raises a finding for a claim whose stay still
 // has an open utilreview review.
 func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
-	if !rs.Checks.ClaimBeforeDetermination.Enabled || c.Use != "claim" || c.Accepted {
+	if !rs.Checks.ClaimBeforeDetermination.Enabled || c.Use != "claim" || c.Accepted || !hospitalClaim(c) {
 		return out
 	}
 	for _, enc := range c.Encounters {

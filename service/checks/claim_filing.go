@@ -12,7 +12,7 @@ import (
 // whose filing deadline has passed or falls within the warning lead.
 func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
 	tf := &rs.Checks.TimelyFiling
-	if !tf.Enabled || tf.LimitDays <= 0 || c.Accepted {
+	if !tf.Enabled || tf.LimitDays <= 0 || c.Accepted || !hospitalClaim(c) {
 		return out
 	}
 	deadline, through, ok := r.filingDeadline(c, rs)

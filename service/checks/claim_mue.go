@@ -28,7 +28,7 @@ type mueKey struct {
 // mueExceeded raises a finding per line (indicator 1) or per code and date
 // of service (indicators 2 and 3) whose units exceed the code's MUE.
 func (r *run) mueExceeded(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
-	if !rs.Checks.MUE.Enabled {
+	if !rs.Checks.MUE.Enabled || !hospitalClaim(c) {
 		return out
 	}
 	var (

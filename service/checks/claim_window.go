@@ -162,16 +162,24 @@ func (r *run) windowFinding(p *facts.Patient, c *facts.Claim, s *windowStay, hit
 		lines = "lines " + joinInts(seqs)
 	}
 	var b strings.Builder
-	b.WriteString("This outpatient hospital claim bills services on " + strings.Join(dates, ", ") + " (" + lines + "), ")
-	b.WriteString("on or within " + strconv.Itoa(s.days) + " days before the inpatient admission on " + dateText(admitDay))
+	b.WriteString("This outpatient hospital claim bills services on " + strings.Join(dates, ", ") + " (" + lines + "): ")
+	b.WriteString("on the inpatient admission date, " + dateText(admitDay) + ", or within the " + daysText(s.days) + " before it. ")
+	b.WriteString("For " + payerName(s.rs, payerOf(s)) + ", the admitting hospital's outpatient diagnostic services in this payment window, ")
+	b.WriteString("and related non-diagnostic ones, belong on the inpatient claim")
 	if s.claim != nil {
-		b.WriteString(" billed on claim " + s.claim.Key)
+		b.WriteString(" (claim " + s.claim.Key + ")")
 	}
-	b.WriteString(". Under " + payerName(s.rs, payerOf(s)) + "'s payment window (42 CFR 412.2) the admitting hospital's ")
-	b.WriteString("outpatient diagnostic services in that window, and related non-diagnostic ones, belong on the inpatient claim. ")
-	b.WriteString("Combine them onto the inpatient claim, or record why they are unrelated non-diagnostic services that may be billed separately.")
+	b.WriteString(" (42 CFR 412.2). Combine them onto the inpatient claim, or record why they are unrelated non-diagnostic services that may be billed separately.")
 	f.Description = b.String()
 	return f
+}
+
+// daysText writes "3 days" or "1 day".
+func daysText(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return strconv.Itoa(n) + " days"
 }
 
 // payerOf is the payer whose rule set applies to a stay.

@@ -50,9 +50,9 @@ func TestPaymentWindow(t *testing.T) {
 	}{
 		{"3 days before the admission date", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-07")} }, 3, nil, []string{"Encounter/s"}, "2025-03-07 (lines 1 and 2)"},
 		{"4 days before: outside", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-06")} }, 3, nil, nil, ""},
-		{"on the admission date", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-10")} }, 3, nil, []string{"Encounter/s"}, "admission on 2025-03-10"},
+		{"on the admission date", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-10")} }, 3, nil, []string{"Encounter/s"}, "admission date, 2025-03-10, or within the 3 days before it"},
 		{"the day after admission: not in the window", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-11")} }, 3, nil, nil, ""},
-		{"non-IPPS hospital, 1 day: the day before", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-09")} }, 1, nil, []string{"Encounter/s"}, "within 1 days"},
+		{"non-IPPS hospital, 1 day: the day before", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-09")} }, 1, nil, []string{"Encounter/s"}, "within the 1 day before it"},
 		{"non-IPPS hospital, 1 day: 2 days before", func(*facts.Encounter) []*facts.Claim { return []*facts.Claim{outpatient("2025-03-08")} }, 1, nil, nil, ""},
 		{"professional claim", func(*facts.Encounter) []*facts.Claim {
 			return []*facts.Claim{outpatient("2025-03-08", func(c *facts.Claim) { c.Type = "professional" })}
@@ -160,7 +160,7 @@ func TestPaymentWindowFromInpatientOrderAndTwoStays(t *testing.T) {
 	if ic := clEvidence(got[1], EvInpatientClaim); len(ic) != 1 || *ic[0].Ref != "Claim/ip2" {
 		t.Errorf("inpatient-claim evidence %v, want Claim/ip2", ic)
 	}
-	if !strings.Contains(got[1].Description, "billed on claim Claim/ip2") {
+	if !strings.Contains(got[1].Description, "(claim Claim/ip2)") {
 		t.Errorf("description %q does not name the inpatient claim", got[1].Description)
 	}
 }

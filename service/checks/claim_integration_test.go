@@ -1,0 +1,115 @@
+package checks_test
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/checks"
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// claimChecks are the ids of the claim checks.
+var claimChecks = map[string]bool{
+	checks.CheckPriorAuthRequired: true, checks.CheckMUEExceeded: true, checks.CheckDuplicateClaimLine: true,
+	checks.CheckTimelyFiling: true, checks.CheckClaimBeforeDetermination: true, checks.CheckPaymentWindow: true,
+}
+
+// reviewFile reads FHIR files, builds facts and runs the engine with the
+// shipped rule sets, keeping the claim checks' findings.
+func reviewFile(t testing.TB, asOf time.Time, paths ...string) []checks.Finding {
+	t.Helper()
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []*fhir.Resource
+	if errs := fhir.NewReader().ReadPaths(paths, func(r *fhir.Resource) { res = append(res, r) }); len(errs) > 0 {
+		t.Fatalf("reading: %v", errs)
+	}
+	set := facts.Build(res, facts.Options{Location: loc, NoPayer: rules.IsNoPayer})
+	reg, err := rules.LoadDefaults()
+	if err != nil {
+		t.Fatalf("shipped rules: %v", err)
+	}
+	eng := checks.NewEngine(checks.Config{Location: loc, IdentifierSystem: "https://utilreview.example/task-id"}, reg)
+	var out []checks.Finding
+	for _, p := range set.Patients {
+		for _, f := range eng.Review(p, asOf) {
+			if claimChecks[f.Check] {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// TestClaimChecksEndToEnd runs the claim checks from a synthetic FHIR Bundle
+// through the reader, the facts builder and the shipped Medicare rule set.
+func TestClaimChecksEndToEnd(t *testing.T) {
+	t.Parallel()
+	got := reviewFile(t, time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), filepath.Join("testdata", "claim", "outpatient.json"))
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, f.Check+" "+f.FocusRef+" "+f.Episode)
+	}
+	sort.Strings(lines)
+	want := []string{
+		"claim-before-determination Claim/clm-ip Encounter/enc-ip",
+		"duplicate-claim-line Claim/clm-opd-dup 99213|2025-03-04|Claim/clm-opd",
+		"payment-window-3day Claim/clm-opd Encounter/enc-ip",
+		"payment-window-3day Claim/clm-opd-dup Encounter/enc-ip",
+		"prior-auth-required Claim/clm-opd Claim/clm-opd",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	for _, f := range got {
+		if f.RuleSet == nil || f.RuleSet.ID != "medicare-ffs" {
+			t.Errorf("%s: rule set %v, want medicare-ffs", f.Check, f.RuleSet)
+		}
+		if f.Check == checks.CheckPriorAuthRequired {
+			// The shipped CMS list holds J0585 paired with 64612; line 1 (64612) is not on it.
+			if !strings.HasPrefix(f.Description, "Line 2 bills HCPCS J0585 on 2025-03-04 together with 64612;") {
+				t.Errorf("prior auth description %q does not explain the paired code", f.Description)
+			}
+			if f.Communication == nil || f.Communication.Recipient != "Organization/cms" {
+				t.Errorf("prior auth communication %+v, want recipient Organization/cms", f.Communication)
+			}
+		}
+	}
+}
+
+// TestClaimChecksSynthea runs the claim checks over the shared Synthea
+// bundles: SNOMED-coded claims reach no prior-auth, MUE or duplicate edit;
+// timely filing is quiet because Synthea's EOBs accept every claim. What
+// remains is the payment window (outpatient visits on the days before an
+// inpatient stay of Medicare patients) and nothing may panic.
+func TestClaimChecksSynthea(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads all Synthea bundles")
+	}
+	t.Parallel()
+	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea")
+	got := reviewFile(t, time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), dir)
+	per := map[string]int{}
+	for _, f := range got {
+		per[f.Check]++
+		if f.Description == "" || f.Due.IsZero() || f.FocusRef == "" || f.Patient == nil {
+			t.Errorf("incomplete finding %+v", f)
+		}
+	}
+	for _, id := range []string{checks.CheckPriorAuthRequired, checks.CheckMUEExceeded, checks.CheckDuplicateClaimLine} {
+		if per[id] != 0 {
+			t.Errorf("%s: %d findings over SNOMED-coded Synthea claims, want 0", id, per[id])
+		}
+	}
+	t.Logf("claim findings over Synthea: %v", per)
+	for _, f := range got {
+		t.Logf("%s %s %s: %s", f.Check, f.FocusRef, f.Episode, f.Description)
+	}
+}
