@@ -474,10 +474,13 @@ func TestIdentity(t *testing.T) {
 	if !p2.Deceased || !p2.DeceasedAt.IsZero() || p2.Key != "Patient/p2" {
 		t.Errorf("deceasedBoolean: got %v %v key %q", p2.Deceased, p2.DeceasedAt, p2.Key)
 	}
+	if len(p2.Encounters) != 2 || p2.Encounters[1].Ref != "Encounter/rest-1" {
+		t.Errorf("id from a RESTful fullUrl: got %+v", p2.Encounters)
+	}
 	if p3.Key != "Patient/p3" || len(p3.Encounters) != 1 {
 		t.Errorf("patient from an absolute reference: got key %q, %d encounters", p3.Key, len(p3.Encounters))
 	}
-	if set.Read["Patient"] != 2 || set.Read["Encounter"] != 3 || set.Read["Claim"] != 1 {
+	if set.Read["Patient"] != 2 || set.Read["Encounter"] != 4 || set.Read["Claim"] != 1 {
 		t.Errorf("read: got %v", set.Read)
 	}
 }
@@ -495,6 +498,7 @@ func TestProblems(t *testing.T) {
 		8:  "claim has no status",
 		9:  "claim created: invalid FHIR date/time",
 		10: "claim item[0] servicedPeriod ends before it starts",
+		12: "encounter has no id",
 	}
 	got := make(map[int]string)
 	for _, p := range set.Problems {

@@ -22,6 +22,10 @@ func (b *builder) addClaim(r *fhir.Resource) {
 		b.problem(r, "claim has no use")
 		return
 	}
+	if ownID(r) == "" {
+		b.problem(r, "claim has no id (nor a urn:uuid fullUrl): what utilreview writes could not reference it")
+		return
+	}
 	p, ok := b.subjectPatient(&cr.Patient, r)
 	if !ok {
 		b.problem(r, "claim patient is not a Patient")

@@ -24,6 +24,10 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 		b.problem(r, "encounter has no class")
 		return
 	}
+	if ownID(r) == "" {
+		b.problem(r, "encounter has no id (nor a urn:uuid fullUrl): what utilreview writes could not reference it")
+		return
+	}
 	p, ok := b.subjectPatient(er.Subject, r)
 	if !ok {
 		b.problem(r, "encounter subject is not a Patient")

@@ -13,8 +13,8 @@ import (
 const urnUUID = "urn:uuid:"
 
 // ownID is the resource's own id. A resource without Resource.id takes the
-// uuid of its urn:uuid fullUrl: Synthea's transaction Bundles carry both, the
-// same, and a server assigns the id from it when the Bundle is posted.
+// uuid of its urn:uuid fullUrl (Synthea's transaction Bundles carry both,
+// the same) or the id at the end of a RESTful fullUrl.
 // Contained resources have no id of their own outside their container.
 func ownID(r *fhir.Resource) string {
 	if r.Source.Contained != "" {
@@ -25,6 +25,12 @@ func ownID(r *fhir.Resource) string {
 	}
 	if strings.HasPrefix(r.FullURL, urnUUID) && len(r.FullURL) > len(urnUUID) {
 		return r.FullURL[len(urnUUID):]
+	}
+	// A RESTful fullUrl ending in this resource's Type/id names the id too.
+	if strings.Contains(r.FullURL, "://") {
+		if ref := normalizeRef(r.FullURL); len(ref) > len(r.Type)+1 && ref[:len(r.Type)] == r.Type && ref[len(r.Type)] == '/' {
+			return ref[len(r.Type)+1:]
+		}
 	}
 	return ""
 }
