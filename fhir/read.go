@@ -218,13 +218,29 @@ type fileRead struct {
 	line int // current NDJSON line (1-based); 0 for a whole-file JSON value
 	emit func(*Resource)
 	errs []error
+	// lineOff/lineNo remember the last line computed, so that many errors
+	// in one big file cost one pass over it, not one each.
+	lineOff, lineNo int
+}
+
+// lineAt is the 1-based line of offset off in f.buf.
+func (f *fileRead) lineAt(off int) int {
+	if off > len(f.buf) {
+		off = len(f.buf)
+	}
+	if f.lineNo == 0 || off < f.lineOff {
+		f.lineOff, f.lineNo = 0, 1
+	}
+	f.lineNo += bytes.Count(f.buf[f.lineOff:off], []byte("\n"))
+	f.lineOff = off
+	return f.lineNo
 }
 
 // fail records an InputError. For a whole-file JSON value, off (when >= 0)
 // sets Source.Line so that a person can find the spot.
 func (f *fileRead) fail(src Source, off int, err error) {
 	if f.line == 0 && off >= 0 {
-		src.Line, _ = lineCol(f.buf, off)
+		src.Line = f.lineAt(off)
 	}
 	f.errs = append(f.errs, &InputError{Source: src, Err: err})
 }

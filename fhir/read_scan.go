@@ -3,6 +3,7 @@ package fhir
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // A small JSON walker over bytes already checked by json.Valid. It finds the
@@ -272,14 +273,14 @@ func stringValue(b []byte, s, e int) (string, bool) {
 		return "", false
 	}
 	inner := b[s+1 : e-1]
-	for _, c := range inner {
-		if c == '\\' {
-			var out string
-			if json.Unmarshal(b[s:e], &out) != nil {
-				return "", false
-			}
-			return out, true
+	// Escapes and invalid UTF-8 (which encoding/json replaces by U+FFFD) go
+	// the slow way, so the result always equals what samply decodes.
+	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
+		var out string
+		if json.Unmarshal(b[s:e], &out) != nil {
+			return "", false
 		}
+		return out, true
 	}
 	return string(inner), true
 }
