@@ -327,20 +327,25 @@ func plural(n int, word string) string {
 	return strconv.Itoa(n) + " " + word + "s"
 }
 
-// payerLabel names the payer for a coordinator: name, else display text,
-// else identifier, else reference.
-func payerLabel(py *facts.Payer) string {
+// payerLabel names the payer for a coordinator: the Organization's name;
+// else, when the payer matched a rule set, that rule set's name (Synthea's
+// coverage text "private" says little); else the text the input gave.
+func payerLabel(py *facts.Payer, rs *rules.RuleSet, matched bool) string {
 	switch {
 	case py == nil:
 		return ""
 	case py.Name != "":
 		return py.Name
+	case matched && rs != nil && rs.Name != "":
+		return rs.Name
 	case py.Display != "":
-		return py.Display
+		return "the payer (\"" + py.Display + "\")"
 	case len(py.Identifiers) > 0:
-		return py.Identifiers[0].Value
+		return "the payer " + py.Identifiers[0].Value
+	case py.OrganizationRef != "":
+		return "the payer " + py.OrganizationRef
 	}
-	return py.OrganizationRef
+	return "the payer"
 }
 
 // anyCodeOn reports whether one of the encounter's diagnoses, reasons or

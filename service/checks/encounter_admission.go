@@ -98,7 +98,7 @@ func (r *run) admissionNotification(out []Finding, c *encCtx) []Finding {
 		moved = !next.Equal(due)
 		due = next
 	}
-	payer := payerLabel(c.e.Payer)
+	payer := payerLabel(c.e.Payer, c.rs, c.matched)
 	f := r.newFinding(CheckAdmissionNotification, Urgent, URTeam, c, due)
 	desc := fmt.Sprintf("Inpatient admission (order %s): %s requires notification within %d hours of the inpatient order",
 		ip.In(r.loc).Format(descriptionTimeLayout), payer, hours)

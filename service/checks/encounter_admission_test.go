@@ -270,3 +270,27 @@ func TestEncounterSkipsAndOddInput(t *testing.T) {
 		})
 	}
 }
+
+func TestPayerLabel(t *testing.T) {
+	t.Parallel()
+	rs := &rules.RuleSet{Name: "Acme Health (illustrative)"}
+	tests := []struct {
+		name    string
+		py      *facts.Payer
+		matched bool
+		want    string
+	}{
+		{"organization name first", &facts.Payer{Name: "Example Health Plan", Display: "private"}, true, "Example Health Plan"},
+		{"matched rule set names a display-only payer", &facts.Payer{Display: "private"}, true, "Acme Health (illustrative)"},
+		{"default rule set is not the payer's name", &facts.Payer{Display: "private"}, false, `the payer ("private")`},
+		{"identifier", &facts.Payer{Identifiers: []facts.Identifier{{System: "urn:x", Value: "12345"}}}, false, "the payer 12345"},
+		{"reference only", &facts.Payer{OrganizationRef: "Organization/o1"}, false, "the payer Organization/o1"},
+		{"nothing", &facts.Payer{}, false, "the payer"},
+		{"no payer", nil, true, ""},
+	}
+	for _, tc := range tests {
+		if got := payerLabel(tc.py, rs, tc.matched); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
