@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
+
 	"github.com/utilreview/utilreview/fhir"
 )
 
@@ -601,5 +603,20 @@ func TestPartialDecoding(t *testing.T) {
 	c := claims(Build(res, Options{}))["Claim/c-item"]
 	if c == nil || len(c.Diagnoses) != 1 || c.Diagnoses[0].Codes[0].Code != "J18.9" {
 		t.Errorf("diagnoses without decoded Conditions: got %+v", c)
+	}
+}
+
+// TestWithoutRaw: resources built in code (no Raw JSON) are trusted as
+// decoded: a planned encounter is not "missing its status".
+func TestWithoutRaw(t *testing.T) {
+	imp, subject := "IMP", "Patient/p1"
+	res := []*fhir.Resource{{
+		Type: "Encounter", ID: "e1", Source: fhir.Source{File: "code", Entry: -1},
+		Value: &fm.Encounter{Status: fm.EncounterStatusPlanned, Class: fm.Coding{Code: &imp}, Subject: &fm.Reference{Reference: &subject}},
+	}}
+	set := Build(res, Options{})
+	noProblems(t, set)
+	if e := encounters(set)["Encounter/e1"]; e == nil || e.Status != "planned" || e.Patient.Ref != "Patient/p1" {
+		t.Errorf("got %+v, want a planned encounter of Patient/p1", e)
 	}
 }

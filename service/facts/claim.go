@@ -14,11 +14,11 @@ func (b *builder) addClaim(r *fhir.Resource) {
 	cr := r.Value.(*fm.Claim)
 	// samply decodes missing status and use as their zero values "active"
 	// and "claim", the most common codes: only the raw JSON tells.
-	if cr.Status == fm.FinancialResourceStatusCodesActive && !hasTopLevelKey(r.Raw, "status") {
+	if cr.Status == fm.FinancialResourceStatusCodesActive && absent(r, "status") {
 		b.problem(r, "claim has no status")
 		return
 	}
-	if cr.Use == fm.UseClaim && !hasTopLevelKey(r.Raw, "use") {
+	if cr.Use == fm.UseClaim && absent(r, "use") {
 		b.problem(r, "claim has no use")
 		return
 	}

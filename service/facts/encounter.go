@@ -16,7 +16,7 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 	er := r.Value.(*fm.Encounter)
 	// samply decodes a missing status as "planned" (the zero value): only a
 	// "planned" encounter needs the look at the raw JSON.
-	if er.Status == fm.EncounterStatusPlanned && !hasTopLevelKey(r.Raw, "status") {
+	if er.Status == fm.EncounterStatusPlanned && absent(r, "status") {
 		b.problem(r, "encounter has no status")
 		return
 	}

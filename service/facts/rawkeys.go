@@ -1,5 +1,7 @@
 package facts
 
+import "github.com/utilreview/utilreview/fhir"
+
 // hasTopLevelKey reports whether the JSON object in raw has the key at its
 // top level. It exists because samply's structs decode a missing required
 // code (Encounter.status, Claim.status) as the enum's zero value, which is a
@@ -40,4 +42,11 @@ func hasTopLevelKey(raw []byte, key string) bool {
 		}
 	}
 	return false
+}
+
+// absent reports whether a top-level element is missing from the resource's
+// JSON. Without Raw (a resource built in code) nothing is known to be
+// missing, and the decoded value is trusted.
+func absent(r *fhir.Resource, key string) bool {
+	return len(r.Raw) > 0 && !hasTopLevelKey(r.Raw, key)
 }

@@ -50,7 +50,7 @@ func (b *builder) addTask(r *fhir.Resource) {
 		Encounter:   b.refString(tr.Encounter, r),
 	}
 	// A missing status decodes as "draft" (the zero value); keep it empty.
-	if tr.Status != fm.TaskStatusDraft || hasTopLevelKey(r.Raw, "status") {
+	if tr.Status != fm.TaskStatusDraft || !absent(r, "status") {
 		t.Status = tr.Status.Code()
 	}
 	p.Tasks = append(p.Tasks, t)
@@ -71,7 +71,7 @@ func (b *builder) addCommunication(r *fhir.Resource) {
 	}
 	c := &Communication{Ref: refOf(r)}
 	// A missing status decodes as "preparation" (the zero value); keep it empty.
-	if cr.Status != fm.EventStatusPreparation || hasTopLevelKey(r.Raw, "status") {
+	if cr.Status != fm.EventStatusPreparation || !absent(r, "status") {
 		c.Status = cr.Status.Code()
 	}
 	for i := range cr.Category {
