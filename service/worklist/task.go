@@ -219,7 +219,32 @@ func literal(ref, typ string) fhir.Reference {
 	if !isLiteral(ref) {
 		return fhir.Reference{}
 	}
+	if typ == "" {
+		typ = refType(ref)
+	}
 	return fhir.Reference{Reference: ref, Type: typ}
+}
+
+// refType is the resource type of "Type/id", ".../Type/id" or
+// ".../Type/id/_history/v"; "" when it does not look like one.
+func refType(ref string) string {
+	parts := strings.Split(ref, "/")
+	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
+		parts = parts[:n-2]
+	}
+	if len(parts) < 2 {
+		return ""
+	}
+	t := parts[len(parts)-2]
+	if t == "" || t[0] < 'A' || t[0] > 'Z' {
+		return ""
+	}
+	for i := 1; i < len(t); i++ {
+		if c := t[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return ""
+		}
+	}
+	return t
 }
 
 func isLiteral(ref string) bool {
@@ -253,12 +278,12 @@ func patientReference(p *facts.Patient) fhir.Reference {
 
 // focusReference is the finding's focus (the Encounter or Claim checked).
 func focusReference(f *checks.Finding) fhir.Reference {
-	typ := "Encounter"
-	if f.Claim != nil || strings.HasPrefix(f.FocusRef, "Claim/") {
-		typ = "Claim"
-	}
-	if r := literal(f.FocusRef, typ); !r.IsZero() {
+	if r := literal(f.FocusRef, ""); !r.IsZero() {
 		return r
+	}
+	typ := "Encounter"
+	if f.Claim != nil {
+		typ = "Claim"
 	}
 	return keyReference(f.FocusKey, typ)
 }

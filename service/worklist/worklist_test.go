@@ -195,6 +195,7 @@ func TestTask(t *testing.T) {
 		{[]any{"reasonCode", "coding", 0, "code"}, "22298006"},
 		{[]any{"input", 0, "type", "coding", 0, "system"}, DefaultBase + "/CodeSystem/evidence-type"},
 		{[]any{"input", 0, "type", "coding", 0, "code"}, "inpatient-days"},
+		{[]any{"input", 6, "valueReference", "type"}, "Claim"},
 		{[]any{"input", 4, "valueDateTime"}, "2024-03-10T03:30:00-04:00"},
 		{[]any{"input", 7, "type", "coding", 0, "code"}, EvidenceRuleSet},
 		{[]any{"input", 7, "valueString"}, "medicare-ffs@2025.1"},
@@ -534,6 +535,24 @@ func TestTransactionBundle(t *testing.T) {
 	} {
 		if _, err := w.TransactionBundle([]checks.Finding{f1, bad}, asOf, false); err == nil || !strings.Contains(err.Error(), "finding 1") {
 			t.Errorf("%s: got error %v, want one naming finding 1", name, err)
+		}
+	}
+}
+
+func TestRefType(t *testing.T) {
+	tests := []struct{ ref, want string }{
+		{"Encounter/e1", "Encounter"},
+		{"https://ehr.example/fhir/Claim/c1", "Claim"},
+		{"https://ehr.example/fhir/Claim/c1/_history/2", "Claim"},
+		{"Claim/c1/_history/2", "Claim"},
+		{"e1", ""},
+		{"http://x/lower/1", ""},
+		{"Bad-Type/1", ""},
+		{"/1", ""},
+	}
+	for _, tt := range tests {
+		if got := refType(tt.ref); got != tt.want {
+			t.Errorf("refType(%q): got %q, want %q", tt.ref, got, tt.want)
 		}
 	}
 }
