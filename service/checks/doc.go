@@ -61,7 +61,9 @@ func docMarkdown(defs []Definition, evidence, statuses []Concept) []byte {
 		"`custom:<id>`, the rule set's priority, message and deadline; they are listed in the check CodeSystem when the rule\n" +
 		"sets are loaded.\n")
 
-	writeConcepts(&b, "Evidence types", "Codes of `Task.input.type` (CodeSystem `<base>/CodeSystem/evidence-type`); each input has exactly one value[x].", evidence)
+	writeConcepts(&b, "Evidence types", "Codes of `Task.input.type` (CodeSystem `<base>/CodeSystem/evidence-type`); each input has exactly one value[x]. "+
+		"The writer (service/worklist) adds two of its own: `reason`, for reason codes beyond the first (which is `Task.reasonCode`), "+
+		"and `rule-set` (id@version of the payer rule set applied) when a check did not name it.", evidence)
 	writeConcepts(&b, "Business statuses", "Codes of `Task.businessStatus` (CodeSystem `<base>/CodeSystem/business-status`).", statuses)
 	return []byte(b.String())
 }
