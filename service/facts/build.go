@@ -75,6 +75,8 @@ type builder struct {
 	claimPayer map[*Claim]payerChoice
 	// Procedure resources already read (a claim and its stay may share one)
 	procedures map[*fhir.Resource]procedureEntry
+	// input position of each problem's resource, to report in input order
+	problemPos []int
 }
 
 // Build groups resources into per-patient facts. It never fails: bad input
@@ -138,6 +140,7 @@ func Build(resources []*fhir.Resource, opts Options) *Set {
 		b.addCommunication(r)
 	}
 	b.finishPatients()
+	b.sortProblems()
 	return b.set
 }
 
@@ -188,12 +191,29 @@ func (b *builder) sortInput(resources []*fhir.Resource) {
 
 // problem records an input problem of resource r.
 func (b *builder) problem(r *fhir.Resource, msg string) {
-	b.set.Problems = append(b.set.Problems, &fhir.InputError{Source: r.Source, Err: errors.New(msg)})
+	b.problemErr(r, errors.New(msg))
 }
 
 // problemErr records an input problem with a cause.
 func (b *builder) problemErr(r *fhir.Resource, err error) {
 	b.set.Problems = append(b.set.Problems, &fhir.InputError{Source: r.Source, Err: err})
+	b.problemPos = append(b.problemPos, b.pos[r])
+}
+
+// sortProblems puts problems in input order (they are found type by type),
+// so that a person reads them file by file, entry by entry.
+func (b *builder) sortProblems() {
+	ps := b.set.Problems
+	idx := make([]int, len(ps))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return b.problemPos[idx[i]] < b.problemPos[idx[j]] })
+	sorted := make([]error, len(ps))
+	for i, k := range idx {
+		sorted[i] = ps[k]
+	}
+	b.set.Problems = sorted
 }
 
 // addPatient makes the facts of a Patient resource.

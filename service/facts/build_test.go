@@ -620,3 +620,19 @@ func TestWithoutRaw(t *testing.T) {
 		t.Errorf("got %+v, want a planned encounter of Patient/p1", e)
 	}
 }
+
+// TestProblemsInInputOrder: problems come entry by entry, although they are
+// found type by type.
+func TestProblemsInInputOrder(t *testing.T) {
+	set := load(t, "problems.json", time.UTC)
+	last := -1
+	for _, p := range set.Problems {
+		var ie *fhir.InputError
+		if errors.As(p, &ie) {
+			if ie.Source.Entry < last {
+				t.Errorf("entry %d reported after entry %d", ie.Source.Entry, last)
+			}
+			last = ie.Source.Entry
+		}
+	}
+}
