@@ -60,5 +60,6 @@ fi
 
 t0=$SECONDS
 # Bounded as a whole; a flag given on the command line comes later and wins.
-go test -timeout 20m "$@"
+# -parallel 8: the end-to-end tests mostly wait on the servers (retries take a minute), not on the CPU.
+go test -timeout 20m -parallel 8 "$@"
 echo "test.sh: go test took $((SECONDS - t0)) s" >&2
