@@ -1,0 +1,172 @@
+package checks_test
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/checks"
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/rules"
+)
+
+// encounterCheckIDs are the ids of the encounter checks.
+func encounterCheckIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, d := range checks.Definitions() {
+		if d.On == "encounter" {
+			ids[d.ID] = true
+		}
+	}
+	return ids
+}
+
+// reviewEncounters reads FHIR files, builds facts and runs the engine with
+// the shipped rule sets, keeping the encounter checks' findings.
+func reviewEncounters(t testing.TB, asOf time.Time, paths ...string) []checks.Finding {
+	t.Helper()
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []*fhir.Resource
+	if errs := fhir.NewReader().ReadPaths(paths, func(r *fhir.Resource) { res = append(res, r) }); len(errs) > 0 {
+		t.Fatalf("reading: %v", errs)
+	}
+	set := facts.Build(res, facts.Options{Location: loc, NoPayer: rules.IsNoPayer})
+	if len(set.Problems) > 0 {
+		t.Fatalf("facts problems: %v", set.Problems)
+	}
+	reg, err := rules.LoadDefaults()
+	if err != nil {
+		t.Fatalf("shipped rules: %v", err)
+	}
+	eng := checks.NewEngine(checks.Config{Location: loc}, reg)
+	ids := encounterCheckIDs()
+	var out []checks.Finding
+	for _, p := range set.Patients {
+		for _, f := range eng.Review(p, asOf) {
+			if ids[f.Check] {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// TestEncounterChecksEndToEnd runs the encounter checks from a synthetic
+// FHIR Bundle (class histories, NUBC dispositions, an MS-DRG claim, payers
+// through Coverage) through the reader, the facts builder and the shipped
+// rule sets (Medicare fee-for-service; Acme: 24 h notification with next
+// business day, default review day 3, reviews every 2 days; no payer: the
+// default). The expected list was worked out by hand, as of 2025-03-20 12:00:
+//   - enc-snf (Medicare): ED 20:00, observation 23:00 to 08:00 two days later
+//     (33 h: MOON, due when observation ended at the inpatient order, sooner
+//     than hour 36), inpatient 2 midnights then SNF (NUBC 03): snf-three-day,
+//     due at discharge; the Important Message initial copy (2 days, no
+//     follow-up); 4 midnights in total, so no two-midnight; LOS 2 days is
+//     below DRG 291's GMLOS.
+//   - enc-re (Medicare): inpatient 10 days after enc-snf's discharge, whose
+//     principal diagnosis I50.9 is in the HRRP heart-failure cohort; changed
+//     to observation after 4 days (Condition Code 44, due 24 h later),
+//     observation 26 h so far (MOON due at hour 36); 5 inpatient days and no
+//     DRG: the default review day 4; in progress: review cycle 2 (day 6).
+//   - enc-friday (Acme): admitted Friday 15:00, 24 h lands on Saturday: due
+//     Monday 23:59:59, overdue; 6 days in: default review day 3 and review
+//     cycle 3 (day 6, today). enc-notified was notified (no
+//     admission-notification) but reached the default review day.
+//   - enc-obs (no coverage): observation 50 h: missing-coverage (data gap),
+//     the second midnight passed, the 48-hour escalation; no MOON, since no
+//     Medicare rule set applies without a payer.
+func TestEncounterChecksEndToEnd(t *testing.T) {
+	t.Parallel()
+	asOf := time.Date(2025, 3, 20, 16, 0, 0, 0, time.UTC) // 12:00 in New York
+	got := reviewEncounters(t, asOf, filepath.Join("testdata", "encounter", "stays.json"))
+	loc, _ := time.LoadLocation("America/New_York")
+	var lines []string
+	for _, f := range got {
+		lines = append(lines, f.Check+" "+f.FocusRef+" "+f.Episode+" "+f.Due.In(loc).Format("2006-01-02T15:04:05")+" "+f.Status)
+	}
+	sort.Strings(lines)
+	want := []string{
+		"admission-notification Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
+		"condition-code-44 Encounter/enc-re Encounter/enc-re 2025-03-20T10:00:00 overdue",
+		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 awaiting-review",
+		"continued-stay-review Encounter/enc-re cycle-2 2025-03-21T23:59:59 awaiting-review",
+		"important-message Encounter/enc-re Encounter/enc-re 2025-03-17T23:59:59 overdue",
+		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T23:59:59 overdue",
+		"los-exceeds-gmlos Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
+		"los-exceeds-gmlos Encounter/enc-notified Encounter/enc-notified 2025-01-09T23:59:59 overdue",
+		"los-exceeds-gmlos Encounter/enc-re Encounter/enc-re 2025-03-19T23:59:59 overdue",
+		"missing-coverage Encounter/enc-obs Encounter/enc-obs 2025-03-11T23:59:59 data-gap",
+		"observation-48h Encounter/enc-obs Encounter/enc-obs 2025-03-12T08:00:00 overdue",
+		"observation-moon Encounter/enc-re Encounter/enc-re 2025-03-20T22:00:00 awaiting-review",
+		"observation-moon Encounter/enc-snf Encounter/enc-snf 2025-03-03T08:00:00 overdue",
+		"observation-second-midnight Encounter/enc-obs Encounter/enc-obs 2025-03-12T00:00:00 overdue",
+		"readmission-30d Encounter/enc-re Encounter/enc-snf+Encounter/enc-re 2025-03-16T23:59:59 overdue",
+		"snf-three-day Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 overdue",
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	for _, f := range got {
+		switch f.Check {
+		case checks.CheckReadmission30d:
+			if !strings.Contains(f.Description, "HRRP HF cohort") {
+				t.Errorf("readmission description %q does not name the HRRP cohort", f.Description)
+			}
+		case checks.CheckAdmissionNotification:
+			if f.Communication == nil || f.Communication.Recipient != "Organization/acme" || !strings.Contains(f.Description, "Acme Health Plan") {
+				t.Errorf("admission notification %q, communication %+v", f.Description, f.Communication)
+			}
+		case checks.CheckMissingCoverage:
+			if f.Status != checks.StatusDataGap {
+				t.Errorf("missing-coverage status %q", f.Status)
+			}
+		}
+	}
+}
+
+// TestEncounterChecksSynthea runs the encounter checks over the shared
+// Synthea bundles (SNOMED CT codes, no classHistory, no DRG, payers by
+// coverage text only) with the shipped rule sets.
+func TestEncounterChecksSynthea(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads all Synthea bundles")
+	}
+	t.Parallel()
+	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea")
+	got := reviewEncounters(t, time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), dir)
+	per := map[string]int{}
+	for _, f := range got {
+		per[f.Check]++
+		t.Logf("%s %s %s %s: %s", f.Due.Format(time.DateOnly), f.Check, f.FocusRef, f.Episode, f.Description)
+	}
+	t.Logf("encounter findings over Synthea: %v", per)
+	// Synthea writes no classHistory and no observation class, and no SNF
+	// disposition: those checks have nothing to see.
+	for _, id := range []string{checks.CheckObservationMOON, checks.CheckObservationSecondMidnight, checks.CheckObservation48h,
+		checks.CheckConditionCode44, checks.CheckSNFThreeDay, checks.CheckStaleEncounter} {
+		if per[id] != 0 {
+			t.Errorf("%s: %d findings over Synthea, want 0", id, per[id])
+		}
+	}
+	// Reviewed by hand: the one Medicare stay shorter than two midnights,
+	// admitted 2016-04-03 02:58 New York time and discharged exactly 24 h
+	// later (1 midnight), with no discharge disposition and no death.
+	var short []string
+	for _, f := range got {
+		if f.Check == checks.CheckTwoMidnight {
+			short = append(short, f.FocusRef)
+		}
+		if f.Check == checks.CheckAdmissionNotification && (f.Communication == nil || f.Communication.RecipientDisplay == "") {
+			t.Errorf("%s: admission notification without a recipient", f.FocusRef)
+		}
+	}
+	if len(short) != 1 || short[0] != "Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6" {
+		t.Errorf("two-midnight findings %v, want Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6", short)
+	}
+}
