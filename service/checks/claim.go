@@ -229,6 +229,9 @@ func normCode(s string) string {
 }
 
 func isBillingSystem(system string) bool {
+	if system == rules.SystemCPT || system == rules.SystemHCPCS {
+		return true // the common spelling, without the alias lookup
+	}
 	s := rules.CanonicalSystem(system)
 	return s == rules.SystemCPT || s == rules.SystemHCPCS
 }
@@ -297,10 +300,12 @@ func (r *run) claimFinding(id string, pr Priority, ow Owner, p *facts.Patient, c
 
 // ruleSetEvidenceOf names the rule set applied ("id@version").
 func ruleSetEvidenceOf(rs *rules.RuleSet) []Evidence {
+	// Room for the evidence every check adds, so appends do not regrow it.
+	out := make([]Evidence, 0, 8)
 	if rs == nil {
-		return nil
+		return out
 	}
-	return []Evidence{StringEvidence(EvRuleSet, rs.ID+"@"+rs.Version)}
+	return append(out, StringEvidence(EvRuleSet, rs.ID+"@"+rs.Version))
 }
 
 // statusFor is the business status of a finding due at due.

@@ -15,16 +15,23 @@ type dupKey struct {
 	day  rules.Date
 }
 
+// dupLine is one indexed line; next chains the lines of one key in the
+// order of p.Claims, then line order.
 type dupLine struct {
 	claim *facts.Claim
-	line  int // index in claim.Lines
+	line  int32 // index in claim.Lines
+	next  int32 // index in dupIndex.lines of the next line with the key; -1 at the end
 }
 
+type dupChain struct{ head, tail int32 }
+
 // dupIndex indexes a patient's billed lines by code and date, so that
-// finding duplicates is linear in the number of lines.
+// finding duplicates is linear in the number of lines. The chains live in
+// one slice: two allocations per patient, not one per key.
 type dupIndex struct {
 	patient *facts.Patient
-	lines   map[dupKey][]dupLine
+	keys    map[dupKey]dupChain
+	lines   []dupLine
 }
 
 // duplicateIndex returns the patient's index, built once per patient.
@@ -32,7 +39,13 @@ func (r *run) duplicateIndex(p *facts.Patient) *dupIndex {
 	if r.dups != nil && r.dups.patient == p {
 		return r.dups
 	}
-	idx := &dupIndex{patient: p, lines: make(map[dupKey][]dupLine)}
+	n := 0
+	for _, c := range p.Claims {
+		if c != nil {
+			n += len(c.Lines)
+		}
+	}
+	idx := &dupIndex{patient: p, keys: make(map[dupKey]dupChain, n), lines: make([]dupLine, 0, n)}
 	for _, c := range p.Claims {
 		if c == nil || claimIgnored(c) {
 			continue
@@ -43,7 +56,14 @@ func (r *run) duplicateIndex(p *facts.Patient) *dupIndex {
 				continue
 			}
 			k := dupKey{code.Code, dayOf(lineDate(c, &c.Lines[i]), r.loc)}
-			idx.lines[k] = append(idx.lines[k], dupLine{c, i})
+			at := int32(len(idx.lines))
+			idx.lines = append(idx.lines, dupLine{claim: c, line: int32(i), next: -1})
+			if ch, ok := idx.keys[k]; ok {
+				idx.lines[ch.tail].next = at
+				idx.keys[k] = dupChain{ch.head, at}
+			} else {
+				idx.keys[k] = dupChain{at, at}
+			}
 		}
 	}
 	r.dups = idx
@@ -66,11 +86,16 @@ func (r *run) duplicateClaimLine(p *facts.Patient, c *facts.Claim, rs *rules.Rul
 			continue
 		}
 		day := dayOf(lineDate(c, l), r.loc)
+		ch, ok := idx.keys[dupKey{code.Code, day}]
+		if !ok || ch.head == ch.tail {
+			continue // the only line with this service
+		}
 		var lastOther *facts.Claim
-		for _, o := range idx.lines[dupKey{code.Code, day}] {
+		for at := ch.head; at >= 0; at = idx.lines[at].next {
+			o := &idx.lines[at]
 			ol := &o.claim.Lines[o.line]
 			if o.claim == c {
-				if o.line >= i || hasExemptModifier(ol, dl.ExemptModifiers) {
+				if int(o.line) >= i || hasExemptModifier(ol, dl.ExemptModifiers) {
 					continue
 				}
 				// The first earlier line on the same claim: one finding for this line.

@@ -10,19 +10,14 @@ import (
 )
 
 // mueGroup gathers the lines of one code on one date of service, for the
-// per-day edits (indicators 2 and 3).
+// per-day edits (indicators 2 and 3); a per-line edit is a group of one.
 type mueGroup struct {
 	code  facts.Code
 	day   rules.Date
 	dos   time.Time
 	entry rules.MUEEntry
 	units float64
-	lines []int // sequences
-}
-
-type mueKey struct {
-	code string
-	day  rules.Date
+	first int // index in Claim.Lines of the group's first line
 }
 
 // mueExceeded raises a finding per line (indicator 1) or per code and date
@@ -31,10 +26,10 @@ func (r *run) mueExceeded(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, o
 	if !rs.Checks.MUE.Enabled || !hospitalClaim(c) {
 		return out
 	}
-	var (
-		groups []*mueGroup
-		byKey  map[mueKey]*mueGroup
-	)
+	// Per-day groups, searched linearly: a claim bills few distinct
+	// per-day codes, and the stack buffer spares an allocation.
+	var buf [8]mueGroup
+	groups := buf[:0]
 	for i := range c.Lines {
 		l := &c.Lines[i]
 		code, ok := billingCode(l)
@@ -49,45 +44,61 @@ func (r *run) mueExceeded(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, o
 		day := dayOf(dos, r.loc)
 		if !entry.PerDay() {
 			if l.Units > float64(entry.Value) {
-				g := &mueGroup{code: code, day: day, dos: dos, entry: entry, units: l.Units, lines: []int{l.Sequence}}
-				out = append(out, r.mueFinding(p, c, rs, g, rs.Checks.MUE.Table))
+				out = append(out, r.mueFinding(p, c, rs, mueGroup{code: code, day: day, dos: dos, entry: entry, units: l.Units, first: i}))
 			}
 			continue
 		}
-		if byKey == nil {
-			byKey = make(map[mueKey]*mueGroup)
+		g := -1
+		for j := range groups {
+			if groups[j].code.Code == code.Code && groups[j].day == day {
+				g = j
+				break
+			}
 		}
-		k := mueKey{code.Code, day}
-		g := byKey[k]
-		if g == nil {
-			g = &mueGroup{code: code, day: day, dos: dos, entry: entry}
-			byKey[k] = g
-			groups = append(groups, g) // keeps line order: findings are deterministic
+		if g < 0 {
+			groups = append(groups, mueGroup{code: code, day: day, dos: dos, entry: entry, first: i})
+			g = len(groups) - 1
 		}
-		g.units += l.Units
-		g.lines = append(g.lines, l.Sequence)
+		groups[g].units += l.Units
 	}
 	for _, g := range groups {
 		if g.units > float64(g.entry.Value) {
-			out = append(out, r.mueFinding(p, c, rs, g, rs.Checks.MUE.Table))
+			out = append(out, r.mueFinding(p, c, rs, g))
 		}
 	}
 	return out
 }
 
-func (r *run) mueFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, g *mueGroup, table string) Finding {
+// groupLines lists the sequences of the lines in g: the first line for a
+// per-line edit, every line of the code on the day for a per-day edit.
+func (r *run) groupLines(c *facts.Claim, g mueGroup) []int {
+	if !g.entry.PerDay() {
+		return []int{c.Lines[g.first].Sequence}
+	}
+	var seqs []int
+	for i := g.first; i < len(c.Lines); i++ {
+		l := &c.Lines[i]
+		if code, ok := billingCode(l); ok && code.Code == g.code.Code && dayOf(lineDate(c, l), r.loc) == g.day {
+			seqs = append(seqs, l.Sequence)
+		}
+	}
+	return seqs
+}
+
+func (r *run) mueFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, g mueGroup) Finding {
+	lines := r.groupLines(c, g)
 	f := r.claimFinding(CheckMUEExceeded, Routine, BillingTeam, p, c, rs, r.editDue(c, rs))
 	date := dateText(g.day)
 	f.Episode = g.code.Code + "|" + date
 	if !g.entry.PerDay() {
-		f.Episode += "|line-" + strconv.Itoa(g.lines[0])
+		f.Episode += "|line-" + strconv.Itoa(lines[0])
 	}
 	units := strconv.FormatFloat(g.units, 'f', -1, 64)
 	var b strings.Builder
-	if len(g.lines) == 1 {
-		b.WriteString("Line " + strconv.Itoa(g.lines[0]) + " bills ")
+	if len(lines) == 1 {
+		b.WriteString("Line " + strconv.Itoa(lines[0]) + " bills ")
 	} else {
-		b.WriteString("Lines " + joinInts(g.lines) + " bill together ")
+		b.WriteString("Lines " + joinInts(lines) + " bill together ")
 	}
 	b.WriteString(units + " units of " + systemName(g.code.System) + " " + g.code.Code + " on " + date)
 	b.WriteString("; the Medically Unlikely Edit allows " + strconv.Itoa(g.entry.Value))
@@ -102,7 +113,7 @@ func (r *run) mueFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, g 
 	b.WriteString(". Correct the units or document the medical necessity of the extra units.")
 	f.Description = b.String()
 	f.Reasons = []facts.Code{g.code}
-	for _, seq := range g.lines {
+	for _, seq := range lines {
 		f.Evidence = append(f.Evidence, IntEvidence(EvClaimLine, seq))
 	}
 	f.Evidence = append(f.Evidence,
@@ -112,8 +123,8 @@ func (r *run) mueFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, g 
 		IntEvidence(EvMUEValue, g.entry.Value),
 		IntEvidence(EvMUEIndicator, g.entry.Indicator),
 	)
-	if table != "" {
-		f.Evidence = append(f.Evidence, StringEvidence(EvRuleSource, "CMS NCCI MUE table "+table))
+	if t := rs.Checks.MUE.Table; t != "" {
+		f.Evidence = append(f.Evidence, StringEvidence(EvRuleSource, "CMS NCCI MUE table "+t))
 	}
 	return f
 }
