@@ -1,0 +1,159 @@
+package review
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/utilreview/utilreview/fhir/fhirtest"
+)
+
+const sharedData = "../../../shared/data"
+
+func runPaths(t *testing.T, asOf time.Time, paths ...string) *Result {
+	t.Helper()
+	opt := benchOptions(t)
+	opt.AsOf = asOf.In(opt.Location)
+	res, err := Run(context.Background(), paths, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestWrittenResourcesConform writes the transaction Bundle (with the
+// CodeSystems) for every input the project has, and checks every resource
+// in it against the official R4 JSON schema and the conformance rules the
+// schema cannot see (required elements, exactly one value[x]).
+func TestWrittenResourcesConform(t *testing.T) {
+	inputs := []struct {
+		name  string
+		paths []string
+		asOf  time.Time
+		// minFindings keeps the test from passing on an empty Bundle.
+		minFindings int
+	}{
+		{"synthea", []string{filepath.Join(sharedData, "synthea")}, time.Date(2021, 4, 1, 16, 0, 0, 0, time.UTC), 10},
+		{"hl7-r4-examples", []string{filepath.Join(sharedData, "fhir-r4-examples")}, time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC), 1},
+		{"davinci", []string{filepath.Join(sharedData, "davinci", "pas-2.2.1"), filepath.Join(sharedData, "davinci", "crd-2.0.1")}, time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC), 0},
+		{"examples", []string{"../../testdata/examples"}, time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC), 20},
+	}
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			res := runPaths(t, in.asOf, in.paths...)
+			if res.Files == 0 {
+				t.Fatalf("no input files under %v", in.paths)
+			}
+			if len(res.Findings) < in.minFindings {
+				t.Fatalf("got %d findings, want at least %d", len(res.Findings), in.minFindings)
+			}
+			w := benchOptions(t).Writer
+			b, err := w.TransactionBundle(res.Findings, in.asOf, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fhirtest.Conform(t, b)
+			var bundle struct {
+				Entry []struct {
+					Resource json.RawMessage `json:"resource"`
+				} `json:"entry"`
+			}
+			if err := json.Unmarshal(b, &bundle); err != nil {
+				t.Fatal(err)
+			}
+			tasks := 0
+			for _, e := range bundle.Entry {
+				fhirtest.Conform(t, e.Resource)
+				if strings.Contains(string(e.Resource[:min(40, len(e.Resource))]), `"Task"`) {
+					tasks++
+				}
+				if strings.Contains(string(e.Resource), "urn:uuid:") {
+					t.Errorf("a written resource references a urn:uuid: %.300s", e.Resource)
+				}
+			}
+			if tasks != len(res.Findings) {
+				t.Errorf("got %d Tasks in the Bundle, want one per finding (%d)", tasks, len(res.Findings))
+			}
+		})
+	}
+}
+
+// TestExampleScenarios reviews the synthetic scenarios in testdata/examples
+// (described in its README) and checks that each raises the findings it was
+// written for, and no others.
+func TestExampleScenarios(t *testing.T) {
+	asOf := time.Date(2026, 11, 20, 12, 0, 0, 0, mustLoc(t, "America/New_York"))
+	res := runPaths(t, asOf, "../../testdata/examples")
+	if len(res.Errors) > 0 {
+		t.Fatalf("input problems: %v", res.Errors)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Check+" "+f.FocusRef)
+	}
+	sort.Strings(got)
+	want := []string{
+		// p1: Medicare, ED then inpatient since 11-15 02:00, MS-DRG 291 (GMLOS 3.9 days):
+		// 5 inpatient midnights by the as-of time, so the stay is past its GMLOS; the
+		// Medicare rule set reviews every 3 days (cycle 2 due on day 6); the
+		// Important Message was due by the end of 11-17; the outpatient lab of
+		// 11-12 is within the 3-day payment window; the inpatient claim exists
+		// while reviews are open.
+		"claim-before-determination Claim/c1",
+		"continued-stay-review Encounter/e1",
+		"important-message Encounter/e1",
+		"los-exceeds-gmlos Encounter/e1",
+		"payment-window-3day Claim/c1-lab",
+		// p2: a 1-midnight inpatient stay with no exception (two-midnight), its
+		// claim held while that review is open; readmitted 8 days later (index
+		// stay principal diagnosis J18.9: HRRP pneumonia cohort); the readmission
+		// had 2 inpatient midnights (ED time does not count) and went to a SNF.
+		"claim-before-determination Claim/c2",
+		"important-message Encounter/e2",
+		"important-message Encounter/e3",
+		"readmission-30d Encounter/e3",
+		"snf-three-day Encounter/e3",
+		"two-midnight Encounter/e2",
+		// p3: observation since 11-18 09:00, 51 hours at the as-of time.
+		"observation-48h Encounter/e4",
+		"observation-moon Encounter/e4",
+		"observation-second-midnight Encounter/e4",
+		// p4: inpatient changed to observation on 11-18 09:00: Condition Code
+		// 44, and the observation that followed is now 51 hours long.
+		"condition-code-44 Encounter/e5",
+		"observation-48h Encounter/e5",
+		"observation-moon Encounter/e5",
+		"observation-second-midnight Encounter/e5",
+		// p5: commercial inpatient since Friday 03:00: notification due
+		// Saturday, moved to Monday; default commercial review cadence.
+		"admission-notification Encounter/e6",
+		"continued-stay-review Encounter/e6",
+		// p6: inpatient with no coverage on file.
+		"continued-stay-review Encounter/e7",
+		"missing-coverage Encounter/e7",
+		// p7: J0585 billed with 64612 and no authorization; 600 units over the
+		// synthetic MUE; 64612 billed again on a second claim; a professional
+		// claim whose 1-year Medicare filing limit passed on 2026-11-10.
+		"duplicate-claim-line Claim/c7b",
+		"mue-exceeded Claim/c7a",
+		"prior-auth-required Claim/c7a",
+		"timely-filing Claim/c7c",
+	}
+	sort.Strings(want)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings differ\ngot:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func mustLoc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
