@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/utilreview/utilreview/fhir/fhirtest"
+)
+
+const examples = "../../testdata/examples"
+
+// runCLI runs the program as a user would and returns its exit status and output.
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	err := run(context.Background(), args, getenv, &out, &errb)
+	code = 0
+	if err != nil {
+		var ee *exitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("run returned %T %v, want *exitError", err, err)
+		}
+		code = ee.code
+		errb.WriteString(ee.msg)
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestReviewTable(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCLI(t, nil, "review", "--as-of", "2026-11-20T12:00:00-05:00", examples)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(lines[0], "DUE") {
+		t.Fatalf("first line %q, want the table header", lines[0])
+	}
+	// Overdue first: once a line is not overdue, no later line may be.
+	seenOnTime := false
+	for _, l := range lines[1:] {
+		overdue := strings.Contains(l, "OVERDUE")
+		if overdue && seenOnTime {
+			t.Errorf("overdue line after one on time: %q", l)
+		}
+		seenOnTime = seenOnTime || !overdue
+	}
+	for _, want := range []string{"Reviewed 1 file(s)", "8 patient(s)", "Errors: 0", "two-midnight"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("summary lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestReviewJSONAndNDJSONAgree(t *testing.T) {
+	t.Parallel()
+	args := []string{"review", "--as-of", "2026-11-20", "--tz", "America/Chicago", examples}
+	code, out, errOut := runCLI(t, nil, append([]string{args[0], "--format", "json"}, args[1:]...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		AsOf     string           `json:"as_of"`
+		Findings []map[string]any `json:"findings"`
+		Summary  struct {
+			Patients int            `json:"patients"`
+			Findings int            `json:"findings"`
+			PerCheck map[string]int `json:"findings_per_check"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("json output: %v", err)
+	}
+	if doc.AsOf != "2026-11-20T00:00:00-06:00" {
+		t.Errorf("as_of %q, want the start of the day in --tz", doc.AsOf)
+	}
+	if doc.Summary.Findings != len(doc.Findings) || len(doc.Findings) == 0 {
+		t.Errorf("summary says %d findings, got %d records", doc.Summary.Findings, len(doc.Findings))
+	}
+	for _, f := range doc.Findings {
+		for _, k := range []string{"due", "priority", "check", "status", "patient", "focus", "identifier", "description", "evidence"} {
+			if _, ok := f[k]; !ok {
+				t.Errorf("record lacks %q: %v", k, f)
+			}
+		}
+	}
+	code, out, errOut = runCLI(t, nil, append([]string{args[0], "--format", "ndjson"}, args[1:]...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(doc.Findings) {
+		t.Fatalf("ndjson has %d lines, json %d findings", len(lines), len(doc.Findings))
+	}
+	for i, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if rec["identifier"] != doc.Findings[i]["identifier"] {
+			t.Errorf("line %d: identifier %v, json has %v", i+1, rec["identifier"], doc.Findings[i]["identifier"])
+		}
+	}
+}
+
+func TestReviewFHIRBundleToFile(t *testing.T) {
+	t.Parallel()
+	outFile := filepath.Join(t.TempDir(), "worklist.json")
+	code, out, errOut := runCLI(t, nil, "review", "--format", "fhir", "--include-codesystems",
+		"--as-of", "2026-11-20T12:00:00-05:00", "--out", outFile, examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if out != "" {
+		t.Errorf("stdout should be empty with --out, got %d bytes", len(out))
+	}
+	b, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fhirtest.Conform(t, b)
+	var bundle struct {
+		Type  string `json:"type"`
+		Entry []struct {
+			Request struct {
+				Method      string `json:"method"`
+				IfNoneExist string `json:"ifNoneExist"`
+			} `json:"request"`
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(b, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	if bundle.Type != "transaction" {
+		t.Errorf("Bundle.type %q, want transaction", bundle.Type)
+	}
+	kinds := map[string]int{}
+	for _, e := range bundle.Entry {
+		kinds[e.Resource.ResourceType]++
+		if e.Resource.ResourceType != "CodeSystem" && (e.Request.Method != "POST" || !strings.HasPrefix(e.Request.IfNoneExist, "identifier=")) {
+			t.Errorf("%s entry: request %+v, want a conditional POST on the identifier", e.Resource.ResourceType, e.Request)
+		}
+	}
+	if kinds["Task"] == 0 || kinds["CommunicationRequest"] == 0 || kinds["CodeSystem"] != 4 {
+		t.Errorf("entries per type %v, want Tasks, CommunicationRequests and the 4 CodeSystems", kinds)
+	}
+}
+
+// Bad input is reported with the file and the problem; the rest is still
+// reviewed and the exit status says something went wrong.
+func TestReviewBadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(bad, []byte(`{"resourceType": "Encounter", "status": `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(dir, "wrong.ndjson")
+	if err := os.WriteFile(wrong, []byte("{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{\"id\":\"x\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, nil, "review", "--format", "ndjson", "--as-of", "2026-11-20T12:00:00-05:00", examples, bad, wrong, filepath.Join(dir, "missing.json"))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, errOut)
+	}
+	for _, want := range []string{"broken.json", "wrong.ndjson:2", "missing.json", "Errors: 3"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if strings.Count(out, "\n") < 20 {
+		t.Errorf("the good input should still be reviewed; got %d findings", strings.Count(out, "\n"))
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "Usage"},
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"review"}, "no PATH"},
+		{[]string{"review", "--format", "xml", examples}, "--format"},
+		{[]string{"review", "--tz", "Mars/Olympus", examples}, "--tz"},
+		{[]string{"review", "--as-of", "yesterday", examples}, "--as-of"},
+		{[]string{"rules", "validate"}, "usage"},
+	}
+	for _, c := range cases {
+		code, _, errOut := runCLI(t, nil, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+func TestEnvironmentSetsDefaults(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"UTILREVIEW_FORMAT": "ndjson", "UTILREVIEW_AS_OF": "2026-11-20T12:00:00-05:00"}
+	code, out, errOut := runCLI(t, env, "review", examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out, "{") {
+		t.Errorf("UTILREVIEW_FORMAT=ndjson ignored: %.80q", out)
+	}
+}
+
+func TestRulesValidate(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCLI(t, nil, "rules", "validate", "../../service/rules/defaults")
+	if code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("shipped rules: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "payer.yaml"), []byte("id: x\nname: X\nversion: \"1\"\neffective: {from: 2025-01-01}\nprogram: medicar\nmatch: {names: [x]}\nchecks:\n  gmlos: {enabled: true, factor: -1}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runCLI(t, nil, "rules", "validate", dir)
+	if code != 1 {
+		t.Fatalf("bad rules: exit %d, want 1", code)
+	}
+	for _, want := range []string{"payer.yaml", "program", "checks.gmlos.factor"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	code, _, errOut = runCLI(t, nil, "review", "--rules", dir, examples)
+	if code != 1 || !strings.Contains(errOut, "--rules") {
+		t.Errorf("review with bad --rules: exit %d, stderr %q", code, errOut)
+	}
+}
