@@ -25,7 +25,7 @@ var registryFiles = map[string]string{
 	"alpha-2024.yaml": edit(otherPayer, "id: other", "id: alpha", `version: "1"`, `version: "2024"`,
 		"{from: 2025-01-01}", "{from: 2024-01-01, to: 2024-12-31}", "[other payer]", "[Alpha Health]"),
 	"alpha-2025.yaml": edit(otherPayer, "id: other", "id: alpha", `version: "1"`, `version: "2025"`, "[other payer]", "[Alpha Health]"),
-	"beta.yaml": edit(otherPayer, "id: other", "id: beta", `value: "X1"`, `value: "B1"`, "[other payer]", "[Beta Plan, beta]"),
+	"beta.yaml":       edit(otherPayer, "id: other", "id: beta", `value: "X1"`, `value: "B1"`, "[other payer]", "[Beta Plan, beta]"),
 }
 
 func TestRegistryFor(t *testing.T) {

@@ -22,6 +22,11 @@ const (
 	Commercial        Program = "commercial"
 )
 
+// ListInpatientOnly is the code list the two-midnight check reads for
+// inpatient-only procedures (CMS OPPS Addendum E); a rule set that turns the
+// check on must define it.
+const ListInpatientOnly = "inpatient-only"
+
 // Medicare reports whether beneficiaries of the program are Medicare
 // beneficiaries (MOON and the Important Message apply to them).
 func (p Program) Medicare() bool { return p == MedicareFFS || p == MedicareAdvantage }

@@ -187,6 +187,11 @@ func (v *validator) checks() {
 		v.listRef(f+".code_list", ex.CodeList)
 		v.positive(f+".hours", ex.Hours)
 	}
+	if c.TwoMidnight.Enabled {
+		if _, ok := v.rs.CodeLists[ListInpatientOnly]; !ok {
+			v.add("checks.two_midnight", "code list %q not defined: the rule needs the inpatient-only procedures", ListInpatientOnly)
+		}
+	}
 	if o := c.Observation; o.Enabled {
 		v.positive("checks.observation.max_hours", o.MaxHours)
 		if o.SecondMidnightLeadHours < 0 {

@@ -181,7 +181,7 @@ func TestValidationErrors(t *testing.T) {
 		{
 			name: "table errors carry the table's file and line",
 			files: map[string]string{
-				"a.yaml":          edit(baseRuleSet, "factor: 1.5,", "table: drg.csv, factor: 1.5,"),
+				"a.yaml":         edit(baseRuleSet, "factor: 1.5,", "table: drg.csv, factor: 1.5,"),
 				"tables/drg.csv": "ms_drg,gmlos\n001,2.5\n002,many\n",
 			},
 			want: []wantErr{
@@ -226,6 +226,11 @@ func TestValidationErrors(t *testing.T) {
 				"b.yaml": edit(otherPayer, "{from: 2025-01-01}", "{from: 2024-01-01, to: 2024-12-31}"),
 				"c.yaml": edit(otherPayer, "id: other", "id: third"),
 			},
+		},
+		{
+			name:  "two-midnight needs the inpatient-only list",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "checks:\n", "checks:\n  two_midnight: {enabled: true}\n")},
+			want:  []wantErr{{"a.yaml", "checks.two_midnight", `code list "inpatient-only" not defined: the rule needs the inpatient-only procedures`}},
 		},
 		{
 			name:  "no default",
