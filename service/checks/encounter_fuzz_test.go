@@ -20,7 +20,7 @@ func FuzzEncounter(f *testing.F) {
 		base := time.Date(2026, 3, 7, 12, 0, 0, 0, loc)
 		at := func(s int64) time.Time { return base.Add(time.Duration(s) * time.Second) }
 		e := &facts.Encounter{Ref: "Encounter/f", Key: "k|f", Status: status, Class: class2, Start: at(a), End: at(d),
-			Segments: []facts.Segment{{Class: class1, Start: at(a), End: at(b)}, {Class: class2, Start: at(b), End: at(c)}},
+			Segments:             []facts.Segment{{Class: class1, Start: at(a), End: at(b)}, {Class: class2, Start: at(b), End: at(c)}},
 			DischargeDisposition: []facts.Code{{System: systemNUBC, Code: disp}, {System: systemHL7DischargeDisp, Code: disp}},
 			DRG:                  "291", Payer: enPayerOrg}
 		if d == 0 {
