@@ -90,7 +90,12 @@ func (r *Registry) ByID(id string, on time.Time) (*RuleSet, bool) {
 }
 
 // Default returns the default rule set in effect on the given day.
-func (r *Registry) Default(on time.Time) *RuleSet { return pick(r.defaults, on) }
+func (r *Registry) Default(on time.Time) *RuleSet {
+	if r == nil {
+		return nil
+	}
+	return pick(r.defaults, on)
+}
 
 // For finds the rule set for a payer on a date: by identifier (system and
 // value), then Organization.name, then display text, names compared
@@ -98,6 +103,9 @@ func (r *Registry) Default(on time.Time) *RuleSet { return pick(r.defaults, on) 
 // is a no-payer marker, see IsNoPayer) it returns the default rule set and
 // false. It does not allocate.
 func (r *Registry) For(p *facts.Payer, on time.Time) (*RuleSet, bool) {
+	if r == nil {
+		return nil, false
+	}
 	if p != nil {
 		for _, id := range p.Identifiers {
 			if rs := pick(r.byIdent[strings.TrimSpace(id.System)][strings.TrimSpace(id.Value)], on); rs != nil {
@@ -162,9 +170,11 @@ func pick(versions []*RuleSet, on time.Time) *RuleSet {
 // then applies), and Registry.For treats it as unmatched. These names are
 // reserved and cannot be used as match aliases.
 func IsNoPayer(display string) bool {
-	switch strings.ToLower(strings.TrimSpace(display)) {
-	case "no_insurance", "no insurance", "uninsured", "self-pay", "self pay", "selfpay", "none":
-		return true
+	display = strings.TrimSpace(display)
+	for _, n := range [...]string{"no_insurance", "no insurance", "uninsured", "self-pay", "self pay", "selfpay", "none"} {
+		if strings.EqualFold(display, n) {
+			return true
+		}
 	}
 	return false
 }

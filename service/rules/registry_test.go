@@ -73,6 +73,9 @@ func TestRegistryForDoesNotAllocate(t *testing.T) {
 	if errs != nil {
 		t.Fatalf("load: %v", errs)
 	}
+	if n := testing.AllocsPerRun(100, func() { IsNoPayer(" No_Insurance") }); n != 0 {
+		t.Errorf("IsNoPayer: got %v allocations, want 0", n)
+	}
 	payers := []*facts.Payer{
 		{Identifiers: []facts.Identifier{{System: "http://example.org/payer", Value: "X1"}}},
 		{Name: " ALPHA Health"},
@@ -91,7 +94,7 @@ func TestIsNoPayer(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]bool{
 		"no_insurance": true, " No_Insurance ": true, "uninsured": true, "self-pay": true,
-		"private": false, "medicare": false, "": false,
+		"private": false, "medicare": false, "": false, "nonexistent": false,
 	} {
 		if got := IsNoPayer(in); got != want {
 			t.Errorf("IsNoPayer(%q): got %v, want %v", in, got, want)
