@@ -104,8 +104,10 @@ func enBusyPatient(t testing.TB) *facts.Patient {
 	obs := enStay(t, "obs", "OBSENC 2026-03-09T08:00")
 	nopay := enStay(t, "nopay", "IMP 2026-03-11T08:00")
 	nopay.Payer = nil
+	long := enStay(t, "long", "IMP 2026-03-02T13:00")
+	long.DRG = "291"
 	visit := enStay(t, "visit", "AMB 2026-02-20T10:00 2026-02-20T10:30")
-	return enPatient(visit, short, re, obs, nopay)
+	return enPatient(visit, short, long, re, obs, nopay)
 }
 
 func BenchmarkEncounterChecks(b *testing.B) {

@@ -72,8 +72,9 @@ func reviewEncounters(t testing.TB, asOf time.Time, paths ...string) []checks.Fi
 //   - enc-re (Medicare): inpatient 10 days after enc-snf's discharge, whose
 //     principal diagnosis I50.9 is in the HRRP heart-failure cohort; changed
 //     to observation after 4 days (Condition Code 44, due 24 h later),
-//     observation 26 h so far (MOON due at hour 36); 5 inpatient days and no
-//     DRG: the default review day 4; in progress: review cycle 2 (day 6).
+//     observation 26 h so far (MOON due at hour 36); no longer inpatient, so
+//     no length-of-stay or continued-stay review (it will be billed as
+//     outpatient); the Important Message fell due while still inpatient.
 //   - enc-friday (Acme): admitted Friday 15:00, 24 h lands on Saturday: due
 //     Monday 23:59:59, overdue; 6 days in: default review day 3 and review
 //     cycle 3 (day 6, today). enc-notified was notified (no
@@ -95,12 +96,10 @@ func TestEncounterChecksEndToEnd(t *testing.T) {
 		"admission-notification Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
 		"condition-code-44 Encounter/enc-re Encounter/enc-re 2025-03-20T10:00:00 overdue",
 		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 awaiting-review",
-		"continued-stay-review Encounter/enc-re cycle-2 2025-03-21T23:59:59 awaiting-review",
 		"important-message Encounter/enc-re Encounter/enc-re 2025-03-17T23:59:59 overdue",
 		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T23:59:59 overdue",
 		"los-exceeds-gmlos Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
 		"los-exceeds-gmlos Encounter/enc-notified Encounter/enc-notified 2025-01-09T23:59:59 overdue",
-		"los-exceeds-gmlos Encounter/enc-re Encounter/enc-re 2025-03-19T23:59:59 overdue",
 		"missing-coverage Encounter/enc-obs Encounter/enc-obs 2025-03-11T23:59:59 data-gap",
 		"observation-48h Encounter/enc-obs Encounter/enc-obs 2025-03-12T08:00:00 overdue",
 		"observation-moon Encounter/enc-re Encounter/enc-re 2025-03-20T22:00:00 awaiting-review",

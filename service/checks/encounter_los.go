@@ -16,7 +16,9 @@ import (
 func (r *run) losExceedsGMLOS(out []Finding, c *encCtx) []Finding {
 	g := &c.rs.Checks.GMLOS
 	s := &c.s
-	if !g.Enabled || s.ipStart.IsZero() {
+	if !g.Enabled || s.ipStart.IsZero() || !s.ccAt.IsZero() {
+		// A stay changed from inpatient to observation or outpatient
+		// (Condition Code 44) is billed as outpatient: no DRG stay to review.
 		return out
 	}
 	days := Midnights(s.ipStart, r.stayEndOrNow(s), r.loc)
@@ -100,7 +102,9 @@ func (r *run) losDefaultReview(out []Finding, c *encCtx, days int) []Finding {
 func (r *run) continuedStayReview(out []Finding, c *encCtx) []Finding {
 	cr := &c.rs.Checks.ConcurrentReview
 	s := &c.s
-	if !cr.Enabled || s.ipStart.IsZero() || !s.open {
+	if !cr.Enabled || s.ipStart.IsZero() || !s.open || !s.ccAt.IsZero() {
+		// Concurrent review follows inpatient days; it stops when the stay
+		// leaves inpatient status.
 		return out
 	}
 	every := cr.EveryDays

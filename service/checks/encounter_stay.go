@@ -134,6 +134,11 @@ func (r *run) importantMessage(out []Finding, c *encCtx) []Finding {
 		before = defaultIMDaysBefore
 	}
 	due := dayEnd(s.ipStart, after, r.loc)
+	if !s.ccAt.IsZero() && s.ccAt.Before(due) {
+		// No longer an inpatient when the notice fell due: the IM is an
+		// inpatient notice (observation patients get the MOON instead).
+		return out
+	}
 	f := r.newFinding(CheckImportantMessage, Routine, URTeam, c, due)
 	f.Description = fmt.Sprintf("Medicare inpatient admitted %s: the Important Message from Medicare must be delivered and signed within %d calendar days of admission, by %s.",
 		s.ipStart.In(r.loc).Format(descriptionTimeLayout), after, due.Format(descriptionTimeLayout))
