@@ -12,26 +12,35 @@ import (
 	"strings"
 )
 
-// The reader's API:
+// The reader's API (details on each declaration):
 //
 //	func NewReader(types ...string) *Reader
 //	    decodes resources of these resourceTypes into samply structs (Value);
-//	    with no types, EngineTypes.
+//	    with no types, EngineTypes. (r *Reader) Decodes(t) says which.
 //	func (r *Reader) ReadPaths(paths []string, emit func(*Resource)) []error
 //	    files and directories (recursively: *.json, *.ndjson, *.jsonl); every
-//	    problem is an *InputError; reading goes on after one.
+//	    problem is an *InputError; reading goes on after one. ListFiles and
+//	    (r *Reader) ReadFile (files.go) do the same one file at a time.
 //	func (r *Reader) ReadBytes(name string, data []byte, emit func(*Resource)) []error
 //	    one file's content: a resource, a Bundle (transaction, batch,
 //	    collection, searchset, history; entries emitted one by one with
-//	    Source.Entry and FullURL) or NDJSON (Source.Line).
+//	    Source.Entry and FullURL; a Bundle inside one is flattened, with
+//	    Source.Nested) or NDJSON (Source.Line). Contained resources of decoded
+//	    types are in Resource.Contained (Source.Contained, Container()).
 //	func NewIndex() *Index
 //	func (ix *Index) Add(r *Resource)
 //	func (ix *Index) Resolve(ref string, from *Resource) *Resource
 //	    "Type/id", absolute URLs ending in Type/id (with or without _history),
-//	    "urn:uuid:..." fullUrls, and "#id" contained in from; nil when not found.
+//	    "urn:uuid:..."/"urn:oid:..." fullUrls, "#id" contained in from, and
+//	    relative references against from's Bundle base; nil when not found.
+//	    Of two resources with the same Type/id, the one added last wins.
 //	func ParseDateTime(s string, loc *time.Location) (time.Time, Precision, error)
 //	    FHIR date/dateTime/instant: with offset, without offset (read in loc),
-//	    partial (YYYY, YYYY-MM, YYYY-MM-DD: the start of that period in loc).
+//	    partial (YYYY, YYYY-MM, YYYY-MM-DD: the start of that period in loc);
+//	    Precision is Year, Month, Day, Minute, Second or Subsecond.
+//
+// Keys are matched exactly, as FHIR requires; note that samply's structs are
+// filled by encoding/json, which matches keys without regard to case.
 
 // EngineTypes are the resource types the engine reads.
 var EngineTypes = []string{
@@ -115,12 +124,7 @@ func (r *Reader) ReadPaths(paths []string, emit func(*Resource)) []error {
 		files, err := listInputFiles(p)
 		errs = append(errs, err...)
 		for _, f := range files {
-			data, rerr := os.ReadFile(f)
-			if rerr != nil {
-				errs = append(errs, fileError(f, rerr))
-				continue
-			}
-			errs = append(errs, r.ReadBytes(f, data, emit)...)
+			errs = append(errs, r.ReadFile(f, emit)...)
 		}
 	}
 	return errs

@@ -296,6 +296,31 @@ func TestReadBytesErrors(t *testing.T) {
 			want: []string{"Claim/c1 @c.json decoded"},
 		},
 		{
+			name: "contained without id, and not an object: named by position",
+			file: "c.json",
+			data: `{"resourceType":"Claim","id":"c1","contained":[{"resourceType":"Coverage","status":"x"},7]}`,
+			wantErrs: []string{
+				"c.json:1 contained #[0]: cannot decode contained Coverage: unknown FinancialResourceStatusCodes code `x`",
+				"c.json:1 contained #[1]: contained resource is not a JSON object",
+			},
+			want: []string{"Claim/c1 @c.json decoded"},
+		},
+		{
+			name:     "contained not an array",
+			file:     "c.json",
+			data:     `{"resourceType":"Claim","id":"c1","contained":{}}`,
+			wantErrs: []string{"c.json:1: contained is not an array"},
+			want:     []string{"Claim/c1 @c.json decoded"},
+		},
+		{
+			name: "nested Bundle of an unsupported type inside a collection",
+			file: "b.json",
+			data: "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p\"}},\n" +
+				"{\"resource\":{\"resourceType\":\"Bundle\",\"type\":\"message\",\"entry\":[]}}]}",
+			wantErrs: []string{`b.json:2 entry 1: Bundle type "message" is not supported (want transaction, batch, collection, searchset or history)`},
+			want:     []string{"Patient/p @b.json entry 0 decoded"},
+		},
+		{
 			name: "ndjson: a bad line, the others read",
 			file: "x.ndjson",
 			data: `{"resourceType":"Patient","id":"p1"}` + "\n" + `{"resourceType":"Patient","id":}` + "\n" +
