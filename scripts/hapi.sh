@@ -11,7 +11,7 @@
 # Environment:
 #   UTILREVIEW_CACHE_DIR          state directory (default: <repo>/.cache); the server's is <cache>/hapi
 #   HAPI_HEAP                     JVM max heap (default 1536m)
-#   HAPI_START_TIMEOUT            seconds to wait for /fhir/metadata (default 240)
+#   HAPI_START_TIMEOUT            seconds to wait for /fhir/metadata (default 300)
 #   HAPI_PORT                     fixed port instead of a free one
 #   UTILREVIEW_HAPI_VALIDATE_REQUESTS  true (default) | false: HAPI's validator on every write
 #   MAVEN_ARGS                    extra arguments for mvn (e.g. -o, -Dmaven.repo.local=...)
@@ -26,6 +26,12 @@ logfile="$state/hapi.log"
 mkdir -p "$state"
 
 log() { printf 'hapi.sh: %s\n' "$*" >&2; }
+
+# One hapi.sh at a time per state directory changes the server (start, stop, build).
+lock() {
+	exec 9>"$state/lock"
+	flock -w 600 9 || { log "another hapi.sh holds $state/lock"; exit 1; }
+}
 
 # source_hash covers everything that changes the build's result.
 source_hash() {
@@ -76,10 +82,12 @@ start() {
 	fi
 	command -v java >/dev/null || { log "java not found: install a JDK 17+"; exit 1; }
 	command -v curl >/dev/null || { log "curl not found"; exit 1; }
+	# A server that runs but does not answer (a failed or stuck start) is stopped first.
+	running && stop
 	build
 	rm -f "$urlfile" "$pidfile"
 
-	local port="${HAPI_PORT:-0}" t0=$SECONDS deadline=$((SECONDS + ${HAPI_START_TIMEOUT:-240}))
+	local port="${HAPI_PORT:-0}" t0=$SECONDS deadline=$((SECONDS + ${HAPI_START_TIMEOUT:-300}))
 	local cp="$project/target/utilreview-hapi-1.0.0.jar:$(cat "$project/target/classpath.txt")"
 	# setsid: the server survives the shell that started it and is stopped only by `stop`.
 	setsid java -Xms256m -Xmx"${HAPI_HEAP:-1536m}" -XX:+UseParallelGC -XX:ActiveProcessorCount=2 \
@@ -113,7 +121,7 @@ start() {
 		sleep 1
 	done
 	tail -n 80 "$logfile" >&2
-	log "not ready after ${HAPI_START_TIMEOUT:-240} s; stopping it"
+	log "not ready after ${HAPI_START_TIMEOUT:-300} s; stopping it"
 	stop
 	exit 1
 }
@@ -133,15 +141,16 @@ stop() {
 	if kill -0 "$pid" 2>/dev/null; then
 		log "pid $pid did not stop in 30 s; killing it"
 		kill -KILL "$pid" 2>/dev/null || true
+		sleep 1
 	fi
 	rm -f "$pidfile" "$urlfile"
 	log "stopped pid $pid"
 }
 
 case "${1:-}" in
-build) build ;;
-start) start ;;
-stop) stop ;;
+build) lock && build ;;
+start) lock && start ;;
+stop) lock && stop ;;
 status)
 	if running && [[ -f "$urlfile" ]]; then cat "$urlfile"; else
 		echo "not running"

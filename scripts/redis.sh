@@ -21,6 +21,12 @@ mkdir -p "$state"
 
 log() { printf 'redis.sh: %s\n' "$*" >&2; }
 
+# One redis.sh at a time per state directory changes the server (start, stop).
+lock() {
+	exec 9>"$state/lock"
+	flock -w 120 9 || { log "another redis.sh holds $state/lock"; exit 1; }
+}
+
 running() {
 	[[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
@@ -95,8 +101,8 @@ stop() {
 }
 
 case "${1:-}" in
-start) start ;;
-stop) stop ;;
+start) lock && start ;;
+stop) lock && stop ;;
 status)
 	if running && [[ -f "$addrfile" ]]; then cat "$addrfile"; else
 		echo "not running"

@@ -44,6 +44,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.hibernate.dialect.Dialect;
+import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
 import org.hl7.fhir.dstu2.model.Subscription.SubscriptionChannelType;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.slf4j.Logger;
@@ -182,7 +183,8 @@ public class TestFhirServer {
 			IValidatorModule validatorModule,
 			@Value("${utilreview.hapi.default-page-size:20}") int defaultPageSize,
 			@Value("${utilreview.hapi.max-page-size:500}") int maxPageSize,
-			@Value("${utilreview.hapi.validate-requests:true}") boolean validateRequests) {
+			@Value("${utilreview.hapi.validate-requests:true}") boolean validateRequests,
+			@Value("${utilreview.hapi.unknown-profiles-are-errors:false}") boolean unknownProfilesAreErrors) {
 		RestfulServer server = new RestfulServer(systemDao.getContext());
 		server.registerProviders(resourceProviders.createProviders());
 		server.registerProvider(systemProvider);
@@ -196,6 +198,11 @@ public class TestFhirServer {
 		pagingProvider.setMaximumPageSize(maxPageSize);
 		server.setPagingProvider(pagingProvider);
 
+		if (validatorModule instanceof FhirInstanceValidator instanceValidator) {
+			// The server has only the R4 base definitions: a meta.profile of an IG it does not hold (the
+			// Subscriptions Backport profile, Da Vinci PAS) would otherwise make every such write an error.
+			instanceValidator.setErrorForUnknownProfiles(unknownProfilesAreErrors);
+		}
 		if (validateRequests) {
 			// Every create, update and transaction body is checked by the reference validator against the
 			// R4 base definitions (and any profiles stored on the server); errors are answered with a
@@ -207,7 +214,10 @@ public class TestFhirServer {
 			validating.setAddResponseOutcomeHeaderOnSeverity(null);
 			server.registerInterceptor(validating);
 		}
-		log.info("request validation {}", validateRequests ? "on" : "off");
+		log.info(
+				"request validation {}, unknown profiles are {}",
+				validateRequests ? "on" : "off",
+				unknownProfilesAreErrors ? "errors" : "warnings");
 		return server;
 	}
 
