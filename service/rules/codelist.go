@@ -119,6 +119,11 @@ type CodeList struct {
 	Table string      `json:"table,omitempty" yaml:"table,omitempty"`
 	Codes []CodeEntry `json:"codes,omitempty" yaml:"codes,omitempty"`
 
+	// tableRows are the rows read from Table; entries are Codes and
+	// tableRows together, what Match looks at. Codes stays as written in the
+	// rule file, so that a rule set marshals back to what was loaded.
+	tableRows []CodeEntry
+	entries   []CodeEntry
 	// exact: canonical system -> normalised code -> entries.
 	exact map[string]map[string][]int
 	// prefixes: entries with Prefix set, by canonical system.
@@ -155,10 +160,11 @@ func NewCodeList(entries ...CodeEntry) *CodeList {
 
 // Index (re)builds the lookup index; the loader calls it once after loading.
 func (l *CodeList) Index() {
+	l.entries = append(l.Codes[:len(l.Codes):len(l.Codes)], l.tableRows...)
 	l.exact = make(map[string]map[string][]int)
 	l.prefixes = nil
 	var buf [maxCodeLen]byte
-	for i, e := range l.Codes {
+	for i, e := range l.entries {
 		sys := e.System
 		if sys == "" {
 			sys = l.System
@@ -181,19 +187,27 @@ func (l *CodeList) Index() {
 	}
 }
 
-// Len is the number of entries.
+// Len is the number of entries, table rows included.
 func (l *CodeList) Len() int {
 	if l == nil {
 		return 0
 	}
-	return len(l.Codes)
+	return len(l.entries)
+}
+
+// Entries are the list's codes and its table's rows.
+func (l *CodeList) Entries() []CodeEntry {
+	if l == nil {
+		return nil
+	}
+	return l.entries
 }
 
 // Match returns the entry for code in effect on the given day, if any. An
 // exact entry wins over a prefix entry; among prefix entries the longest
 // wins. It does not allocate for codes of ordinary length.
 func (l *CodeList) Match(c facts.Code, on time.Time) (*CodeEntry, bool) {
-	if l == nil || len(l.Codes) == 0 {
+	if l == nil || len(l.entries) == 0 {
 		return nil, false
 	}
 	sys := lookupSystem(c.System)
@@ -204,7 +218,7 @@ func (l *CodeList) Match(c facts.Code, on time.Time) (*CodeEntry, bool) {
 	}
 	day := DateOf(on)
 	for _, i := range l.exact[sys][string(code)] {
-		if e := &l.Codes[i]; e.effective(day) {
+		if e := &l.entries[i]; e.effective(day) {
 			return e, true
 		}
 	}
@@ -212,7 +226,7 @@ func (l *CodeList) Match(c facts.Code, on time.Time) (*CodeEntry, bool) {
 	bestLen := 0
 	for _, p := range l.prefixes[sys] {
 		if len(p.code) > bestLen && len(code) >= len(p.code) && string(code[:len(p.code)]) == p.code {
-			if e := &l.Codes[p.i]; e.effective(day) {
+			if e := &l.entries[p.i]; e.effective(day) {
 				best, bestLen = e, len(p.code)
 			}
 		}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -317,5 +318,38 @@ func TestValidateDirSorted(t *testing.T) {
 	}
 	if errs := ValidateDir(filepath.Join(dir, "missing")); len(errs) != 1 {
 		t.Errorf("missing directory: got %v, want one error", errs)
+	}
+}
+
+func TestRuleSetMarshalsAsWritten(t *testing.T) {
+	t.Parallel()
+	r, err := LoadDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ffs, _ := r.ByID("medicare-ffs", day("2025-01-01"))
+	b, err := json.Marshal(ffs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The table's 56 rows are looked up, not written back into the rule set.
+	if strings.Contains(string(b), `"code":"J0585"`) || !strings.Contains(string(b), `"table":"cms_opd_prior_auth.csv"`) {
+		t.Errorf("marshalled rule set: got table rows inline or no table name: %.300s", b)
+	}
+	if !strings.Contains(string(b), `"effective":{"from":"2024-10-01","to":null}`) {
+		t.Errorf("marshalled effective dates: got %.400s", b)
+	}
+	// Loading the JSON gives the same rule set back.
+	other, _ := r.ByID("default-commercial", day("2025-01-01"))
+	ob, err := json.Marshal(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs := loadTest(t, map[string]string{"ffs.json": string(b), "default.json": string(ob)})
+	if errs != nil {
+		t.Errorf("reloading the marshalled rule sets: %v", errs)
+	}
+	if got := ffs.CodeList("opd-prior-auth").Len(); got != 56 {
+		t.Errorf("opd-prior-auth: got %d entries, want 56", got)
 	}
 }

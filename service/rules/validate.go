@@ -138,9 +138,9 @@ func (v *validator) codeLists() {
 					break
 				}
 			}
-			// The table's rows join the inline codes; the slice is copied so
-			// that rule sets sharing the table never share entries.
-			cl.Codes = append(cl.Codes[:len(cl.Codes):len(cl.Codes)], rows...)
+			// Index joins the rows to the inline codes in a new slice, so
+			// rule sets sharing the table never share entries.
+			cl.tableRows = rows
 		}
 		cl.Index()
 	}
