@@ -10,7 +10,7 @@ import "strings"
 // (arguments in order, directories in lexical order) and each file in input
 // order, so adding every emitted resource gives the same answer every run.
 type Index struct {
-	byRef map[string]*Resource // "Type/id"
+	byRef map[typeID]*Resource // Type/id, as a pair so that Add builds no string
 	byURL map[string]*Resource // Bundle.entry.fullUrl (urn:uuid:, urn:oid:, absolute URLs)
 	// byBase holds the RESTful fullUrls split into service base and Type/id,
 	// so that a relative reference resolves against a base without building
@@ -20,10 +20,12 @@ type Index struct {
 
 type baseRef struct{ base, typeID string }
 
+type typeID struct{ typ, id string }
+
 // NewIndex returns an empty Index.
 func NewIndex() *Index {
 	return &Index{
-		byRef:  make(map[string]*Resource),
+		byRef:  make(map[typeID]*Resource),
 		byURL:  make(map[string]*Resource),
 		byBase: make(map[baseRef]*Resource),
 	}
@@ -36,13 +38,13 @@ func (ix *Index) Add(r *Resource) {
 		return
 	}
 	if r.ID != "" {
-		ix.byRef[r.Ref()] = r
+		ix.byRef[typeID{r.Type, r.ID}] = r
 	}
 	if r.FullURL != "" {
 		ix.byURL[r.FullURL] = r
 		if base := fullURLBase(r.FullURL); base != "" {
-			typeID, _ := typeAndID(r.FullURL)
-			ix.byBase[baseRef{base, typeID}] = r
+			ref, _ := typeAndID(r.FullURL)
+			ix.byBase[baseRef{base, ref}] = r
 		}
 	}
 }
@@ -79,11 +81,12 @@ func (ix *Index) Resolve(ref string, from *Resource) *Resource {
 			return r
 		}
 	}
-	typeID, ok := typeAndID(ref)
+	rel, ok := typeAndID(ref)
 	if !ok {
 		return nil
 	}
-	if r := ix.byRef[typeID]; r != nil {
+	slash := strings.IndexByte(rel, '/') // typeAndID guarantees one
+	if r := ix.byRef[typeID{rel[:slash], rel[slash+1:]}]; r != nil {
 		return r
 	}
 	if absolute || from == nil {
@@ -96,7 +99,7 @@ func (ix *Index) Resolve(ref string, from *Resource) *Resource {
 	if base == "" {
 		return nil
 	}
-	return ix.byBase[baseRef{base, typeID}]
+	return ix.byBase[baseRef{base, rel}]
 }
 
 func resolveContained(id string, from *Resource) *Resource {
