@@ -24,6 +24,7 @@ import (
 type reviewConfig struct {
 	Format             string
 	AsOf               time.Time
+	Since              time.Time
 	RulesDir           string
 	TZ                 *time.Location
 	Out                string
@@ -52,6 +53,7 @@ func parseReviewFlags(args []string, getenv func(string) string, stderr io.Write
 	}
 	format := fs.String("format", envOr(getenv, "UTILREVIEW_FORMAT", "table"), "output: table | json | ndjson | fhir (a transaction Bundle of Tasks and CommunicationRequests)")
 	asOf := fs.String("as-of", getenv("UTILREVIEW_AS_OF"), "the review's clock, RFC 3339 or YYYY-MM-DD (default now)")
+	since := fs.String("since", getenv("UTILREVIEW_SINCE"), "review only stays and claims that ended on or after this date (older ones still count as history)")
 	rulesDir := fs.String("rules", getenv("UTILREVIEW_RULES_DIR"), "directory of payer rule sets overriding the embedded ones")
 	tz := fs.String("tz", envOr(getenv, "UTILREVIEW_TZ", "America/New_York"), "facility time zone (IANA name): it decides what a midnight is")
 	out := fs.String("out", "", "write the output to this file instead of standard output")
@@ -88,6 +90,13 @@ func parseReviewFlags(args []string, getenv func(string) string, stderr io.Write
 		}
 		cfg.AsOf = t
 	}
+	if *since != "" {
+		t, _, err := fhir.ParseDateTime(*since, loc)
+		if err != nil {
+			return nil, nil, &exitError{code: 2, msg: fmt.Sprintf("--since %q: %v", *since, err)}
+		}
+		cfg.Since = t
+	}
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return nil, nil, &exitError{code: 2, msg: "review: no PATH given"}
@@ -123,6 +132,7 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 		Checks: checks.Config{
 			Location:         cfg.TZ,
 			StaleAfterDays:   cfg.StaleDays,
+			Since:            cfg.Since,
 			IdentifierSystem: writer.IdentifierSystem(),
 		},
 		Writer: writer,

@@ -22,6 +22,10 @@ type Config struct {
 	// StaleAfterDays: an encounter still in progress after this many days
 	// gives one stale-encounter finding instead of length-of-stay findings.
 	StaleAfterDays int
+	// Since, when set, leaves out of the review the stays that ended and the
+	// claims whose services ended before it; they still count as history
+	// (an index stay for a readmission, a claim for duplicates).
+	Since time.Time
 	// IdentifierSystem is the system of utilreview's Task identifiers: Tasks
 	// in the input with an identifier in it were written by utilreview.
 	IdentifierSystem string
@@ -69,6 +73,9 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 	r := &run{asOf: asOf.In(e.cfg.Location), loc: e.cfg.Location, cfg: e.cfg, rules: e.rules}
 	var out []Finding
 	for _, enc := range p.Encounters {
+		if r.before(enc.End) {
+			continue
+		}
 		fs := r.encounter(p, enc)
 		fs = append(fs, r.customEncounter(p, enc)...)
 		if len(fs) > 0 {
@@ -80,11 +87,37 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 		out = append(out, fs...)
 	}
 	for _, cl := range p.Claims {
+		if r.before(claimThrough(cl)) {
+			continue
+		}
 		out = append(out, r.claim(p, cl)...)
 		out = append(out, r.customClaim(p, cl)...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
 	return out
+}
+
+// before reports whether a known time is before the review's Since.
+func (r *run) before(t time.Time) bool {
+	return !r.cfg.Since.IsZero() && !t.IsZero() && t.Before(r.cfg.Since)
+}
+
+// claimThrough is when a claim's services ended: the billable period's end,
+// else the last line's service end, else its creation.
+func claimThrough(c *facts.Claim) time.Time {
+	if !c.BillableEnd.IsZero() {
+		return c.BillableEnd
+	}
+	var last time.Time
+	for i := range c.Lines {
+		if c.Lines[i].ServiceEnd.After(last) {
+			last = c.Lines[i].ServiceEnd
+		}
+	}
+	if !last.IsZero() {
+		return last
+	}
+	return c.Created
 }
 
 // Definitions lists every built-in check in a stable order.
