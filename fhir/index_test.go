@@ -2,6 +2,8 @@ package fhir
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -137,6 +139,33 @@ func TestFullURLBase(t *testing.T) {
 	for in, want := range tests {
 		if got := fullURLBase(in); got != want {
 			t.Errorf("fullURLBase(%q): got %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDuplicatesAcrossFiles: of two resources with the same Type/id in
+// different files, the one read last (files in lexical order) wins, every run.
+func TestDuplicatesAcrossFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, gender := range map[string]string{"b.json": "male", "a.json": "female", "sub/c.ndjson": "other"} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data := `{"resourceType":"Patient","id":"dup","gender":"` + gender + `"}`
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run := 0; run < 3; run++ {
+		ix := NewIndex()
+		if errs := NewReader().ReadPaths([]string{dir}, ix.Add); len(errs) != 0 {
+			t.Fatal(errs)
+		}
+		got := ix.Resolve("Patient/dup", nil)
+		if got == nil || filepath.ToSlash(got.Source.File) != filepath.ToSlash(filepath.Join(dir, "sub", "c.ndjson")) {
+			t.Fatalf("run %d: Patient/dup from %v, want sub/c.ndjson (last in lexical order)", run, describeOrNil(got))
 		}
 	}
 }
