@@ -73,8 +73,8 @@ func TestClaimChecksEndToEnd(t *testing.T) {
 			t.Errorf("%s: rule set %v, want medicare-ffs", f.Check, f.RuleSet)
 		}
 		if f.Check == checks.CheckPriorAuthRequired {
-			// The shipped CMS list holds J0585 paired with 64612; line 1 (64612) is not on it.
-			if !strings.HasPrefix(f.Description, "Line 2 bills HCPCS J0585 on 2025-03-04 together with 64612;") {
+			// The shipped CMS list holds 64612 itself and J0585 only when paired with 64612 or 64615.
+			if !strings.HasPrefix(f.Description, "Line 1 bills CPT 64612 on 2025-03-04; line 2 bills HCPCS J0585 on 2025-03-04 together with 64612;") {
 				t.Errorf("prior auth description %q does not explain the paired code", f.Description)
 			}
 			if f.Communication == nil || f.Communication.Recipient != "Organization/cms" {

@@ -34,7 +34,7 @@ func (r *run) customEncounter(p *facts.Patient, e *facts.Encounter) []Finding {
 			// and does not fire, as rules.CustomCheck.Eval documents.
 			continue
 		}
-		f := r.customFinding(cc, rs, vars, e.Start)
+		f := r.customFinding(cc, rs, vars, r.encounterDeadlineBase(cc, e))
 		f.Patient, f.Encounter = p, e
 		f.FocusRef, f.FocusKey, f.Episode = e.Ref, e.Key, e.Key
 		out = append(out, f)
@@ -66,7 +66,11 @@ func (r *run) customClaim(p *facts.Patient, c *facts.Claim) []Finding {
 		if fired, err := cc.Eval(vars); err != nil || !fired {
 			continue // see customEncounter
 		}
-		f := r.customFinding(cc, rs, vars, c.Created)
+		base := c.Created
+		if cc.DeadlineFrom == rules.DeadlineFromReview {
+			base = r.asOf
+		}
+		f := r.customFinding(cc, rs, vars, base)
 		f.Patient, f.Claim, f.Encounter = p, c, claimStay(c)
 		f.FocusRef, f.FocusKey, f.Episode = c.Ref, c.Key, c.Key
 		out = append(out, f)
@@ -84,6 +88,25 @@ func hasCustom(rs *rules.RuleSet, on string) bool {
 		}
 	}
 	return false
+}
+
+// encounterDeadlineBase is the time a custom encounter check's deadline
+// counts from, as its rule data says.
+func (r *run) encounterDeadlineBase(cc *rules.CustomCheck, e *facts.Encounter) time.Time {
+	switch cc.DeadlineFrom {
+	case rules.DeadlineFromReview:
+		return r.asOf
+	case rules.DeadlineFromInpatientOrder:
+		if t := InpatientStart(e); !t.IsZero() {
+			return t
+		}
+	case rules.DeadlineFromDischarge:
+		if !e.End.IsZero() && !e.End.After(r.asOf) {
+			return e.End
+		}
+		return r.asOf
+	}
+	return e.Start
 }
 
 // customFinding fills a finding from the custom check's rule data: the

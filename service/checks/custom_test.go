@@ -194,3 +194,42 @@ func TestCustomViaEngine(t *testing.T) {
 		t.Fatalf("got %+v, want one custom:any-claim finding", got)
 	}
 }
+
+// The deadline counts from what the rule data names.
+func TestCustomDeadlineFrom(t *testing.T) {
+	t.Parallel()
+	// ED 2025-03-01 20:00, inpatient 03-02 08:00, discharged 03-09 10:00.
+	e := &facts.Encounter{Ref: "Encounter/e", Key: "Encounter/e", Status: "finished", Class: "IMP",
+		Start: clAt("2025-03-01T20:00"), End: clAt("2025-03-09T10:00"), Payer: clMedicare,
+		Segments: []facts.Segment{
+			{Class: "EMER", Start: clAt("2025-03-01T20:00"), End: clAt("2025-03-02T08:00")},
+			{Class: "IMP", Start: clAt("2025-03-02T08:00"), End: clAt("2025-03-09T10:00")},
+		}}
+	inProgress := *e
+	inProgress.Status, inProgress.End = "in-progress", time.Time{}
+	inProgress.Segments = []facts.Segment{e.Segments[0], {Class: "IMP", Start: clAt("2025-03-02T08:00")}}
+	tests := []struct {
+		from string
+		enc  *facts.Encounter
+		asOf string
+		want string // due = base + 10 h
+	}{
+		{"", e, "2025-03-20T12:00", "2025-03-02T06:00"},
+		{rules.DeadlineFromStart, e, "2025-03-20T12:00", "2025-03-02T06:00"},
+		{rules.DeadlineFromInpatientOrder, e, "2025-03-20T12:00", "2025-03-02T18:00"},
+		{rules.DeadlineFromDischarge, e, "2025-03-20T12:00", "2025-03-09T20:00"},
+		{rules.DeadlineFromDischarge, &inProgress, "2025-03-05T12:00", "2025-03-05T22:00"},
+		{rules.DeadlineFromReview, e, "2025-03-20T12:00", "2025-03-20T22:00"},
+	}
+	for _, tt := range tests {
+		cc := &rules.CustomCheck{ID: "any", On: "encounter", DeadlineHours: 10, DeadlineFrom: tt.from, When: `true`, Message: "x"}
+		rs := clCustomRules(t, cc)
+		got := clRun(tt.asOf, clSource(rs)).customEncounter(clPatient([]*facts.Encounter{tt.enc}), tt.enc)
+		if len(got) != 1 {
+			t.Fatalf("from %q: got %d findings, want 1", tt.from, len(got))
+		}
+		if want := clAt(tt.want); !got[0].Due.Equal(want) {
+			t.Errorf("from %q (%s): due %v, want %v", tt.from, tt.enc.Status, got[0].Due, want)
+		}
+	}
+}

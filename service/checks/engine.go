@@ -22,6 +22,10 @@ type Config struct {
 	// StaleAfterDays: an encounter still in progress after this many days
 	// gives one stale-encounter finding instead of length-of-stay findings.
 	StaleAfterDays int
+	// Closed, when set, tells a finding a clinician already closed (its Task
+	// completed, cancelled or rejected): such a review no longer holds the
+	// stay's claims.
+	Closed func(p *facts.Patient, f *Finding) bool
 	// Since, when set, leaves out of the review the stays that ended and the
 	// claims whose services ended before it; they still count as history
 	// (an index stay for a readmission, a claim for duplicates).
@@ -78,11 +82,11 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 		}
 		fs := r.encounter(p, enc)
 		fs = append(fs, r.customEncounter(p, enc)...)
-		if len(fs) > 0 {
+		if open := r.stillOpen(p, fs); len(open) > 0 {
 			if r.raised == nil {
 				r.raised = make(map[*facts.Encounter][]Finding)
 			}
-			r.raised[enc] = fs
+			r.raised[enc] = open
 		}
 		out = append(out, fs...)
 	}
@@ -95,6 +99,21 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
 	return out
+}
+
+// stillOpen drops the findings Config.Closed says are closed; it returns fs
+// itself when none is.
+func (r *run) stillOpen(p *facts.Patient, fs []Finding) []Finding {
+	if r.cfg.Closed == nil || len(p.Tasks) == 0 {
+		return fs
+	}
+	var open []Finding
+	for i := range fs {
+		if !r.cfg.Closed(p, &fs[i]) {
+			open = append(open, fs[i])
+		}
+	}
+	return open
 }
 
 // before reports whether a known time is before the review's Since.

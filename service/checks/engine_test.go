@@ -64,3 +64,29 @@ func enMedicareWithClaims() *rules.RuleSet {
 	rs.Checks.TimelyFiling.WarningDays = 30
 	return rs
 }
+
+// A review closed by a clinician no longer holds the stay's claim.
+func TestEngineClosedReviewReleasesClaim(t *testing.T) {
+	t.Parallel()
+	short := enStay(t, "short", "IMP 2026-02-01T10:00 2026-02-02T09:00") // two-midnight
+	p := enPatient(short)
+	claim := &facts.Claim{Ref: "Claim/c", Key: "Claim/c", Patient: p, Status: "active", Use: "claim", Type: "institutional",
+		Created: enAt(t, "2026-02-03T10:00"), BillableEnd: enAt(t, "2026-02-02T09:00"), Encounters: []*facts.Encounter{short}}
+	short.Claims = []*facts.Claim{claim}
+	p.Claims = []*facts.Claim{claim}
+	p.Tasks = []*facts.Task{{Ref: "Task/done", Status: "completed"}}
+	rs := enMedicare()
+	rs.Checks.ClaimBeforeDetermination.Enabled = true
+	for _, closed := range []bool{false, true} {
+		cfg := Config{Location: enLoc(t), Closed: func(*facts.Patient, *Finding) bool { return closed }}
+		got := 0
+		for _, f := range NewEngine(cfg, enRules{rs: rs, matched: true}).Review(p, enAt(t, "2026-02-05T12:00")) {
+			if f.Check == CheckClaimBeforeDetermination {
+				got++
+			}
+		}
+		if want := map[bool]int{false: 1, true: 0}[closed]; got != want {
+			t.Errorf("reviews closed %v: got %d claim-before-determination findings, want %d", closed, got, want)
+		}
+	}
+}

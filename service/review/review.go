@@ -81,7 +81,11 @@ func run(ctx context.Context, n int, errs []error, read func(i int, emit func(*f
 	res.Set = set
 	res.Errors = append(res.Errors, set.Problems...)
 
-	engine := checks.NewEngine(opt.Checks, opt.Rules)
+	cfg := opt.Checks
+	if cfg.Closed == nil {
+		cfg.Closed = func(p *facts.Patient, f *checks.Finding) bool { return opt.Writer.IsClosed(f, p.Tasks) }
+	}
+	engine := checks.NewEngine(cfg, opt.Rules)
 	for _, p := range set.Patients {
 		found := engine.Review(p, opt.AsOf)
 		open, closed := opt.Writer.Plan(found, p.Tasks)

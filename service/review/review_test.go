@@ -128,20 +128,31 @@ func TestExampleScenarios(t *testing.T) {
 		"observation-48h Encounter/e5",
 		"observation-moon Encounter/e5",
 		"observation-second-midnight Encounter/e5",
-		// p5: commercial inpatient since Friday 03:00: notification due
-		// Saturday, moved to Monday; default commercial review cadence.
+		// p5: commercial (fictional Acme) inpatient since Friday 03:00:
+		// notification due Saturday, moved to Monday; Acme reviews every 2 days.
 		"admission-notification Encounter/e6",
 		"continued-stay-review Encounter/e6",
 		// p6: inpatient with no coverage on file.
 		"continued-stay-review Encounter/e7",
 		"missing-coverage Encounter/e7",
-		// p7: J0585 billed with 64612 and no authorization; 600 units over the
-		// synthetic MUE; 64612 billed again on a second claim; a professional
-		// claim whose 1-year Medicare filing limit passed on 2026-11-10.
+		// p7: 64612 with J0585 billed without an authorization (both on the
+		// CMS OPD list, J0585 because 64612 is on the claim); 64612 billed
+		// again on a second claim, itself without authorization; a
+		// professional claim whose 1-year Medicare filing limit passed on
+		// 2026-11-10. Medicare ships no MUE table, so the 600 units raise nothing.
 		"duplicate-claim-line Claim/c7b",
-		"mue-exceeded Claim/c7a",
 		"prior-auth-required Claim/c7a",
+		"prior-auth-required Claim/c7b",
 		"timely-filing Claim/c7c",
+		// p8: fictional Capital Insurance: heart-failure stay at 7 days with no
+		// DRG (default review day 4; the payer's CEL check for heart failure
+		// past day 5); the 24 h notification passed; 8 units of 97110 on one day
+		// against the synthetic MUE of 6 per date of service.
+		"admission-notification Encounter/e8",
+		"continued-stay-review Encounter/e8",
+		"custom:heart-failure-extended-stay Encounter/e8",
+		"los-exceeds-gmlos Encounter/e8",
+		"mue-exceeded Claim/c8",
 	}
 	sort.Strings(want)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

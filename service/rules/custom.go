@@ -10,6 +10,14 @@ import (
 	"github.com/utilreview/utilreview/service/facts"
 )
 
+// What a custom check's deadline counts from.
+const (
+	DeadlineFromStart          = "start"
+	DeadlineFromInpatientOrder = "inpatient_order"
+	DeadlineFromDischarge      = "discharge"
+	DeadlineFromReview         = "review"
+)
+
 // CustomCheck is a payer-specific check written in CEL over the fact model
 // documented in docs/rules.md. Its findings have the id "custom:<ID>".
 type CustomCheck struct {
@@ -21,8 +29,14 @@ type CustomCheck struct {
 	When string `json:"when" yaml:"when"`
 	// Message is the Task description, a template with {{.name}} fields of the fact model.
 	Message string `json:"message" yaml:"message"`
-	// DeadlineHours from the stay's start (encounter) or the claim's creation.
+	// DeadlineHours counts from DeadlineFrom.
 	DeadlineHours int `json:"deadline_hours" yaml:"deadline_hours"`
+	// DeadlineFrom is what the deadline counts from: "start" (the default:
+	// the stay's start, or the claim's creation), "inpatient_order" and
+	// "discharge" (encounter checks; a stay in progress counts from the
+	// review time), or "review" (the time of the review that raised it, for
+	// conditions such as "past day 5" that have no start of their own).
+	DeadlineFrom string `json:"deadline_from,omitempty" yaml:"deadline_from,omitempty"`
 	// Owner is "ur-team" (default) or "physician-advisor".
 	Owner string `json:"owner,omitempty" yaml:"owner,omitempty"`
 

@@ -335,6 +335,15 @@ func (v *validator) custom() {
 			v.add(f+".owner", "%q must be ur-team or physician-advisor", c.Owner)
 		}
 		v.positive(f+".deadline_hours", c.DeadlineHours)
+		switch c.DeadlineFrom {
+		case "", DeadlineFromStart, DeadlineFromReview:
+		case DeadlineFromInpatientOrder, DeadlineFromDischarge:
+			if c.On == OnClaim {
+				v.add(f+".deadline_from", "%q applies to encounter checks only", c.DeadlineFrom)
+			}
+		default:
+			v.add(f+".deadline_from", "%q must be start, inpatient_order, discharge or review", c.DeadlineFrom)
+		}
 		if strings.TrimSpace(c.Message) == "" {
 			v.add(f+".message", "must be set")
 		}

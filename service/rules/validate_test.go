@@ -169,6 +169,11 @@ func TestValidationErrors(t *testing.T) {
 			},
 		},
 		{
+			name:  "custom check deadline_from",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "deadline_hours: 24", "deadline_hours: 24\n    deadline_from: admission")},
+			want:  []wantErr{{"a.yaml", "custom[0].deadline_from", `"admission" must be start, inpatient_order, discharge or review`}},
+		},
+		{
 			name:  "unknown table file",
 			files: map[string]string{"a.yaml": edit(baseRuleSet, "factor: 1.5,", "table: no_such.csv, factor: 1.5,")},
 			want:  []wantErr{{"a.yaml", "checks.gmlos.table", `unknown table file "no_such.csv": not found in tables/`}},

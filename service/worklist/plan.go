@@ -129,3 +129,27 @@ func (w *Writer) Plan(findings []checks.Finding, existing []*facts.Task) (open [
 	}
 	return open, closed
 }
+
+// IsClosed reports whether a completed, cancelled or rejected Task among
+// existing carries the finding's identifier. It suits checks.Config.Closed,
+// so that a review a clinician closed no longer holds the stay's claims.
+func (w *Writer) IsClosed(f *checks.Finding, existing []*facts.Task) bool {
+	if len(existing) == 0 {
+		return false
+	}
+	id := w.Identifier(f).Value
+	for _, t := range existing {
+		if t == nil {
+			continue
+		}
+		if st, real := taskState(t.Status); !real || st != StateClosed {
+			continue
+		}
+		for _, x := range t.Identifiers {
+			if x.System == w.cfg.IdentifierSystem && x.Value == id {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -104,5 +104,5 @@ claim("c8","p8","professional","2026-11-18T10:00:00-05:00",[(CPT,"97110",8,"2026
 b={"resourceType":"Bundle","id":"ur-scenarios","type":"collection","entry":[]}
 for r in res:
     b["entry"].append({"fullUrl":"http://example.org/fhir/%s/%s"%(r["resourceType"],r["id"]),"resource":r})
-json.dump(b,open("/work/main/testdata/examples/ur-scenarios.json","w"),indent=1)
+json.dump(b,open("testdata/examples/ur-scenarios.json","w"),indent=1)
 print(len(res))
