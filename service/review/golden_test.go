@@ -39,9 +39,10 @@ func TestSyntheaGolden(t *testing.T) {
 		// which leaves out the one stay of a dual-eligible patient.
 		"admission-notification": 22,
 		// Synthea gives no DRG: stays reaching the payer's default review day
-		// (day 3 for the default commercial rule set) are reviewed; the
-		// Medicaid example reviews by its norm table, which needs a DRG or
-		// an ICD-10-CM diagnosis Synthea does not have.
+		// (day 3 for the default commercial rule set) are reviewed. The
+		// Medicaid example turns the GMLOS check off (Medicaid reviews by its
+		// LOS norm table, as continued-stay reviews of stays in progress, and
+		// every Synthea stay is finished).
 		"los-exceeds-gmlos": 7,
 		// The dual-eligible patient below.
 		"two-midnight":        1,
