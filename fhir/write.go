@@ -260,12 +260,18 @@ func (o *object) concept(k string, c CodeableConcept) {
 	o.b = c.AppendJSON(o.b)
 }
 
-// refs writes an array of references, leaving out empty ones and the array
-// itself when nothing is left.
-func (o *object) refs(k string, rs []Reference) {
+// element is a complex value the writer leaves out when it is empty.
+type element interface {
+	IsZero() bool
+	AppendJSON([]byte) []byte
+}
+
+// writeArray writes an array of elements, leaving out empty ones and the
+// array itself when nothing is left (FHIR forbids empty arrays).
+func writeArray[T element](o *object, k string, xs []T) {
 	n := 0
-	for _, r := range rs {
-		if r.IsZero() {
+	for _, x := range xs {
+		if x.IsZero() {
 			continue
 		}
 		if n == 0 {
@@ -274,7 +280,7 @@ func (o *object) refs(k string, rs []Reference) {
 		} else {
 			o.b = append(o.b, ',')
 		}
-		o.b = r.AppendJSON(o.b)
+		o.b = x.AppendJSON(o.b)
 		n++
 	}
 	if n > 0 {
@@ -282,45 +288,9 @@ func (o *object) refs(k string, rs []Reference) {
 	}
 }
 
-func (o *object) concepts(k string, cs []CodeableConcept) {
-	n := 0
-	for _, c := range cs {
-		if c.IsZero() {
-			continue
-		}
-		if n == 0 {
-			o.key(k)
-			o.b = append(o.b, '[')
-		} else {
-			o.b = append(o.b, ',')
-		}
-		o.b = c.AppendJSON(o.b)
-		n++
-	}
-	if n > 0 {
-		o.b = append(o.b, ']')
-	}
-}
-
-func (o *object) identifiers(k string, ids []Identifier) {
-	n := 0
-	for _, id := range ids {
-		if id.IsZero() {
-			continue
-		}
-		if n == 0 {
-			o.key(k)
-			o.b = append(o.b, '[')
-		} else {
-			o.b = append(o.b, ',')
-		}
-		o.b = id.AppendJSON(o.b)
-		n++
-	}
-	if n > 0 {
-		o.b = append(o.b, ']')
-	}
-}
+func (o *object) refs(k string, rs []Reference)           { writeArray(o, k, rs) }
+func (o *object) concepts(k string, cs []CodeableConcept) { writeArray(o, k, cs) }
+func (o *object) identifiers(k string, ids []Identifier)  { writeArray(o, k, ids) }
 
 const hexDigits = "0123456789abcdef"
 
