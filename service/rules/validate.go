@@ -3,6 +3,7 @@ package rules
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -406,71 +407,48 @@ func (v *validator) record(field, kind, name string, errs []*ValidationError) bo
 	return true
 }
 
-func (v *validator) drgTable(field, name string) map[string]DRG {
-	data, file, fresh, ok := v.readTable(field, "drg", name)
+// loadTable parses a table the first time a rule set names it and keeps it
+// in store; a table that failed to parse, or is missing, gives the zero T.
+func loadTable[T any](v *validator, field, kind, name string, parse func(string, io.Reader) (T, []*ValidationError), store map[string]T) T {
+	data, file, fresh, ok := v.readTable(field, kind, name)
 	if fresh {
-		t, errs := ParseDRGTable(file, bytes.NewReader(data))
-		if v.record(field, "drg", name, errs) {
-			v.l.tables.DRGs[name] = t
+		t, errs := parse(file, bytes.NewReader(data))
+		if v.record(field, kind, name, errs) {
+			store[name] = t
 		}
 	} else if !ok {
-		return nil
+		var zero T
+		return zero
 	}
-	return v.l.tables.DRGs[name]
+	return store[name]
+}
+
+func (v *validator) drgTable(field, name string) map[string]DRG {
+	return loadTable(v, field, "drg", name, ParseDRGTable, v.l.tables.DRGs)
 }
 
 func (v *validator) normTable(field, name string) *NormTable {
-	data, file, fresh, ok := v.readTable(field, "norm", name)
-	if fresh {
-		t, errs := ParseNormTable(file, bytes.NewReader(data))
+	return loadTable(v, field, "norm", name, func(file string, r io.Reader) (*NormTable, []*ValidationError) {
+		t, errs := ParseNormTable(file, r)
 		t.Description = name
-		if v.record(field, "norm", name, errs) {
-			v.l.tables.Norms[name] = t
-		}
-	} else if !ok {
-		return nil
-	}
-	return v.l.tables.Norms[name]
+		return t, errs
+	}, v.l.tables.Norms)
 }
 
 func (v *validator) mueTable(field, name string) map[string]MUEEntry {
-	data, file, fresh, ok := v.readTable(field, "mue", name)
-	if fresh {
-		t, errs := ParseMUETable(file, bytes.NewReader(data))
-		if v.record(field, "mue", name, errs) {
-			v.l.tables.MUEs[name] = t
-		}
-	} else if !ok {
-		return nil
-	}
-	return v.l.tables.MUEs[name]
+	return loadTable(v, field, "mue", name, ParseMUETable, v.l.tables.MUEs)
 }
 
 func (v *validator) calendar(field, name string) *Calendar {
-	data, file, fresh, ok := v.readTable(field, "calendar", name)
-	if fresh {
-		c, errs := ParseCalendar(file, bytes.NewReader(data))
+	return loadTable(v, field, "calendar", name, func(file string, r io.Reader) (*Calendar, []*ValidationError) {
+		c, errs := ParseCalendar(file, r)
 		c.Name = name
-		if v.record(field, "calendar", name, errs) {
-			v.l.tables.Calendar[name] = c
-		}
-	} else if !ok {
-		return nil
-	}
-	return v.l.tables.Calendar[name]
+		return c, errs
+	}, v.l.tables.Calendar)
 }
 
 func (v *validator) codeTable(field, name string) []CodeEntry {
-	data, file, fresh, ok := v.readTable(field, "codes", name)
-	if fresh {
-		rows, errs := ParseCodeTable(file, bytes.NewReader(data))
-		if v.record(field, "codes", name, errs) {
-			v.l.tables.Codes[name] = rows
-		}
-	} else if !ok {
-		return nil
-	}
-	return v.l.tables.Codes[name]
+	return loadTable(v, field, "codes", name, ParseCodeTable, v.l.tables.Codes)
 }
 
 // crossCheck finds conflicts between rule sets: versions of one payer whose
