@@ -1,0 +1,78 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"testing"
+)
+
+// TestScaledCopiesAreDistinct checks what the benchmarks' 10x and 100x rest
+// on: each copy made by loadSynthea is a distinct set of patients, so n
+// copies give n times the patients, encounters, claims and findings, each
+// finding with its own Task identifier, and not the same patients read n
+// times (which would merge into one and leave the checks' work unchanged).
+func TestScaledCopiesAreDistinct(t *testing.T) {
+	n := 10
+	if testing.Short() {
+		n = 3
+	}
+	opt := benchOptions(t)
+	one, _ := loadSynthea(t, 1)
+	many, _ := loadSynthea(t, n)
+	base, err := RunFiles(context.Background(), one, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaled, err := RunFiles(context.Background(), many, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(base.Errors) != 0 || len(scaled.Errors) != 0 {
+		t.Fatalf("input errors: 1x %v; %dx %v", base.Errors, n, scaled.Errors)
+	}
+	if len(base.Findings) == 0 {
+		t.Fatal("no findings at 1x: the scaling would prove nothing")
+	}
+	count := func(r *Result) (patients, encounters, claims int) {
+		for _, p := range r.Set.Patients {
+			encounters += len(p.Encounters)
+			claims += len(p.Claims)
+		}
+		return len(r.Set.Patients), encounters, claims
+	}
+	p1, e1, c1 := count(base)
+	pn, en, cn := count(scaled)
+	for _, c := range []struct {
+		what      string
+		got, want int
+	}{
+		{"patients", pn, n * p1},
+		{"encounters", en, n * e1},
+		{"claims", cn, n * c1},
+		{"resources", scaled.Resources, n * base.Resources},
+		{"findings", len(scaled.Findings), n * len(base.Findings)},
+		{"closed findings", scaled.Closed, n * base.Closed},
+	} {
+		if c.got != c.want {
+			t.Errorf("%dx: got %d %s, want %d", n, c.got, c.what, c.want)
+		}
+	}
+	patientKeys := make(map[string]bool)
+	for _, p := range scaled.Set.Patients {
+		patientKeys[p.Key] = true
+	}
+	if len(patientKeys) != pn {
+		t.Errorf("%dx: %d patients but %d distinct patient keys", n, pn, len(patientKeys))
+	}
+	keys := make(map[string]bool)
+	for _, f := range scaled.Findings {
+		keys[f.Check+"|"+f.FocusKey+"|"+f.Episode] = true
+	}
+	if len(keys) != len(scaled.Findings) {
+		t.Errorf("%dx: %d findings but %d distinct check|focus|episode keys: copies share identifiers", n, len(scaled.Findings), len(keys))
+	}
+	// The reference decodes the very bytes the review reads.
+	if !bytes.Equal(many[0].Data, one[0].Data) || bytes.Equal(many[1].Data, one[0].Data) {
+		t.Error("copy 0 must be the original bytes and copy 1 must differ")
+	}
+}
