@@ -94,7 +94,7 @@ start() {
 		-Djava.awt.headless=true -cp "$cp" org.utilreview.hapi.TestFhirServer \
 		--server.address=127.0.0.1 --server.port="$port" \
 		--utilreview.hapi.topics-dir="$project/topics" \
-		</dev/null >"$logfile" 2>&1 &
+		</dev/null >"$logfile" 2>&1 9>&- &
 	echo $! >"$pidfile"
 	log "starting (pid $!, log $logfile)"
 

@@ -61,7 +61,7 @@ start() {
 		# Foreground process in the background (no --daemonize) so that $! is the server's PID.
 		setsid redis-server --bind 127.0.0.1 --port "$port" --dir "$state" --dbfilename dump.rdb \
 			--appenddirname data "${persist[@]}" --protected-mode yes \
-			</dev/null >"$logfile" 2>&1 &
+			</dev/null >"$logfile" 2>&1 9>&- &
 		echo $! >"$pidfile"
 		for _ in $(seq 1 50); do
 			if pong "$port"; then
