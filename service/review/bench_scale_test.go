@@ -3,8 +3,57 @@ package review
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 )
+
+// uuidPattern is what rewriteUUIDs finds, written as a regular expression.
+var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// TestRewriteUUIDsMatchesRegexp checks the hand-written rewrite against the
+// regular expression, on edge cases and on the Synthea files.
+func TestRewriteUUIDsMatchesRegexp(t *testing.T) {
+	viaRegexp := func(data []byte, k int) []byte {
+		prefix := []byte(fmt.Sprintf("%08x", 0x10000000+k))
+		return uuidPattern.ReplaceAllFunc(data, func(u []byte) []byte {
+			out := append([]byte(nil), u...)
+			copy(out, prefix)
+			return out
+		})
+	}
+	inputs := []string{
+		"",
+		"-",
+		"e925b0f3-8006-43f6-aa31-94bd215e55e7",
+		"urn:uuid:e925b0f3-8006-43f6-aa31-94bd215e55e7\"",
+		"0e925b0f3-8006-43f6-aa31-94bd215e55e7",                            // a longer hex run: the match starts one later
+		"e925b0f3-8006-43f6-aa31-94bd215e55e7-8006-43f6-aa31-94bd215e55e7", // no overlap
+		"e925b0f3-8006-43f6-aa31-94bd215e55e7e925b0f3-8006-43f6-aa31-94bd215e55e7",
+		"E925B0F3-8006-43F6-AA31-94BD215E55E7", // uppercase is not rewritten
+		"e925b0f3-8006-43f6-aa31-94bd215e55",   // too short
+		"1999-01-02T03:04:05-05:00",
+	}
+	names, _ := filepath.Glob(filepath.Join(syntheaDir, "*.json"))
+	if len(names) > 3 && testing.Short() {
+		names = names[:3]
+	}
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(data))
+	}
+	for i, in := range inputs {
+		got, want := rewriteUUIDs([]byte(in), 7), viaRegexp([]byte(in), 7)
+		if !bytes.Equal(got, want) {
+			t.Errorf("input %d (%.60q): rewriteUUIDs differs from the regexp", i, in)
+		}
+	}
+}
 
 // TestScaledCopiesAreDistinct checks what the benchmarks' 10x and 100x rest
 // on: each copy made by loadSynthea is a distinct set of patients, so n
