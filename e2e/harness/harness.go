@@ -6,7 +6,7 @@
 //	UTILREVIEW_TEST_FHIR_URL    base URL of the FHIR server, e.g. http://127.0.0.1:40123/fhir
 //	UTILREVIEW_TEST_REDIS_ADDR  host:port of a Redis server
 //
-// When one is missing, a test that needs it fails with CI=true and is skipped otherwise (always under -short).
+// When one is missing, a test that needs it is skipped under -short, fails with CI=true, and is skipped otherwise.
 package harness
 
 import (
@@ -44,11 +44,12 @@ func require(t testing.TB, env, what string) string {
 	if v := os.Getenv(env); v != "" {
 		return v
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not set: this test needs %s; run the tests with `make test` (scripts/test.sh starts it and sets %s)", env, what, env)
-	}
+	// -short means "no servers" everywhere, CI included (make test-short starts none).
 	if testing.Short() {
 		t.Skipf("skipped under -short: needs %s (%s)", what, env)
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not set: this test needs %s; run the tests with `make test` (scripts/test.sh starts it and sets %s)", env, what, env)
 	}
 	t.Skipf("skipped: %s is not set; run `make test`, or start %s yourself and export %s", env, what, env)
 	return ""

@@ -46,7 +46,7 @@ func TestRedisKeyPrefixIsolatedAndCleanedUp(t *testing.T) {
 		}
 	})
 	if first == "" {
-		t.Skip("writer skipped")
+		return // the writer skipped or failed and said why
 	}
 	client, prefix := Redis(t)
 	if prefix == first {
