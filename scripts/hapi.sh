@@ -14,7 +14,7 @@
 #   HAPI_START_TIMEOUT            seconds to wait for /fhir/metadata (default 300)
 #   HAPI_PORT                     fixed port instead of a free one
 #   UTILREVIEW_HAPI_VALIDATE_REQUESTS  true (default) | false: HAPI's validator on every write
-#   MAVEN_ARGS                    extra arguments for mvn (e.g. -o, -Dmaven.repo.local=...)
+#   HAPI_MAVEN_ARGS                    extra arguments for mvn (e.g. -o, -Dmaven.repo.local=...)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,8 +56,8 @@ build() {
 	command -v mvn >/dev/null || { log "mvn not found: install Maven 3.8+"; exit 1; }
 	log "building e2e/hapi (first build downloads ~400 MB of dependencies into the Maven repository)"
 	local t0=$SECONDS
-	# shellcheck disable=SC2086 # MAVEN_ARGS is a list of words
-	mvn -B -q -f "$project/pom.xml" ${MAVEN_ARGS:-} package >"$state/build.log" 2>&1 || {
+	# shellcheck disable=SC2086 # HAPI_MAVEN_ARGS is a list of words
+	mvn -B -q -f "$project/pom.xml" ${HAPI_MAVEN_ARGS:-} package >"$state/build.log" 2>&1 || {
 		tail -n 60 "$state/build.log" >&2
 		log "build failed (full log: $state/build.log)"
 		exit 1
