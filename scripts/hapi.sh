@@ -54,7 +54,7 @@ build() {
 		return 0
 	fi
 	command -v mvn >/dev/null || { log "mvn not found: install Maven 3.8+"; exit 1; }
-	log "building e2e/hapi (first build downloads ~400 MB of dependencies into the Maven repository)"
+	log "building e2e/hapi (the first build downloads ~360 MB of dependencies into the Maven repository)"
 	local t0=$SECONDS
 	# shellcheck disable=SC2086 # HAPI_MAVEN_ARGS is a list of words
 	mvn -B -q -f "$project/pom.xml" ${HAPI_MAVEN_ARGS:-} package >"$state/build.log" 2>&1 || {
