@@ -241,3 +241,68 @@ func TestRulesValidate(t *testing.T) {
 		t.Errorf("review with bad --rules: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// Every Task.code in the Bundle must be a concept of the check CodeSystem
+// written with it, custom checks included: a server validating the Tasks
+// rejects a code missing from a complete CodeSystem.
+func TestReviewCheckCodeSystemListsEveryTaskCode(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCLI(t, nil, "review", "--format", "fhir", "--include-codesystems",
+		"--as-of", "2026-11-20T12:00:00-05:00", examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var bundle struct {
+		Entry []struct {
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+				URL          string `json:"url"`
+				Concept      []struct {
+					Code string `json:"code"`
+				} `json:"concept"`
+				Code struct {
+					Coding []struct {
+						System string `json:"system"`
+						Code   string `json:"code"`
+					} `json:"coding"`
+				} `json:"code"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(out), &bundle); err != nil {
+		t.Fatal(err)
+	}
+	concepts := map[string]map[string]bool{}
+	for _, e := range bundle.Entry {
+		if e.Resource.ResourceType == "CodeSystem" {
+			m := map[string]bool{}
+			for _, c := range e.Resource.Concept {
+				m[c.Code] = true
+			}
+			concepts[e.Resource.URL] = m
+		}
+	}
+	tasks, custom := 0, 0
+	for _, e := range bundle.Entry {
+		if e.Resource.ResourceType != "Task" {
+			continue
+		}
+		tasks++
+		for _, c := range e.Resource.Code.Coding {
+			cs, ok := concepts[c.System]
+			if !ok {
+				t.Errorf("Task.code system %q: no such CodeSystem in the Bundle", c.System)
+				continue
+			}
+			if !cs[c.Code] {
+				t.Errorf("Task.code %q is not a concept of %s", c.Code, c.System)
+			}
+			if strings.HasPrefix(c.Code, "custom:") {
+				custom++
+			}
+		}
+	}
+	if tasks == 0 || custom == 0 {
+		t.Errorf("%d Tasks, %d with a custom check code; the examples should give both", tasks, custom)
+	}
+}

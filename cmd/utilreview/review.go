@@ -124,6 +124,7 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 		Base:             cfg.Base,
 		IdentifierSystem: cfg.IdentifierSystem,
 		Location:         cfg.TZ,
+		CustomChecks:     worklist.CustomConcepts(reg.RuleSets()),
 	})
 	opt := review.Options{
 		AsOf:     cfg.AsOf,
