@@ -163,6 +163,40 @@ func TestTimes(t *testing.T) {
 	}
 }
 
+// TestPrecisionAndPartOf: the precision period.start and period.end were
+// written with, and Encounter.partOf resolved to "Encounter/id".
+func TestPrecisionAndPartOf(t *testing.T) {
+	set := load(t, "times.json", newYork(t))
+	noProblems(t, set)
+	encs := encounters(set)
+	tests := []struct {
+		ref                string
+		startPrec, endPrec fhir.Precision
+		partOf             string
+	}{
+		{"Encounter/offset", fhir.Second, fhir.Second, ""},
+		{"Encounter/partial", fhir.Day, fhir.Day, ""},
+		{"Encounter/month", fhir.Month, fhir.Month, ""},
+		{"Encounter/end-date-same-day", fhir.Second, fhir.Day, ""},
+		{"Encounter/ed-part", fhir.Second, fhir.Second, "Encounter/offset"},
+		{"Encounter/triage-part", fhir.Second, fhir.Second, "Encounter/ed-part"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			e := encs[tt.ref]
+			if e == nil {
+				t.Fatalf("encounter %s missing", tt.ref)
+			}
+			if e.StartPrecision != tt.startPrec || e.EndPrecision != tt.endPrec {
+				t.Errorf("precision: got %v/%v, want %v/%v", e.StartPrecision, e.EndPrecision, tt.startPrec, tt.endPrec)
+			}
+			if e.PartOf != tt.partOf {
+				t.Errorf("partOf: got %q, want %q", e.PartOf, tt.partOf)
+			}
+		})
+	}
+}
+
 func TestPayers(t *testing.T) {
 	set := load(t, "payers.json", time.UTC)
 	noProblems(t, set)

@@ -54,19 +54,23 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 		Class:   *er.Class.Code,
 		Start:   per.start,
 		End:     per.end,
+
+		StartPrecision: per.startPrec,
+		EndPrecision:   per.endPrec,
+		PartOf:         b.partOf(er.PartOf, r),
 	}
 	e.Key = identifierKey(er.Identifier)
 	if e.Key == "" {
 		e.Key = e.Ref
 	}
-	segs, err := b.segments(er, e)
+	segs, firstPrec, err := b.segments(er, e)
 	if err != nil {
 		b.problemErr(r, err)
 		return
 	}
 	e.Segments = segs
 	if e.Start.IsZero() && len(segs) > 0 {
-		e.Start = segs[0].Start
+		e.Start, e.StartPrecision = segs[0].Start, firstPrec
 	}
 	for i := range er.Type {
 		e.Types = appendCodes(e.Types, &er.Type[i])
@@ -89,30 +93,36 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 // continuing from the last segment's end when it differs from that
 // segment's class. Without classHistory: one segment, the class over the
 // period (none when the period has no start).
-func (b *builder) segments(er *fm.Encounter, e *Encounter) ([]Segment, error) {
+//
+// firstPrec is the precision of the earliest segment's start.
+func (b *builder) segments(er *fm.Encounter, e *Encounter) (segs []Segment, firstPrec fhir.Precision, err error) {
 	if len(er.ClassHistory) == 0 {
 		if e.Start.IsZero() {
-			return nil, nil
+			return nil, 0, nil
 		}
-		return []Segment{{Class: e.Class, Start: e.Start, End: e.End}}, nil
+		return []Segment{{Class: e.Class, Start: e.Start, End: e.End}}, e.StartPrecision, nil
 	}
-	segs := make([]Segment, 0, len(er.ClassHistory)+1)
+	segs = make([]Segment, 0, len(er.ClassHistory)+1)
+	var firstStart time.Time
 	for i := range er.ClassHistory {
 		h := &er.ClassHistory[i]
 		if h.Class.Code == nil || *h.Class.Code == "" {
-			return nil, fmt.Errorf("encounter classHistory[%d] has no class", i)
+			return nil, 0, fmt.Errorf("encounter classHistory[%d] has no class", i)
 		}
 		field := fmt.Sprintf("encounter classHistory[%d].period", i)
 		per, err := b.parsePeriod(&h.Period, field)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if per.endBefore {
-			return nil, fmt.Errorf("%s ends before it starts", field)
+			return nil, 0, fmt.Errorf("%s ends before it starts", field)
 		}
 		if per.start.IsZero() {
 			// A class with no start cannot be placed on the timeline.
-			return nil, fmt.Errorf("%s has no start", field)
+			return nil, 0, fmt.Errorf("%s has no start", field)
+		}
+		if len(segs) == 0 || per.start.Before(firstStart) {
+			firstStart, firstPrec = per.start, per.startPrec
 		}
 		segs = append(segs, Segment{Class: *h.Class.Code, Start: per.start, End: per.end})
 	}
@@ -136,9 +146,9 @@ func (b *builder) segments(er *fm.Encounter, e *Encounter) ([]Segment, error) {
 		// The history's last class is still open, yet the encounter's class
 		// differs: when the change happened is unknown, and guessing would move
 		// the inpatient order.
-		return nil, fmt.Errorf("encounter classHistory ends with an open %s period but the encounter class is %s: the time of the change is missing", last.Class, e.Class)
+		return nil, 0, fmt.Errorf("encounter classHistory ends with an open %s period but the encounter class is %s: the time of the change is missing", last.Class, e.Class)
 	}
-	return segs, nil
+	return segs, firstPrec, nil
 }
 
 // attending is the participant of type ATND (attender), else the first
@@ -325,4 +335,15 @@ func (b *builder) readProcedure(r *fhir.Resource) (Procedure, bool) {
 type procedureEntry struct {
 	p  Procedure
 	ok bool
+}
+
+// partOf is Encounter.partOf as "Encounter/id": the resolved target's
+// reference, else the reference as written when it names an Encounter;
+// "" otherwise (absent, urn:uuid not in the input, another type).
+func (b *builder) partOf(ref *fm.Reference, from *fhir.Resource) string {
+	s := b.refString(ref, from)
+	if refType(s) != "Encounter" {
+		return ""
+	}
+	return s
 }

@@ -98,6 +98,16 @@ type Encounter struct {
 	Segments []Segment
 	Start    time.Time // period.start (or the first segment's start)
 	End      time.Time // period.end; zero while in progress
+	// StartPrecision and EndPrecision are the precisions period.start and
+	// period.end were written with (fhir.Day for "2024-03-10"); zero when
+	// absent. A Start taken from the first segment has that segment's
+	// start precision. Checks use them to refuse counting days from a
+	// month- or year-precision date.
+	StartPrecision fhir.Precision
+	EndPrecision   fhir.Precision
+	// PartOf is Encounter.partOf as "Encounter/id" (resolved in the input
+	// when possible), "" when absent or not a reference to an Encounter.
+	PartOf string
 
 	Types                []Code
 	Reasons              []Code

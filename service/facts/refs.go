@@ -229,6 +229,9 @@ func upperBound(t time.Time, prec fhir.Precision) time.Time {
 // period is a parsed FHIR Period.
 type period struct {
 	start, end time.Time
+	// startPrec and endPrec are the precisions start and end were written
+	// with; zero when absent.
+	startPrec, endPrec fhir.Precision
 	// endUpper is the first instant after the end at its precision; zero
 	// without an end.
 	endUpper time.Time
@@ -247,18 +250,18 @@ func (b *builder) parsePeriod(p *fm.Period, field string) (period, error) {
 		return out, nil
 	}
 	if p.Start != nil {
-		t, err := b.parseTime(*p.Start)
+		t, prec, err := fhir.ParseDateTime(*p.Start, b.loc)
 		if err != nil {
 			return out, wrapField(field+".start", err)
 		}
-		out.start = t
+		out.start, out.startPrec = t.In(b.loc), prec
 	}
 	if p.End != nil {
 		t, prec, err := fhir.ParseDateTime(*p.End, b.loc)
 		if err != nil {
 			return out, wrapField(field+".end", err)
 		}
-		out.end = t.In(b.loc)
+		out.end, out.endPrec = t.In(b.loc), prec
 		out.endUpper = upperBound(out.end, prec)
 		if !out.start.IsZero() {
 			switch {

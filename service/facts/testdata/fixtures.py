@@ -90,6 +90,12 @@ bundle("times", [
     enc("month", "IMP", "2024-03", "2024-04"),
     # end is a date on the start's day: not before the start at the end's precision.
     enc("end-date-same-day", "IMP", "2024-03-10T10:00:00", "2024-03-10"),
+    # an ED visit recorded as part of the inpatient stay: partOf by urn:uuid, a reference as written
+    ("urn:uuid:6c1f3c52-5d0e-4c7e-9a43-0d5b2a1e7f10", enc("ed-part", "EMER", "2024-03-09T20:00:00", "2024-03-10T01:00:00",
+        partOf={"reference": "Encounter/offset"})),
+    # partOf by the urn:uuid fullUrl of an encounter with an id: resolved to Encounter/ed-part
+    enc("triage-part", "EMER", "2024-03-09T19:30:00", "2024-03-09T20:00:00",
+        partOf={"reference": "urn:uuid:6c1f3c52-5d0e-4c7e-9a43-0d5b2a1e7f10"}),
 ], "FHIR dateTimes with offsets, without offsets and partial dates, read in America/New_York")
 
 # --- payers ---
