@@ -127,7 +127,7 @@ var encounterDefinitions = []Definition{
 		Title: "Important Message from Medicare",
 		On:    "encounter",
 		What: "A Medicare beneficiary's inpatient stay. The initial copy is due at the end of the 2nd calendar day after the " +
-			"inpatient order's day (episode: the stay). Once the stay has ended more than 2 calendar days after admission, a " +
+			"inpatient order's day, or at discharge if that comes first (episode: the stay). Once the stay has ended more than 2 calendar days after admission, a " +
 			"follow-up copy was due no more than 2 days before discharge: a second finding, due at discharge (episode: " +
 			"\"<stay>+follow-up\"). While the stay goes on, discharge is unknown, so only the initial copy is raised." + encounterTimeNote,
 		Why: "Hospitals must tell Medicare inpatients of their discharge appeal rights in writing, at admission and again " +

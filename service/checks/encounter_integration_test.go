@@ -97,7 +97,7 @@ func TestEncounterChecksEndToEnd(t *testing.T) {
 		"condition-code-44 Encounter/enc-re Encounter/enc-re 2025-03-20T10:00:00 overdue",
 		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 awaiting-review",
 		"important-message Encounter/enc-re Encounter/enc-re 2025-03-17T23:59:59 overdue",
-		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T23:59:59 overdue",
+		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 overdue", // discharged before day 2 ended
 		"los-exceeds-gmlos Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
 		"los-exceeds-gmlos Encounter/enc-notified Encounter/enc-notified 2025-01-09T23:59:59 overdue",
 		"missing-coverage Encounter/enc-obs Encounter/enc-obs 2025-03-11T23:59:59 data-gap",

@@ -139,9 +139,14 @@ func (r *run) importantMessage(out []Finding, c *encCtx) []Finding {
 		// inpatient notice (observation patients get the MOON instead).
 		return out
 	}
+	if !s.end.IsZero() && s.end.Before(due) {
+		// The notice is given to the patient in the hospital: a discharge
+		// before the 2 days are up is the last moment to deliver it.
+		due = s.end
+	}
 	f := r.newFinding(CheckImportantMessage, Routine, URTeam, c, due)
-	f.Description = fmt.Sprintf("Medicare inpatient admitted %s: the Important Message from Medicare must be delivered and signed within %d calendar days of admission, by %s.",
-		s.ipStart.In(r.loc).Format(descriptionTimeLayout), after, due.Format(descriptionTimeLayout))
+	f.Description = fmt.Sprintf("Medicare inpatient admitted %s: the Important Message from Medicare must be delivered and signed within %d calendar days of admission and before discharge, by %s.",
+		s.ipStart.In(r.loc).Format(descriptionTimeLayout), after, due.In(r.loc).Format(descriptionTimeLayout))
 	f.Evidence = []Evidence{
 		StringEvidence(evIMCopy, "initial"),
 		TimeEvidence(evInpatientOrder, s.ipStart),
