@@ -306,3 +306,65 @@ func TestReviewCheckCodeSystemListsEveryTaskCode(t *testing.T) {
 		t.Errorf("%d Tasks, %d with a custom check code; the examples should give both", tasks, custom)
 	}
 }
+
+// Task.owner and CommunicationRequest.sender come from --owner/--sender and
+// UTILREVIEW_OWNER_*/UTILREVIEW_SENDER; flags win over the environment.
+func TestReviewOwnerAndSender(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"UTILREVIEW_OWNER_UR_TEAM":           "PractitionerRole/env-team",
+		"UTILREVIEW_OWNER_PHYSICIAN_ADVISOR": "Practitioner/pa-1|Dr. Advisor",
+		"UTILREVIEW_SENDER":                  "Organization/env-sender",
+	}
+	code, out, errOut := runCLI(t, env, "review", "--format", "fhir", "--as-of", "2026-11-20T12:00:00-05:00",
+		"--owner", "ur-team=PractitionerRole/ur-nurses|UR nurses",
+		"--owner", "billing=https://ehr.example.org/fhir/Organization/pfs",
+		"--sender", "Organization/ur-dept|Utilization Review", examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		`"owner":{"reference":"PractitionerRole/ur-nurses","type":"PractitionerRole","display":"UR nurses"}`,
+		`"owner":{"reference":"Practitioner/pa-1","type":"Practitioner","display":"Dr. Advisor"}`,
+		`"sender":{"reference":"Organization/ur-dept","type":"Organization","display":"Utilization Review"}`,
+		`"owner":{"reference":"https://ehr.example.org/fhir/Organization/pfs","type":"Organization"}`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Bundle lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "env-team") || strings.Contains(out, "env-sender") {
+		t.Error("the environment won over a flag")
+	}
+}
+
+func TestOwnerUsageErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--owner", "nurses=PractitionerRole/x"}, nil, `role "nurses"`},
+		{[]string{"--owner", "ur-team"}, nil, "ROLE=REFERENCE"},
+		{[]string{"--owner", "ur-team=|UR nurses"}, nil, "no reference"},
+		{[]string{"--owner", "ur-team=ur nurses"}, nil, "want Type/id"},
+		{[]string{"--owner", "ur-team=Encounter/e1"}, nil, "type Encounter not allowed"},
+		{[]string{"--owner", "ur-team=ftp://x/PractitionerRole/a"}, nil, "http(s)"},
+		{[]string{"--sender", "CareTeam/ct"}, nil, "--sender"},
+		{nil, map[string]string{"UTILREVIEW_OWNER_BILLING": "billing-team"}, "UTILREVIEW_OWNER_BILLING"},
+		{nil, map[string]string{"UTILREVIEW_SENDER": "Organization/"}, "--sender"},
+	}
+	for _, c := range cases {
+		args := append(append([]string{"review"}, c.args...), examples)
+		code, _, errOut := runCLI(t, c.env, args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want 2 and %q", c.args, c.env, code, errOut, c.want)
+		}
+	}
+	for _, ok := range []string{"PractitionerRole/ur-nurses|UR nurses", "https://ehr.example.org/fhir/CareTeam/ur|UR"} {
+		if _, err := parseReference(ok, ownerTypes); err != nil {
+			t.Errorf("parseReference(%q): %v", ok, err)
+		}
+	}
+}

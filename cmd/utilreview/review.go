@@ -33,6 +33,11 @@ type reviewConfig struct {
 	StaleDays          int
 	IncludeCodeSystems bool
 	Progress           bool
+	// Owners are the Task.owner references per role; roles not set keep
+	// worklist.DefaultOwners.
+	Owners map[checks.Owner]fhir.Reference
+	// Sender is CommunicationRequest.sender; zero keeps the default.
+	Sender fhir.Reference
 }
 
 const reviewUsage = `usage: utilreview review [flags] PATH...
@@ -62,15 +67,27 @@ func parseReviewFlags(args []string, getenv func(string) string, stderr io.Write
 	stale := fs.Int("stale-days", checks.DefaultStaleAfterDays, "an encounter in progress for more days than this is reported as stale")
 	withCS := fs.Bool("include-codesystems", false, "with --format fhir: also write utilreview's CodeSystems into the Bundle")
 	noProgress := fs.Bool("no-progress", false, "never show the progress bar")
+	ownerVals := ownerFlag{}
+	fs.Var(ownerVals, "owner", "ROLE=REFERENCE[|DISPLAY]: who owns the Tasks of a role ("+roleNames()+"), e.g. ur-team=PractitionerRole/ur-nurses|UR nurses (repeatable)")
+	sender := fs.String("sender", getenv("UTILREVIEW_SENDER"), "REFERENCE[|DISPLAY]: CommunicationRequest.sender, e.g. Organization/ur-dept|Utilization Review")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, nil, &exitError{code: 0}
 		}
 		return nil, nil, &exitError{code: 2}
 	}
+	var err error
 	cfg := &reviewConfig{
 		Format: *format, RulesDir: *rulesDir, Out: *out, Base: strings.TrimRight(*base, "/"),
 		IdentifierSystem: *idSystem, StaleDays: *stale, IncludeCodeSystems: *withCS, Progress: !*noProgress,
+	}
+	if cfg.Owners, err = resolveOwners(ownerVals, getenv); err != nil {
+		return nil, nil, &exitError{code: 2, msg: err.Error()}
+	}
+	if *sender != "" {
+		if cfg.Sender, err = parseReference(*sender, senderTypes); err != nil {
+			return nil, nil, &exitError{code: 2, msg: fmt.Sprintf("--sender: %v", err)}
+		}
 	}
 	switch cfg.Format {
 	case "table", "json", "ndjson", "fhir":
@@ -125,6 +142,8 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 		IdentifierSystem: cfg.IdentifierSystem,
 		Location:         cfg.TZ,
 		CustomChecks:     worklist.CustomConcepts(reg.RuleSets()),
+		Owners:           cfg.Owners,
+		Sender:           cfg.Sender,
 	})
 	opt := review.Options{
 		AsOf:     cfg.AsOf,
