@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,6 +197,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"review", "--tz", "Mars/Olympus", examples}, "--tz"},
 		{[]string{"review", "--as-of", "yesterday", examples}, "--as-of"},
 		{[]string{"rules", "validate"}, "usage"},
+		{[]string{"review", "--stale-days", "0", examples}, "--stale-days"},
 	}
 	for _, c := range cases {
 		code, _, errOut := runCLI(t, nil, c.args...)
@@ -366,5 +368,34 @@ func TestOwnerUsageErrors(t *testing.T) {
 		if _, err := parseReference(ok, ownerTypes); err != nil {
 			t.Errorf("parseReference(%q): %v", ok, err)
 		}
+	}
+}
+
+func TestStaleDaysFromEnvironment(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"UTILREVIEW_STALE_DAYS": "x"}
+	if code, _, errOut := runCLI(t, env, "review", examples); code != 2 || !strings.Contains(errOut, "UTILREVIEW_STALE_DAYS") {
+		t.Errorf("bad UTILREVIEW_STALE_DAYS: exit %d, stderr %q; want 2", code, errOut)
+	}
+	cfg, _, err := parseReviewFlags([]string{examples}, func(k string) string { return map[string]string{"UTILREVIEW_STALE_DAYS": "30"}[k] }, io.Discard)
+	if err != nil || cfg.StaleDays != 30 {
+		t.Errorf("UTILREVIEW_STALE_DAYS=30: StaleDays %v, err %v; want 30", cfg, err)
+	}
+	cfg, _, err = parseReviewFlags([]string{"--stale-days", "40", examples}, func(k string) string { return map[string]string{"UTILREVIEW_STALE_DAYS": "30"}[k] }, io.Discard)
+	if err != nil || cfg.StaleDays != 40 {
+		t.Errorf("--stale-days 40 over UTILREVIEW_STALE_DAYS=30: %v, err %v; want 40", cfg, err)
+	}
+}
+
+func TestRulesDirMissing(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "nonexistent")
+	code, _, errOut := runCLI(t, nil, "review", "--rules", dir, examples)
+	if code != 1 || !strings.Contains(errOut, dir) || !strings.Contains(errOut, "does not exist") || strings.Contains(errOut, "open .") {
+		t.Errorf("--rules %s: exit %d, stderr %q; want 1, the directory and the reason", dir, code, errOut)
+	}
+	code, _, errOut = runCLI(t, nil, "rules", "validate", dir)
+	if code != 1 || !strings.Contains(errOut, dir) || !strings.Contains(errOut, "does not exist") {
+		t.Errorf("rules validate %s: exit %d, stderr %q", dir, code, errOut)
 	}
 }

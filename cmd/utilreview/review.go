@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,15 @@ func parseReviewFlags(args []string, getenv func(string) string, stderr io.Write
 	out := fs.String("out", "", "write the output to this file instead of standard output")
 	base := fs.String("canonical-base", envOr(getenv, "UTILREVIEW_CANONICAL_BASE", worklist.DefaultBase), "canonical base URL of utilreview's CodeSystems and identifiers")
 	idSystem := fs.String("identifier-system", getenv("UTILREVIEW_IDENTIFIER_SYSTEM"), "system of Task and CommunicationRequest identifiers (default <canonical-base>/identifier/finding)")
-	stale := fs.Int("stale-days", checks.DefaultStaleAfterDays, "an encounter in progress for more days than this is reported as stale")
+	staleDefault := checks.DefaultStaleAfterDays
+	if v := getenv("UTILREVIEW_STALE_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, nil, &exitError{code: 2, msg: fmt.Sprintf("UTILREVIEW_STALE_DAYS %q: want a whole number of days, 1 or more", v)}
+		}
+		staleDefault = n
+	}
+	stale := fs.Int("stale-days", staleDefault, "an encounter in progress for more days than this is reported as stale")
 	withCS := fs.Bool("include-codesystems", false, "with --format fhir: also write utilreview's CodeSystems into the Bundle")
 	noProgress := fs.Bool("no-progress", false, "never show the progress bar")
 	ownerVals := ownerFlag{}
@@ -77,6 +86,9 @@ func parseReviewFlags(args []string, getenv func(string) string, stderr io.Write
 		return nil, nil, &exitError{code: 2}
 	}
 	var err error
+	if *stale < 1 {
+		return nil, nil, &exitError{code: 2, msg: fmt.Sprintf("--stale-days %d: want 1 or more", *stale)}
+	}
 	cfg := &reviewConfig{
 		Format: *format, RulesDir: *rulesDir, Out: *out, Base: strings.TrimRight(*base, "/"),
 		IdentifierSystem: *idSystem, StaleDays: *stale, IncludeCodeSystems: *withCS, Progress: !*noProgress,
@@ -201,7 +213,7 @@ func loadRules(dir string) (*rules.Registry, error) {
 	}
 	reg, err := rules.LoadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("--rules %s: %w", dir, err)
+		return nil, fmt.Errorf("--rules: %w", err)
 	}
 	return reg, nil
 }

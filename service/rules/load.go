@@ -98,6 +98,10 @@ func load(fsys fs.FS, label string, fallback fs.FS) (*Registry, error) {
 	l := &loader{fsys: fsys, label: label, fallback: fallback, env: env, tables: newTables(), loaded: map[string]bool{}}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // its path is ".", the label names the directory
+		}
 		return nil, fmt.Errorf("rules: read rule directory %s: %w", label, err)
 	}
 	var sets []*RuleSet

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"embed"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"sort"
@@ -57,6 +59,19 @@ func Load(fsys fs.FS) (*Registry, error) {
 // configuration); a table the directory's tables/ lacks is taken from the
 // embedded tables, so a directory need only hold what it changes.
 func LoadDir(dir string) (*Registry, error) {
+	// os.DirFS reports a missing directory as "open .", which names neither
+	// the directory nor the problem in words an operator reads.
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("rules: rule directory %s: does not exist", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("rules: rule directory %s: permission denied", dir)
+	case err != nil:
+		return nil, fmt.Errorf("rules: rule directory %s: %w", dir, err)
+	case !st.IsDir():
+		return nil, fmt.Errorf("rules: rule directory %s: not a directory", dir)
+	}
 	return load(os.DirFS(dir), dir, DefaultsFS())
 }
 

@@ -353,3 +353,24 @@ func TestRuleSetMarshalsAsWritten(t *testing.T) {
 		t.Errorf("opd-prior-auth: got %d entries, want 58 (56 from CMS's list as shipped in shared data, plus 64612 and 64615)", got)
 	}
 }
+
+// A --rules directory that is missing or a file is named in the error with
+// the reason in words, not as os.DirFS's "open .".
+func TestLoadDirNotADirectory(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(file, []byte("id: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "nonexistent")
+	for dir, want := range map[string]string{missing: "does not exist", file: "not a directory"} {
+		_, err := LoadDir(dir)
+		if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "open .") {
+			t.Errorf("LoadDir(%s): %v; want the directory and %q", dir, err, want)
+		}
+		errs := ValidateDir(dir)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), dir) || !strings.Contains(errs[0].Error(), want) {
+			t.Errorf("ValidateDir(%s): %v; want one error naming the directory and %q", dir, errs, want)
+		}
+	}
+}
