@@ -3,6 +3,7 @@ package facts
 import (
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -218,12 +219,21 @@ func (b *builder) sortProblems() {
 
 // addPatient makes the facts of a Patient resource.
 func (b *builder) addPatient(r *fhir.Resource) {
-	pr := r.Value.(*fm.Patient)
 	p := b.patientOf(r, "", b.pos[r])
 	if p == nil {
 		return
 	}
 	p.Source = r.Source
+	b.fillPatient(r, p)
+}
+
+// fillPatient copies what the checks read from a Patient resource (top
+// level or contained) and indexes the patient by its business identifiers.
+func (b *builder) fillPatient(r *fhir.Resource, p *Patient) {
+	pr, ok := r.Value.(*fm.Patient)
+	if !ok {
+		return
+	}
 	if k := identifierKey(pr.Identifier); k != "" {
 		p.Key = k
 	}
@@ -263,6 +273,12 @@ func (b *builder) addPatient(r *fhir.Resource) {
 func (b *builder) patientOf(res *fhir.Resource, written string, pos int) *Patient {
 	var p *Patient
 	switch {
+	case res != nil && res.Container() != nil:
+		p = b.patientsByRes[res]
+		if p == nil {
+			p = b.containedPatient(res, pos)
+			b.patientsByRes[res] = p
+		}
 	case res != nil:
 		p = b.patientsByRes[res]
 		if p == nil {
@@ -287,6 +303,11 @@ func (b *builder) patientOf(res *fhir.Resource, written string, pos int) *Patien
 		p = b.patientsByRef[written]
 		if p == nil {
 			p = &Patient{Ref: written, Key: written, Source: fhir.Source{Entry: -1}}
+			if strings.Contains(written, "#") {
+				// A container-qualified key (see containerKey): no reference
+				// a server could resolve.
+				p.Ref = ""
+			}
 			b.patientPos[p] = pos
 			b.patientsByRef[written] = p
 		}
@@ -299,6 +320,49 @@ func (b *builder) patientOf(res *fhir.Resource, written string, pos int) *Patien
 	return p
 }
 
+// containedPatient is the patient of a contained Patient resource. A
+// contained resource has no identity outside its container: two Claims that
+// each contain a "#patient-1" may be about two people. So the patient is the
+// one with the same business identifier when it has one (a top-level
+// Patient, or another contained copy), else a patient of its own keyed by
+// container and id ("Claim/MED-1#patient-1").
+//
+// Its Ref is "": "#patient-1" means nothing outside the container, so what
+// utilreview writes refers to it by identifier (Key "system|value") or not
+// at all.
+func (b *builder) containedPatient(res *fhir.Resource, pos int) *Patient {
+	if pr, ok := res.Value.(*fm.Patient); ok {
+		if k := identifierKey(pr.Identifier); k != "" {
+			if p := b.patientsByIdent[k]; p != nil {
+				return p
+			}
+		}
+	}
+	key := containerKey(res.Container(), res.ID)
+	if p := b.patientsByRef[key]; p != nil {
+		return p
+	}
+	p := &Patient{Key: key, Source: res.Source}
+	b.patientPos[p] = pos
+	b.patientsByRef[key] = p
+	b.fillPatient(res, p)
+	return p
+}
+
+// containerKey names a contained resource by its container and id:
+// "Claim/MED-1#patient-1", or the container's business identifier, or its
+// place in the input when the container has neither.
+func containerKey(container *fhir.Resource, id string) string {
+	c := refOf(container)
+	if c == "" {
+		c = resourceIdentifierKey(container)
+	}
+	if c == "" {
+		c = container.Source.String()
+	}
+	return c + "#" + id
+}
+
 // subjectPatient resolves a subject reference of resource from to a patient.
 // ok is false when the reference names something other than a Patient.
 func (b *builder) subjectPatient(ref *fm.Reference, from *fhir.Resource) (p *Patient, ok bool) {
@@ -309,6 +373,15 @@ func (b *builder) subjectPatient(ref *fm.Reference, from *fhir.Resource) (p *Pat
 		return b.logicalPatient(ref.Identifier, from), true
 	}
 	written := normalizeRef(*ref.Reference)
+	if written[0] == '#' {
+		// A contained reference that names nothing contained: still this
+		// container's patient, not every container's "#id".
+		c := from
+		if from.Container() != nil {
+			c = from.Container()
+		}
+		written = containerKey(c, written[1:])
+	}
 	if res := b.ix.Resolve(*ref.Reference, from); res != nil {
 		if res.Type != "Patient" {
 			return nil, false

@@ -670,3 +670,50 @@ func TestProblemsInInputOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestContainedPatients: a contained Patient is known only inside its
+// container. Two claims each containing "#patient-1" are two people unless
+// their business identifiers say they are one; no patient gets "#..." as
+// its reference.
+func TestContainedPatients(t *testing.T) {
+	tests := []struct {
+		name     string
+		files    []string
+		wantKeys []string
+	}{
+		{"different people", []string{"claim-a.json", "claim-b.json"},
+			[]string{"Claim/MED-A#patient-1", "Claim/MED-B#patient-1"}},
+		{"same identifier", []string{"claim-c.json", "claim-d.json"},
+			[]string{"https://hospital.example/mrn|MRN-SYN-1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var paths []string
+			for _, f := range tt.files {
+				paths = append(paths, filepath.Join("testdata", "contained", f))
+			}
+			var res []*fhir.Resource
+			if errs := fhir.NewReader().ReadPaths(paths, func(r *fhir.Resource) { res = append(res, r) }); len(errs) > 0 {
+				t.Fatalf("reading: %v", errs)
+			}
+			set := Build(res, Options{})
+			noProblems(t, set)
+			var keys []string
+			for _, p := range set.Patients {
+				keys = append(keys, p.Key)
+				if p.Ref != "" {
+					t.Errorf("patient %s: got Ref %q, want none (a contained patient has no reference outside its container)", p.Key, p.Ref)
+				}
+				if p.BirthDate.IsZero() {
+					t.Errorf("patient %s: birth date of the contained Patient not read", p.Key)
+				}
+			}
+			if !reflect.DeepEqual(keys, tt.wantKeys) {
+				t.Errorf("patient keys: got %q, want %q", keys, tt.wantKeys)
+			}
+			if got := len(claims(set)); got != len(tt.files) {
+				t.Errorf("claims: got %d, want %d", got, len(tt.files))
+			}
+		})
+	}
+}

@@ -39,9 +39,17 @@ type Set struct {
 
 // Patient groups one patient's facts. Patient resources may be absent from
 // the input: then Ref is the subject reference the other resources share.
+//
+// A contained Patient has no identity outside its container: it is the
+// patient with the same business identifier, else a patient of its own whose
+// Key is container and id ("Claim/MED-1#patient-1"). Its Ref is "": writers
+// refer to it by Key when Key is an identifier "system|value", else not at
+// all. "#id" is never a Ref or a Key on its own.
 type Patient struct {
-	Ref        string // "Patient/id" when the id is known, else the reference as written
-	Key        string // stable key: business identifier "system|value", else Ref
+	Ref string // "Patient/id" when the id is known, else the reference as written; "" for a contained Patient
+	// Key is the stable key: business identifier "system|value", else Ref,
+	// else (contained) "Container/id#id".
+	Key        string
 	Source     fhir.Source
 	BirthDate  time.Time // zero when unknown
 	Deceased   bool

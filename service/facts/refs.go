@@ -125,6 +125,42 @@ func identifierKey(ids []fm.Identifier) string {
 	return first
 }
 
+// resourceIdentifierKey is identifierKey of the resource's own
+// Resource.identifier, for the types Build reads; "" when none.
+func resourceIdentifierKey(r *fhir.Resource) string {
+	if r == nil {
+		return ""
+	}
+	var ids []fm.Identifier
+	switch v := r.Value.(type) {
+	case *fm.Patient:
+		ids = v.Identifier
+	case *fm.Encounter:
+		ids = v.Identifier
+	case *fm.Claim:
+		ids = v.Identifier
+	case *fm.Coverage:
+		ids = v.Identifier
+	case *fm.ExplanationOfBenefit:
+		ids = v.Identifier
+	case *fm.ClaimResponse:
+		ids = v.Identifier
+	case *fm.Condition:
+		ids = v.Identifier
+	case *fm.Procedure:
+		ids = v.Identifier
+	case *fm.Organization:
+		ids = v.Identifier
+	case *fm.Account:
+		ids = v.Identifier
+	case *fm.Task:
+		ids = v.Identifier
+	case *fm.Communication:
+		ids = v.Identifier
+	}
+	return identifierKey(ids)
+}
+
 // identifiers copies identifiers that have a value.
 func identifiers(ids []fm.Identifier) []Identifier {
 	var out []Identifier
