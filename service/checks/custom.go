@@ -11,10 +11,15 @@ import (
 // CustomPrefix starts the check id of a payer's custom (CEL) check.
 const CustomPrefix = "custom:"
 
-// customEncounter runs the payer's custom checks on an encounter. Cancelled
-// and entered-in-error encounters are skipped, as the built-in checks skip them.
+// customEncounter runs the payer's custom checks on an encounter. It skips
+// what the built-in checks skip: planned, cancelled and entered-in-error
+// encounters, stays starting after the review time, and stale encounters
+// (their one stale-encounter finding replaces every length-of-stay one).
 func (r *run) customEncounter(p *facts.Patient, e *facts.Encounter) []Finding {
-	if e == nil || e.Status == "cancelled" || e.Status == "entered-in-error" {
+	if e == nil || !r.reviewable(e) {
+		return nil
+	}
+	if _, stale := r.staleEncounter(p, e); stale {
 		return nil
 	}
 	rs, _ := r.rules.For(e.Payer, e.Start)
@@ -168,34 +173,51 @@ func (r *run) measures(p *facts.Patient, e *facts.Encounter, at time.Time, rs *r
 	if e == nil {
 		return m
 	}
-	end := stayEnd(e, r.asOf)
-	start := e.Start
-	if start.IsZero() && len(e.Segments) > 0 {
-		start = e.Segments[0].Start
-	}
-	if !start.IsZero() {
-		m.Midnights = Midnights(start, end, r.loc)
-	}
-	if ip := InpatientStart(e); !ip.IsZero() {
-		m.LOSDays = Midnights(ip, end, r.loc)
-	}
 	var extra []string
 	if rs != nil {
 		extra = rs.Checks.Observation.Classes
 	}
-	for _, s := range e.Segments {
-		if !IsObservationClass(s.Class, extra) || s.Start.IsZero() {
+	// The stay as the built-in checks see it at the review time: segments
+	// starting later are ignored, a discharge after it is not yet known.
+	s := analyseStay(e, extra, r.asOf)
+	end := r.stayEndOrNow(&s)
+	m.InProgress, m.End = s.open, s.end
+	if !s.start.IsZero() {
+		m.Midnights = Midnights(s.start, end, r.loc)
+	}
+	if !s.ipStart.IsZero() {
+		m.LOSDays = Midnights(s.ipStart, end, r.loc)
+	}
+	for _, g := range e.Segments {
+		if !IsObservationClass(g.Class, extra) || g.Start.IsZero() || g.Start.After(r.asOf) {
 			continue
 		}
-		se := s.End
+		se := g.End
 		if se.IsZero() {
+			// An open segment ends where the next one starts.
+			se = nextSegmentStart(e.Segments, g.Start, r.asOf)
+		}
+		if se.IsZero() || se.After(end) {
 			se = end
 		}
-		if h := se.Sub(s.Start).Hours(); h > 0 {
+		if h := se.Sub(g.Start).Hours(); h > 0 {
 			m.ObservationHours += h
 		}
 	}
 	return m
+}
+
+// nextSegmentStart is the earliest segment start after t and by asOf; zero
+// when there is none.
+func nextSegmentStart(segs []facts.Segment, t, asOf time.Time) time.Time {
+	var next time.Time
+	for i := range segs {
+		st := segs[i].Start
+		if st.After(t) && !st.After(asOf) && (next.IsZero() || st.Before(next)) {
+			next = st
+		}
+	}
+	return next
 }
 
 // ageYears is the age in whole years on the day of at, in loc. The birth

@@ -95,6 +95,54 @@ func TestCustomEncounter(t *testing.T) {
 	}
 }
 
+// TestCustomEncounterStay: custom checks see the stay as the built-in checks
+// do: nothing for stays those skip, and the timeline as of the review time.
+func TestCustomEncounterStay(t *testing.T) {
+	t.Parallel()
+	long := &rules.CustomCheck{ID: "long-stay", On: "encounter", When: `encounter.in_progress && los_days > 5`,
+		Message: `{{.los_days}} days, {{.midnights}} midnights`}
+	ended := &rules.CustomCheck{ID: "ended", On: "encounter", When: `!encounter.in_progress && encounter.end > encounter.start`,
+		Message: `{{.los_days}} days, {{.midnights}} midnights`}
+	rs := clCustomRules(t, long, ended)
+	tests := []struct {
+		name   string
+		status string
+		end    string
+		asOf   string
+		want   string // "check: description", "" for none
+	}{
+		{"in progress on day 6", "in-progress", "", "2025-03-09T00:30", "custom:long-stay: 6 days, 8 midnights"},
+		{"discharge after the review time is not yet known", "finished", "2025-03-20T10:00", "2025-03-09T00:30", "custom:long-stay: 6 days, 8 midnights"},
+		{"discharged", "finished", "2025-03-09T10:00", "2025-03-20T10:00", "custom:ended: 6 days, 8 midnights"},
+		{"stale: one stale-encounter finding instead", "in-progress", "", "2026-04-01T10:00", ""},
+		{"planned", "planned", "", "2025-03-09T00:30", ""},
+		{"cancelled", "cancelled", "", "2025-03-09T00:30", ""},
+		{"starts after the review time", "in-progress", "", "2025-03-01T10:00", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := &facts.Encounter{Ref: "Encounter/e", Key: "urn:mrn|V1", Status: tt.status, Class: "IMP", Start: clAt("2025-03-01T20:00"), Payer: clMedicare,
+				Segments: []facts.Segment{
+					{Class: "EMER", Start: clAt("2025-03-01T20:00"), End: clAt("2025-03-03T08:00")},
+					{Class: "IMP", Start: clAt("2025-03-03T08:00")},
+				}}
+			if tt.end != "" {
+				e.End = clAt(tt.end)
+				e.Segments[1].End = e.End
+			}
+			p := clPatient([]*facts.Encounter{e})
+			var got []string
+			for _, f := range clRun(tt.asOf, clSource(rs)).customEncounter(p, e) {
+				got = append(got, f.Check+": "+f.Description)
+			}
+			if strings.Join(got, "; ") != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestCustomClaim(t *testing.T) {
 	t.Parallel()
 	imaging := &rules.CustomCheck{ID: "imaging-without-preauth", On: "claim", Priority: "urgent", Owner: "ur-team", DeadlineHours: 48,

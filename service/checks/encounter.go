@@ -84,17 +84,7 @@ func (r *run) encounter(p *facts.Patient, e *facts.Encounter) []Finding {
 	if p == nil {
 		p = e.Patient
 	}
-	switch e.Status {
-	case "cancelled", "entered-in-error", "planned":
-		return nil
-	}
-	if e.Start.IsZero() || e.Start.After(r.asOf) {
-		// Nothing can be timed, or the stay starts after the review time.
-		return nil
-	}
-	if !e.End.IsZero() && e.End.Before(e.Start) {
-		// An end before the start is reported by the facts builder as bad
-		// input; no deadline computed from it would mean anything.
+	if !r.reviewable(e) {
 		return nil
 	}
 	if f, stale := r.staleEncounter(p, e); stale {
@@ -141,6 +131,23 @@ func (r *run) encounter(p *facts.Patient, e *facts.Encounter) []Finding {
 	out = r.readmission(out, &c)
 	out = r.snfThreeDay(out, &c)
 	return out
+}
+
+// reviewable reports an encounter any encounter check, built-in or custom,
+// may look at: a real stay (not planned, cancelled or entered in error) that
+// started by the review time and has a consistent period.
+func (r *run) reviewable(e *facts.Encounter) bool {
+	switch e.Status {
+	case "cancelled", "entered-in-error", "planned":
+		return false
+	}
+	if e.Start.IsZero() || e.Start.After(r.asOf) {
+		// Nothing can be timed, or the stay starts after the review time.
+		return false
+	}
+	// An end before the start is reported by the facts builder as bad
+	// input; no deadline computed from it would mean anything.
+	return e.End.IsZero() || !e.End.Before(e.Start)
 }
 
 // ambulatoryOnly reports an encounter whose classes are all standard

@@ -82,11 +82,3 @@ func InpatientStart(e *facts.Encounter) time.Time {
 	}
 	return time.Time{}
 }
-
-// end returns the encounter's end, or asOf while it is in progress.
-func stayEnd(e *facts.Encounter, asOf time.Time) time.Time {
-	if !e.End.IsZero() {
-		return e.End
-	}
-	return asOf
-}

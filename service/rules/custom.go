@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"time"
 
 	"cel.dev/cel-go/cel"
 
@@ -136,6 +137,13 @@ type Measures struct {
 	ObservationHours float64
 	// AgeYears is the patient's age at the start of the stay or claim; -1 when unknown.
 	AgeYears int
+	// InProgress: the stay was still going on at the review time (a
+	// discharge recorded after it is not yet known), as the built-in checks
+	// see it.
+	InProgress bool
+	// End is the discharge as known at the review time; zero while in
+	// progress. encounter.end is absent when it is zero.
+	End time.Time
 }
 
 // EncounterVars builds the fact model for a custom check on an encounter.
@@ -230,7 +238,7 @@ func encounterMap(e *facts.Encounter, m Measures) map[string]any {
 		"class":                 e.Class,
 		"classes":               classes,
 		"status":                e.Status,
-		"in_progress":           e.End.IsZero(),
+		"in_progress":           m.InProgress,
 		"los_days":              int64(m.LOSDays),
 		"midnights":             int64(m.Midnights),
 		"observation_hours":     m.ObservationHours,
@@ -245,8 +253,8 @@ func encounterMap(e *facts.Encounter, m Measures) map[string]any {
 	if !e.Start.IsZero() {
 		out["start"] = e.Start
 	}
-	if !e.End.IsZero() {
-		out["end"] = e.End
+	if !m.End.IsZero() {
+		out["end"] = m.End
 	}
 	return out
 }

@@ -116,7 +116,7 @@ func TestShippedExtendedStayCheck(t *testing.T) {
 			Diagnoses: []facts.Diagnosis{{Codes: []facts.Code{{System: SystemICD10CM, Code: "I50.9"}}}}}, 9, false},
 	}
 	for _, tt := range tests {
-		vars := EncounterVars(&facts.Patient{}, tt.enc, rs, Measures{LOSDays: tt.los, Midnights: tt.los, AgeYears: -1})
+		vars := EncounterVars(&facts.Patient{}, tt.enc, rs, Measures{LOSDays: tt.los, Midnights: tt.los, AgeYears: -1, InProgress: tt.enc.End.IsZero(), End: tt.enc.End})
 		got, err := c.Eval(vars)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
@@ -125,7 +125,7 @@ func TestShippedExtendedStayCheck(t *testing.T) {
 			t.Errorf("%s: got fired=%v, want %v", tt.name, got, tt.want)
 		}
 	}
-	vars := EncounterVars(nil, tests[0].enc, rs, Measures{LOSDays: 6})
+	vars := EncounterVars(nil, tests[0].enc, rs, Measures{LOSDays: 6, InProgress: true})
 	want := "Heart-failure stay at 6 inpatient days (DRG not yet assigned): Capital asks for a case-management review after day 5."
 	if got := c.Render(vars); got != want {
 		t.Errorf("Render: got %q, want %q", got, want)
@@ -199,7 +199,7 @@ func TestFactVars(t *testing.T) {
 		`drg == "280" && los_days == 3 && midnights == 4`,
 		`"I21.4" in codes && "http://hl7.org/fhir/sid/icd-10-cm|I21.4" in system_codes`,
 	}
-	vars := EncounterVars(&facts.Patient{}, enc, rs, Measures{LOSDays: 3, Midnights: 4, AgeYears: 70})
+	vars := EncounterVars(&facts.Patient{}, enc, rs, Measures{LOSDays: 3, Midnights: 4, AgeYears: 70, End: enc.End})
 	for _, x := range exprs {
 		c := &CustomCheck{ID: "x", When: x, Message: "m"}
 		if w, _ := c.Compile(env); w != nil {
