@@ -62,6 +62,8 @@ type builder struct {
 	// logical references (Reference.identifier without reference)
 	patientsByIdent map[string]*Patient
 	patientPos      map[*Patient]int
+	// Patient resources left out because nothing could refer to them
+	leftOut map[*fhir.Resource]bool
 
 	encounters map[*fhir.Resource]*Encounter
 	claims     map[*fhir.Resource]*Claim
@@ -98,6 +100,7 @@ func Build(resources []*fhir.Resource, opts Options) *Set {
 		patientsByRef:   make(map[string]*Patient),
 		patientsByIdent: make(map[string]*Patient),
 		patientPos:      make(map[*Patient]int),
+		leftOut:         make(map[*fhir.Resource]bool),
 		encounters:      make(map[*fhir.Resource]*Encounter),
 		claims:          make(map[*fhir.Resource]*Claim),
 		conditionsByEnc: make(map[*fhir.Resource][]*fhir.Resource),
@@ -219,6 +222,13 @@ func (b *builder) sortProblems() {
 
 // addPatient makes the facts of a Patient resource.
 func (b *builder) addPatient(r *fhir.Resource) {
+	if _, _, ok := identity(r, r.Value.(*fm.Patient).Identifier); !ok {
+		// Left out: resources that name it group under the reference as
+		// written, which nothing written repeats.
+		b.problem(r, "patient "+errNoIdentity)
+		b.leftOut[r] = true
+		return
+	}
 	p := b.patientOf(r, "", b.pos[r])
 	if p == nil {
 		return
@@ -281,11 +291,19 @@ func (b *builder) patientOf(res *fhir.Resource, written string, pos int) *Patien
 		}
 	case res != nil:
 		p = b.patientsByRes[res]
+		if p == nil && refOf(res) == "" {
+			// No id: the patient is known by its business identifier, and
+			// has no Ref (a server gives it an id of its own).
+			_, key, _ := identity(res, res.Value.(*fm.Patient).Identifier)
+			if p = b.patientsByIdent[key]; p == nil {
+				p = &Patient{Key: key, Source: res.Source}
+				b.patientPos[p] = pos
+				b.patientsByIdent[key] = p
+			}
+			b.patientsByRes[res] = p
+		}
 		if p == nil {
 			ref := refOf(res)
-			if ref == "" {
-				ref = written
-			}
 			// An unresolved reference seen earlier may name the same patient.
 			if ref != "" {
 				p = b.patientsByRef[ref]
@@ -382,7 +400,7 @@ func (b *builder) subjectPatient(ref *fm.Reference, from *fhir.Resource) (p *Pat
 		}
 		written = containerKey(c, written[1:])
 	}
-	if res := b.ix.Resolve(*ref.Reference, from); res != nil {
+	if res := b.ix.Resolve(*ref.Reference, from); res != nil && !b.leftOut[res] {
 		if res.Type != "Patient" {
 			return nil, false
 		}
@@ -435,7 +453,9 @@ func (b *builder) lookupPatient(ref *fm.Reference, from *fhir.Resource) *Patient
 		if r := refOf(res); r != "" {
 			return b.patientsByRef[r]
 		}
-		return nil
+		if !b.leftOut[res] {
+			return nil
+		}
 	}
 	return b.patientsByRef[normalizeRef(*ref.Reference)]
 }

@@ -449,7 +449,7 @@ func TestTasksAndCommunications(t *testing.T) {
 	p := set.Patients[0]
 	wantTasks := []*Task{
 		{
-			Ref:         "Task/7b0e3c9e-0000-4000-8000-000000000001", // id from the urn:uuid fullUrl
+			Ref:         "", // no id: a urn:uuid fullUrl is not one
 			Identifiers: []Identifier{{System: "https://utilreview.example/task", Value: "admission-notification.abc"}},
 			Status:      "completed",
 			Codes:       []Code{{System: "https://utilreview.example/CodeSystem/checks", Code: "admission-notification"}},
@@ -490,7 +490,8 @@ func TestIdentity(t *testing.T) {
 	for _, p := range set.Patients {
 		refs = append(refs, p.Ref)
 	}
-	want := []string{"Patient/11111111-2222-4333-8444-555555555555", "Patient/p2", "Patient/p3"}
+	// p1 has no id, only a urn:uuid fullUrl: no Ref, known by its identifier
+	want := []string{"", "Patient/p2", "Patient/p3"}
 	if !reflect.DeepEqual(refs, want) {
 		t.Fatalf("patients: got %v, want %v", refs, want)
 	}
@@ -501,7 +502,7 @@ func TestIdentity(t *testing.T) {
 	if !p1.Deceased || !p1.DeceasedAt.Equal(mustTime(t, "2024-07-03T04:00:00Z")) {
 		t.Errorf("deceasedDateTime: got %v %v", p1.Deceased, p1.DeceasedAt)
 	}
-	if len(p1.Encounters) != 1 || p1.Encounters[0].Ref != "Encounter/66666666-2222-4333-8444-555555555555" || p1.Encounters[0].Key != "urn:example:visit|V-1" {
+	if len(p1.Encounters) != 1 || p1.Encounters[0].Ref != "" || p1.Encounters[0].Key != "urn:example:visit|V-1" {
 		t.Errorf("encounter identity: got %+v", p1.Encounters)
 	}
 	if len(p1.Claims) != 1 || p1.Claims[0].Ref != "Claim/c-logical" {
@@ -534,7 +535,7 @@ func TestProblems(t *testing.T) {
 		8:  "claim has no status",
 		9:  "claim created: invalid FHIR date/time",
 		10: "claim item[0] servicedPeriod ends before it starts",
-		12: "encounter has no id",
+		12: "encounter has no id or identifier: it cannot be referenced",
 	}
 	got := make(map[int]string)
 	for _, p := range set.Problems {
@@ -715,5 +716,51 @@ func TestContainedPatients(t *testing.T) {
 				t.Errorf("claims: got %d, want %d", got, len(tt.files))
 			}
 		})
+	}
+}
+
+// TestNoIDs: in a transaction Bundle of POST entries without ids, a server
+// assigns the ids, so a urn:uuid fullUrl never becomes "Type/uuid".
+// Resources are known by business identifier (no Ref); those with neither
+// id nor identifier are left out with a problem.
+func TestNoIDs(t *testing.T) {
+	set := load(t, "noids.json", time.UTC)
+	var problems []string
+	for _, p := range set.Problems {
+		problems = append(problems, p.Error())
+	}
+	wantProblems := []string{
+		"noids.json entry 2: encounter has no id or identifier: it cannot be referenced",
+		"noids.json entry 3: claim has no id or identifier: it cannot be referenced",
+		"noids.json entry 4: patient has no id or identifier: it cannot be referenced",
+	}
+	for i, w := range wantProblems {
+		if i >= len(problems) || !strings.HasSuffix(problems[i], w) {
+			t.Errorf("problems: got %q, want suffixes %q", problems, wantProblems)
+			break
+		}
+	}
+	if len(set.Patients) != 2 {
+		t.Fatalf("patients: got %d, want 2", len(set.Patients))
+	}
+	p := set.Patients[0]
+	if p.Ref != "" || p.Key != "urn:example:mrn|MRN-9" {
+		t.Errorf("patient: got Ref %q Key %q, want no Ref and the identifier", p.Ref, p.Key)
+	}
+	if len(p.Encounters) != 1 || p.Encounters[0].Ref != "" || p.Encounters[0].Key != "urn:example:visit|V-9" {
+		t.Errorf("encounters: got %+v, want one known by identifier only", p.Encounters)
+	}
+	// The patient with neither is left out: its encounter groups under the
+	// reference as written, which nothing written repeats.
+	q := set.Patients[1]
+	if q.Ref != "urn:uuid:00000005-aaaa-4bbb-8ccc-dddddddddddd" || !q.BirthDate.IsZero() || len(q.Encounters) != 1 {
+		t.Errorf("left-out patient: got %+v", q)
+	}
+	for _, p := range set.Patients {
+		for _, e := range p.Encounters {
+			if strings.Contains(e.Ref, "aaaa-4bbb") || strings.Contains(e.Key, "aaaa-4bbb") {
+				t.Errorf("encounter identity from a urn:uuid fullUrl: %q %q", e.Ref, e.Key)
+			}
+		}
 	}
 }

@@ -22,8 +22,9 @@ func (b *builder) addClaim(r *fhir.Resource) {
 		b.problem(r, "claim has no use")
 		return
 	}
-	if ownID(r) == "" {
-		b.problem(r, "claim has no id (nor a urn:uuid fullUrl): what utilreview writes could not reference it")
+	ref, key, ok := identity(r, cr.Identifier)
+	if !ok {
+		b.problem(r, "claim "+errNoIdentity)
 		return
 	}
 	p, ok := b.subjectPatient(&cr.Patient, r)
@@ -36,7 +37,8 @@ func (b *builder) addClaim(r *fhir.Resource) {
 		return
 	}
 	c := &Claim{
-		Ref:      refOf(r),
+		Ref:      ref,
+		Key:      key,
 		Source:   r.Source,
 		Patient:  p,
 		Status:   cr.Status.Code(),
@@ -44,10 +46,6 @@ func (b *builder) addClaim(r *fhir.Resource) {
 		Type:     firstCode(&cr.Type),
 		SubType:  appendCodes(nil, cr.SubType),
 		Provider: b.refString(&cr.Provider, r),
-	}
-	c.Key = identifierKey(cr.Identifier)
-	if c.Key == "" {
-		c.Key = c.Ref
 	}
 	if cr.Created == "" {
 		b.problem(r, "claim has no created date")

@@ -24,8 +24,9 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 		b.problem(r, "encounter has no class")
 		return
 	}
-	if ownID(r) == "" {
-		b.problem(r, "encounter has no id (nor a urn:uuid fullUrl): what utilreview writes could not reference it")
+	ref, key, ok := identity(r, er.Identifier)
+	if !ok {
+		b.problem(r, "encounter "+errNoIdentity)
 		return
 	}
 	p, ok := b.subjectPatient(er.Subject, r)
@@ -47,7 +48,8 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 		return
 	}
 	e := &Encounter{
-		Ref:     refOf(r),
+		Ref:     ref,
+		Key:     key,
 		Source:  r.Source,
 		Patient: p,
 		Status:  er.Status.Code(),
@@ -58,10 +60,6 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 		StartPrecision: per.startPrec,
 		EndPrecision:   per.endPrec,
 		PartOf:         b.partOf(er.PartOf, r),
-	}
-	e.Key = identifierKey(er.Identifier)
-	if e.Key == "" {
-		e.Key = e.Ref
 	}
 	segs, firstPrec, err := b.segments(er, e)
 	if err != nil {

@@ -10,11 +10,10 @@ import (
 	"github.com/utilreview/utilreview/fhir"
 )
 
-const urnUUID = "urn:uuid:"
-
-// ownID is the resource's own id. A resource without Resource.id takes the
-// uuid of its urn:uuid fullUrl (Synthea's transaction Bundles carry both,
-// the same) or the id at the end of a RESTful fullUrl.
+// ownID is the resource's own id: Resource.id, or the id at the end of a
+// RESTful fullUrl naming this resource. A urn:uuid fullUrl is not an id: a
+// server assigns its own id to a resource POSTed without one, so "Type/uuid"
+// would dangle (Synthea sets Resource.id as well, the same uuid).
 // Contained resources have no id of their own outside their container.
 func ownID(r *fhir.Resource) string {
 	if r.Source.Contained != "" {
@@ -23,9 +22,6 @@ func ownID(r *fhir.Resource) string {
 	if r.ID != "" {
 		return r.ID
 	}
-	if strings.HasPrefix(r.FullURL, urnUUID) && len(r.FullURL) > len(urnUUID) {
-		return r.FullURL[len(urnUUID):]
-	}
 	// A RESTful fullUrl ending in this resource's Type/id names the id too.
 	if strings.Contains(r.FullURL, "://") {
 		if ref := normalizeRef(r.FullURL); len(ref) > len(r.Type)+1 && ref[:len(r.Type)] == r.Type && ref[len(r.Type)] == '/' {
@@ -33,6 +29,23 @@ func ownID(r *fhir.Resource) string {
 		}
 	}
 	return ""
+}
+
+// errNoIdentity is the problem of a resource that what utilreview writes
+// could not refer to.
+const errNoIdentity = "has no id or identifier: it cannot be referenced"
+
+// identity is the reference and stable key of a resource: ref "Type/id"
+// with its own id (else ""), key its business identifier "system|value",
+// else ref. ok is false when it has neither: then nothing written could
+// refer to it and the caller leaves it out.
+func identity(r *fhir.Resource, ids []fm.Identifier) (ref, key string, ok bool) {
+	ref = refOf(r)
+	key = identifierKey(ids)
+	if key == "" {
+		key = ref
+	}
+	return ref, key, key != ""
 }
 
 // refOf is "Type/id" with the resource's own id, or "" without one.

@@ -5,14 +5,16 @@ TAG = {"tag": [{"system": "https://utilreview.example/test", "code": "synthetic"
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 MSDRG = "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software"
 HL7DRG = "http://terminology.hl7.org/CodeSystem/ex-diagnosisrelatedgroup"
-def bundle(name, resources, note):
-    b = {"resourceType": "Bundle", "id": "synthetic-" + name, "meta": TAG, "type": "collection",
+def bundle(name, resources, note, type="collection"):
+    b = {"resourceType": "Bundle", "id": "synthetic-" + name, "meta": TAG, "type": type,
          "entry": []}
     for r in resources:
         e = {}
         if isinstance(r, tuple):
             e["fullUrl"], r = r
         e["resource"] = r
+        if type == "transaction":
+            e["request"] = {"method": "POST", "url": r["resourceType"]}
         b["entry"].append(e)
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(b, f, indent=1)
@@ -278,6 +280,26 @@ bundle("identity", [
      {"resourceType": "Encounter", "status": "finished", "class": {"system": ACT, "code": "AMB"},
       "subject": {"reference": "Patient/p2"}, "period": {"start": "2024-07-07T10:00:00Z"}}),
 ], "stable keys and references: ids from urn:uuid fullUrls, official identifiers, absolute and logical references, deceased")
+
+# --- noids: a transaction Bundle of POST entries without ids ---
+U = "urn:uuid:0000000%d-aaaa-4bbb-8ccc-dddddddddddd"
+bundle("noids", [
+    (U % 1, {"resourceType": "Patient", "identifier": [{"system": "urn:example:mrn", "value": "MRN-9"}]}),
+    (U % 2, {"resourceType": "Encounter", "status": "finished", "class": {"system": ACT, "code": "IMP"},
+             "identifier": [{"system": "urn:example:visit", "value": "V-9"}],
+             "subject": {"reference": U % 1}, "period": {"start": "2024-09-01T10:00:00Z", "end": "2024-09-03T10:00:00Z"}}),
+    # neither id nor identifier: cannot be referenced, left out
+    (U % 3, {"resourceType": "Encounter", "status": "finished", "class": {"system": ACT, "code": "IMP"},
+             "subject": {"reference": U % 1}, "period": {"start": "2024-09-05T10:00:00Z", "end": "2024-09-06T10:00:00Z"}}),
+    (U % 4, {"resourceType": "Claim", "status": "active", "use": "claim", "created": "2024-09-04T10:00:00Z",
+             "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+             "patient": {"reference": U % 1}, "item": [{"sequence": 1, "encounter": [{"reference": U % 2}],
+             "productOrService": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "99223"}]}}]}),
+    (U % 5, {"resourceType": "Patient", "birthDate": "1950-01-01"}),
+    (U % 6, {"resourceType": "Encounter", "status": "finished", "class": {"system": ACT, "code": "AMB"},
+             "identifier": [{"system": "urn:example:visit", "value": "V-10"}],
+             "subject": {"reference": U % 5}, "period": {"start": "2024-09-07T10:00:00Z", "end": "2024-09-07T11:00:00Z"}}),
+], "a transaction Bundle of POST entries without ids: resources known by identifier, or left out with a problem", type="transaction")
 
 # --- problems ---
 nostatus = enc("no-status", "IMP", "2024-08-01T10:00:00Z"); del nostatus["status"]
