@@ -162,7 +162,9 @@ var encounterDefinitions = []Definition{
 		What: "An inpatient stay in progress. The next concurrent review falls every N inpatient days from the inpatient order " +
 			"or, with a norm table, first on the day the stay reaches the norm's percentile LOS (by MS-DRG, else the principal " +
 			"diagnosis's ICD-10-CM prefix) and then every N days. One finding for the current cycle (episode \"cycle-<n>\"), due at " +
-			"the end of its review day." + encounterTimeNote,
+			"the end of its review day. A missed review does not disappear when the next cycle starts: the earliest earlier " +
+			"cycle whose review no completed (or cancelled) Task closes is raised too, overdue, until one does; the cycles after " +
+			"it wait for it to be closed." + encounterTimeNote,
 		Why: "UR plans review every continued stay at set intervals; Medicaid requires the first continued-stay review no later " +
 			"than the norm length of stay.",
 		Source:     "42 CFR 482.30(d)-(e); Medicaid: 42 CFR 456.128 (first review by the 50th percentile norm), 456.137.",

@@ -95,6 +95,7 @@ func TestEncounterChecksEndToEnd(t *testing.T) {
 	want := []string{
 		"admission-notification Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
 		"condition-code-44 Encounter/enc-re Encounter/enc-re 2025-03-20T10:00:00 overdue",
+		"continued-stay-review Encounter/enc-friday cycle-1 2025-03-16T23:59:59 overdue", // missed, no Task closes it
 		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 awaiting-review",
 		"important-message Encounter/enc-re Encounter/enc-re 2025-03-17T23:59:59 overdue",
 		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 overdue", // discharged before day 2 ended

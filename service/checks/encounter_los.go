@@ -96,9 +96,11 @@ func (r *run) losDefaultReview(out []Finding, c *encCtx, days int) []Finding {
 
 // continuedStayReview: while an inpatient stay goes on, the next
 // concurrent review is due every EveryDays inpatient days, or first at the
-// norm table's percentile LOS for the stay and then every EveryDays. One
-// finding for the current cycle: the first whose due time is still ahead
-// (with no cadence after the norm review, that review stays current).
+// norm table's percentile LOS for the stay and then every EveryDays. The
+// current cycle is the first whose due time is still ahead (with no cadence
+// after the norm review, that review stays current). A missed review does
+// not disappear when its cycle passes: the earliest earlier cycle that no
+// closed review covers (Config.Closed) is raised as well, overdue.
 func (r *run) continuedStayReview(out []Finding, c *encCtx) []Finding {
 	cr := &c.rs.Checks.ConcurrentReview
 	s := &c.s
@@ -125,44 +127,69 @@ func (r *run) continuedStayReview(out []Finding, c *encCtx) []Finding {
 		return out
 	}
 	days := Midnights(s.ipStart, r.asOf, r.loc)
-	cycle, reviewDay := 1, first
+	cycle := 1
 	if days > first && every > 0 {
 		cycle = 1 + (days-first+every-1)/every
-		reviewDay = first + (cycle-1)*every
 	}
-	due := dayEnd(s.ipStart, reviewDay, r.loc)
-	if every > 0 && !due.After(r.asOf) {
+	if every > 0 && !dayEnd(s.ipStart, first+(cycle-1)*every, r.loc).After(r.asOf) {
 		// The last second of a review day belongs to the next cycle.
-		cycle, reviewDay = cycle+1, reviewDay+every
-		due = dayEnd(s.ipStart, reviewDay, r.loc)
+		cycle++
 	}
+	csr := csrCycle{first: first, every: every, days: days, norm: norm, hasNorm: hasNorm, percentile: percentileOf(cr.Percentile)}
+	// The earliest missed cycle still open, if any: a review nobody closed.
+	for k := 1; k < cycle; k++ {
+		f := r.csrFinding(c, &csr, k)
+		if !r.closed(c.p, &f) {
+			out = append(out, f)
+			break
+		}
+	}
+	return append(out, r.csrFinding(c, &csr, cycle))
+}
+
+// csrCycle is what every concurrent review finding of one stay shares.
+type csrCycle struct {
+	first, every, days int
+	norm               float64
+	hasNorm            bool
+	percentile         int
+}
+
+// csrFinding is the concurrent review of one cycle.
+func (r *run) csrFinding(c *encCtx, csr *csrCycle, cycle int) Finding {
+	s := &c.s
+	reviewDay := csr.first + (cycle-1)*csr.every
+	due := dayEnd(s.ipStart, reviewDay, r.loc)
 	f := r.newFinding(CheckContinuedStayReview, Routine, URTeam, c, due)
 	f.Episode = "cycle-" + strconv.Itoa(cycle)
-	basis := "every " + plural(every, "day")
-	if hasNorm {
-		basis = fmt.Sprintf("first at the %s percentile length-of-stay norm (%s days)", ordinal(percentileOf(cr.Percentile)), num(norm))
-		if every > 0 {
-			basis += ", then every " + plural(every, "day")
+	basis := "every " + plural(csr.every, "day")
+	if csr.hasNorm {
+		basis = fmt.Sprintf("first at the %s percentile length-of-stay norm (%s days)", ordinal(csr.percentile), num(csr.norm))
+		if csr.every > 0 {
+			basis += ", then every " + plural(csr.every, "day")
 		}
 	}
 	f.Description = fmt.Sprintf("Inpatient stay in progress, day %d since the inpatient order %s. Concurrent review %d is due on inpatient day %d (%s), by %s.",
-		days, s.ipStart.In(r.loc).Format(descriptionDateLayout), cycle, reviewDay, basis, due.Format(descriptionTimeLayout))
+		csr.days, s.ipStart.In(r.loc).Format(descriptionDateLayout), cycle, reviewDay, basis, due.Format(descriptionTimeLayout))
+	if due.Before(r.asOf) {
+		f.Description += " It is overdue and no completed review closes it."
+	}
 	f.Evidence = []Evidence{
-		IntEvidence(evInpatientDays, days),
+		IntEvidence(evInpatientDays, csr.days),
 		IntEvidence(evReviewCycle, cycle),
 		IntEvidence(evReviewDay, reviewDay),
-		IntEvidence(evCadenceDays, every),
+		IntEvidence(evCadenceDays, csr.every),
 		TimeEvidence(evInpatientOrder, s.ipStart),
 		ruleSetEvidence(c.rs),
 	}
-	if hasNorm {
+	if csr.hasNorm {
 		f.Evidence = append(f.Evidence,
-			DecimalEvidence(evNormLOS, norm),
-			IntEvidence(evNormPercentile, percentileOf(cr.Percentile)),
+			DecimalEvidence(evNormLOS, csr.norm),
+			IntEvidence(evNormPercentile, csr.percentile),
 			StringEvidence(evRuleSource, ruleSourceMedicaidCSR),
 		)
 	}
-	return append(out, f)
+	return f
 }
 
 // percentileOf is the norm column used: 50 unless 75 or 90 is set.

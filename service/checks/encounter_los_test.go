@@ -125,17 +125,22 @@ func TestContinuedStayReview(t *testing.T) {
 		every     int
 		drg       string
 		dx        []facts.Diagnosis
-		cycle     int // 0 for no finding
+		cycle     int // the current cycle, 0 for no finding
 		reviewDay int
 		due       string
+		closed    []int // cycles whose review a Task closed
+		missed    int   // the earliest open missed cycle raised too, 0 for none
 	}{
 		{name: "day 0: first review on day 3", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-02T12:00", every: 3, cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
 		{name: "day 3: still cycle 1, due tonight", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-05T23:00", every: 3, cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
-		{name: "day 4: cycle 2 due day 6 (the spring-forward Sunday)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-06T00:00", every: 3, cycle: 2, reviewDay: 6, due: "2026-03-08T23:59:59"},
-		{name: "day 10: cycle 4 due day 12", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-12T08:00", every: 3, cycle: 4, reviewDay: 12, due: "2026-03-14T23:59:59"},
-		{name: "daily reviews", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-04T08:00", every: 1, cycle: 2, reviewDay: 2, due: "2026-03-04T23:59:59"},
+		{name: "day 4: cycle 2 due day 6 (the spring-forward Sunday)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-06T00:00", every: 3, cycle: 2, reviewDay: 6, due: "2026-03-08T23:59:59", missed: 1},
+		{name: "day 10: cycle 4 due day 12", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-12T08:00", every: 3, cycle: 4, reviewDay: 12, due: "2026-03-14T23:59:59", missed: 1},
+		{name: "day 10, cycle 1 closed: cycle 2 missed", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-12T08:00", every: 3, cycle: 4, reviewDay: 12, due: "2026-03-14T23:59:59", closed: []int{1}, missed: 2},
+		{name: "day 10, cycles 1 and 3 closed: cycle 2 missed", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-12T08:00", every: 3, cycle: 4, reviewDay: 12, due: "2026-03-14T23:59:59", closed: []int{1, 3}, missed: 2},
+		{name: "day 10, cycles 1-3 closed: current only", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-12T08:00", every: 3, cycle: 4, reviewDay: 12, due: "2026-03-14T23:59:59", closed: []int{1, 2, 3}},
+		{name: "daily reviews", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-04T08:00", every: 1, cycle: 2, reviewDay: 2, due: "2026-03-04T23:59:59", missed: 1},
 		{name: "norm by MS-DRG: first at 4.2 -> day 5", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, drg: "291", cycle: 1, reviewDay: 5, due: "2026-03-07T23:59:59"},
-		{name: "norm by MS-DRG then every 3: day 6 is cycle 2 (day 8)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-08T08:00", norms: true, every: 3, drg: "291", cycle: 2, reviewDay: 8, due: "2026-03-10T23:59:59"},
+		{name: "norm by MS-DRG then every 3: day 6 is cycle 2 (day 8)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-08T08:00", norms: true, every: 3, drg: "291", cycle: 2, reviewDay: 8, due: "2026-03-10T23:59:59", missed: 1},
 		{name: "norm by ICD-10-CM prefix I50 (I50.9)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, dx: icd("I50.9"), cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
 		{name: "longest prefix wins (I50.23 -> I50.2)", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, dx: icd("I50.23"), cycle: 1, reviewDay: 6, due: "2026-03-08T23:59:59"},
 		{name: "no norm row: cadence only", segs: []string{"IMP 2026-03-02T10:00"}, asOf: "2026-03-03T08:00", norms: true, every: 3, dx: icd("J18.9"), cycle: 1, reviewDay: 3, due: "2026-03-05T23:59:59"},
@@ -156,17 +161,39 @@ func TestContinuedStayReview(t *testing.T) {
 			}
 			e := enStay(t, "r1", tc.segs...)
 			e.DRG, e.Diagnoses = tc.drg, tc.dx
-			got := enReview(enRun(t, tc.asOf, rs), enPatient(e), CheckContinuedStayReview)
+			r := enRun(t, tc.asOf, rs)
+			p := enPatient(e)
+			if tc.closed != nil {
+				p.Tasks = []*facts.Task{{}}
+				r.cfg.Closed = func(_ *facts.Patient, f *Finding) bool {
+					for _, n := range tc.closed {
+						if f.Episode == "cycle-"+strconv.Itoa(n) {
+							return true
+						}
+					}
+					return false
+				}
+			}
+			got := enReview(r, p, CheckContinuedStayReview)
 			if tc.cycle == 0 {
 				if len(got) != 0 {
 					t.Fatalf("got %d findings, want none", len(got))
 				}
 				return
 			}
-			if len(got) != 1 {
-				t.Fatalf("got %d findings, want 1", len(got))
+			want := 1
+			if tc.missed > 0 {
+				want = 2
+				m := got[0]
+				enCheckShape(t, m)
+				if w := "cycle-" + strconv.Itoa(tc.missed); m.Episode != w || m.Status != StatusOverdue || !strings.Contains(m.Description, "overdue") {
+					t.Errorf("missed review: episode %q status %q, want %q overdue", m.Episode, m.Status, w)
+				}
 			}
-			f := got[0]
+			if len(got) != want {
+				t.Fatalf("got %d findings, want %d", len(got), want)
+			}
+			f := got[len(got)-1]
 			enCheckShape(t, f)
 			if want := "cycle-" + strconv.Itoa(tc.cycle); f.Episode != want {
 				t.Errorf("episode %q, want %q", f.Episode, want)

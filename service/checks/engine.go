@@ -109,11 +109,16 @@ func (r *run) stillOpen(p *facts.Patient, fs []Finding) []Finding {
 	}
 	var open []Finding
 	for i := range fs {
-		if !r.cfg.Closed(p, &fs[i]) {
+		if !r.closed(p, &fs[i]) {
 			open = append(open, fs[i])
 		}
 	}
 	return open
+}
+
+// closed reports whether Config.Closed says a clinician closed the finding.
+func (r *run) closed(p *facts.Patient, f *Finding) bool {
+	return r.cfg.Closed != nil && p != nil && len(p.Tasks) > 0 && r.cfg.Closed(p, f)
 }
 
 // before reports whether a known time is before the review's Since.

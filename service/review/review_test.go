@@ -102,11 +102,13 @@ func TestExampleScenarios(t *testing.T) {
 	want := []string{
 		// p1: Medicare, ED then inpatient since 11-15 02:00, MS-DRG 291 (GMLOS 3.9 days):
 		// 5 inpatient midnights by the as-of time, so the stay is past its GMLOS; the
-		// Medicare rule set reviews every 3 days (cycle 2 due on day 6); the
+		// Medicare rule set reviews every 3 days (cycle 2 due on day 6; the
+		// missed cycle-1 review, due on day 3, is raised too); the
 		// Important Message was due by the end of 11-17; the outpatient lab of
 		// 11-12 is within the 3-day payment window; the inpatient claim exists
 		// while reviews are open.
 		"claim-before-determination Claim/c1",
+		"continued-stay-review Encounter/e1",
 		"continued-stay-review Encounter/e1",
 		"important-message Encounter/e1",
 		"los-exceeds-gmlos Encounter/e1",
@@ -149,9 +151,11 @@ func TestExampleScenarios(t *testing.T) {
 		"timely-filing Claim/c7c",
 		// p8: fictional Capital Insurance: heart-failure stay at 7 days with no
 		// DRG (default review day 4; the payer's CEL check for heart failure
-		// past day 5); the 24 h notification passed; 8 units of 97110 on one day
+		// past day 5); a missed concurrent review besides the current one;
+		// the 24 h notification passed; 8 units of 97110 on one day
 		// against the synthetic MUE of 6 per date of service.
 		"admission-notification Encounter/e8",
+		"continued-stay-review Encounter/e8",
 		"continued-stay-review Encounter/e8",
 		"custom:heart-failure-extended-stay Encounter/e8",
 		"los-exceeds-gmlos Encounter/e8",
