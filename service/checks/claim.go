@@ -83,11 +83,13 @@ var claimDefinitions = []Definition{
 		On:    "claim",
 		What: "An institutional or professional claim not yet accepted by the payer (no ClaimResponse or ExplanationOfBenefit with outcome complete or partial) " +
 			"whose filing deadline, the service's through date (billablePeriod.end, else the latest line service date) plus the " +
-			"payer's limit in calendar days, has passed or falls within the warning lead. The deadline is the end of that day " +
+			"payer's limit, has passed or falls within the warning lead. The limit is in calendar days, or in calendar months " +
+			"(the same day of the month, or the month's last day when it has no such day), so that \"1 calendar year\" is 12 " +
+			"months and not 365 days, which end a day early across 29 February. The deadline is the end of that day " +
 			"in the facility time zone. A claim without any service date gets a data-gap finding.",
 		Why:        "A claim filed after the payer's limit is denied and cannot be billed to the patient.",
 		Source:     "42 CFR 424.44 (Medicare: 1 calendar year after the date of service); commercial payer contracts (often 90-180 days).",
-		Thresholds: "checks.timely_filing.limit_days, checks.timely_filing.warning_days.",
+		Thresholds: "checks.timely_filing.limit_days or checks.timely_filing.limit_months (Medicare: 12), checks.timely_filing.warning_days.",
 		Switch:     "checks.timely_filing.enabled",
 		Owner:      BillingTeam,
 		Priority:   Urgent,
@@ -320,14 +322,15 @@ func (r *run) statusFor(due time.Time) string {
 // day the payer accepts the claim; ok is false when the payer sets no limit
 // or the claim has no service date.
 func (r *run) filingDeadline(c *facts.Claim, rs *rules.RuleSet) (deadline, through time.Time, ok bool) {
-	if rs == nil || rs.Checks.TimelyFiling.LimitDays <= 0 {
+	if rs == nil || !rs.Checks.TimelyFiling.HasLimit() {
 		return time.Time{}, time.Time{}, false
 	}
 	through = throughDate(c)
 	if through.IsZero() {
 		return time.Time{}, time.Time{}, false
 	}
-	return endOfDay(through, rs.Checks.TimelyFiling.LimitDays, r.loc), through, true
+	last := rs.Checks.TimelyFiling.LastDay(dayOf(through, r.loc))
+	return endOfDay(last.In(r.loc), 0, r.loc), through, true
 }
 
 // editDue is when a billing edit must be fixed: a corrected claim must

@@ -3,31 +3,32 @@ package checks
 // Evidence types the claim and custom checks write (codes of utilreview's
 // evidence CodeSystem).
 const (
-	EvRuleSet         = "rule-set"
-	EvClaimLine       = "claim-line"
-	EvServiceCode     = "service-code"
-	EvDateOfService   = "date-of-service"
-	EvPairedCode      = "paired-code"
-	EvCodeList        = "code-list"
-	EvRuleSource      = "rule-source"
-	EvUnitsBilled     = "units-billed"
-	EvMUEValue        = "mue-value"
-	EvMUEIndicator    = "mue-indicator"
-	EvDuplicateClaim  = "duplicate-of-claim"
-	EvDuplicateLine   = "duplicate-of-line"
-	EvThroughDate     = "through-date"
-	EvFilingLimitDays = "filing-limit-days"
-	EvFilingDeadline  = "filing-deadline"
-	EvWarningDays     = "filing-warning-days"
-	EvStay            = "stay"
-	EvOpenReview      = "open-review"
-	EvReviewTask      = "review-task"
-	EvAdmissionDate   = "admission-date"
-	EvWindowDays      = "payment-window-days"
-	EvInpatientClaim  = "inpatient-claim"
-	EvMissingData     = "missing-data"
-	EvCustomCheck     = "custom-check"
-	EvCustomRule      = "custom-rule"
+	EvRuleSet           = "rule-set"
+	EvClaimLine         = "claim-line"
+	EvServiceCode       = "service-code"
+	EvDateOfService     = "date-of-service"
+	EvPairedCode        = "paired-code"
+	EvCodeList          = "code-list"
+	EvRuleSource        = "rule-source"
+	EvUnitsBilled       = "units-billed"
+	EvMUEValue          = "mue-value"
+	EvMUEIndicator      = "mue-indicator"
+	EvDuplicateClaim    = "duplicate-of-claim"
+	EvDuplicateLine     = "duplicate-of-line"
+	EvThroughDate       = "through-date"
+	EvFilingLimitDays   = "filing-limit-days"
+	EvFilingLimitMonths = "filing-limit-months"
+	EvFilingDeadline    = "filing-deadline"
+	EvWarningDays       = "filing-warning-days"
+	EvStay              = "stay"
+	EvOpenReview        = "open-review"
+	EvReviewTask        = "review-task"
+	EvAdmissionDate     = "admission-date"
+	EvWindowDays        = "payment-window-days"
+	EvInpatientClaim    = "inpatient-claim"
+	EvMissingData       = "missing-data"
+	EvCustomCheck       = "custom-check"
+	EvCustomRule        = "custom-rule"
 )
 
 var claimEvidenceTypes = []Concept{
@@ -45,6 +46,7 @@ var claimEvidenceTypes = []Concept{
 	{EvDuplicateLine, "Duplicate of line", "The sequence number of the other line, on the claim named by duplicate-of-claim or on the same claim, that bills the same service."},
 	{EvThroughDate, "Through date", "The last date of service of the claim (billablePeriod.end, else the latest line service date), from which the filing limit counts."},
 	{EvFilingLimitDays, "Filing limit (days)", "The payer's timely filing limit in calendar days from the through date."},
+	{EvFilingLimitMonths, "Filing limit (months)", "The payer's timely filing limit in calendar months from the through date (12 for 1 calendar year)."},
 	{EvFilingDeadline, "Filing deadline", "The last moment the payer accepts the claim: the end of the through date plus the filing limit, in the facility time zone."},
 	{EvWarningDays, "Filing warning lead (days)", "How many days before the filing deadline the payer's rule set starts warning."},
 	{EvStay, "Stay", "The encounter (hospital stay) the finding is about."},

@@ -12,7 +12,7 @@ import (
 // whose filing deadline has passed or falls within the warning lead.
 func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
 	tf := &rs.Checks.TimelyFiling
-	if !tf.Enabled || tf.LimitDays <= 0 || c.Accepted || !hospitalClaim(c) {
+	if !tf.Enabled || !tf.HasLimit() || c.Accepted || !hospitalClaim(c) {
 		return out
 	}
 	deadline, through, ok := r.filingDeadline(c, rs)
@@ -23,12 +23,9 @@ func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, 
 		f := r.claimFinding(CheckTimelyFiling, Urgent, BillingTeam, p, c, rs, c.Created)
 		f.Status = StatusDataGap
 		f.Description = "The claim has no date of service (billablePeriod or item.serviced), so its timely filing deadline " +
-			"cannot be computed; " + payerName(rs, c.Payer) + " accepts claims up to " + strconv.Itoa(tf.LimitDays) +
-			" days after the service's through date. Check the claim's service dates."
-		f.Evidence = append(f.Evidence,
-			StringEvidence(EvMissingData, "Claim.billablePeriod"),
-			IntEvidence(EvFilingLimitDays, tf.LimitDays),
-		)
+			"cannot be computed; " + payerName(rs, c.Payer) + " accepts claims up to " + tf.LimitText() +
+			" after the service's through date. Check the claim's service dates."
+		f.Evidence = append(f.Evidence, StringEvidence(EvMissingData, "Claim.billablePeriod"), filingLimitEvidence(tf))
 		return append(out, f)
 	}
 	daysLeft := daysBetweenDates(dayOf(r.asOf, r.loc), dayOf(deadline, r.loc))
@@ -41,7 +38,7 @@ func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, 
 	deadlineText := dateText(dayOf(deadline, r.loc))
 	payer := payerName(rs, c.Payer)
 	lead := "The claim's last date of service is " + throughText + " and " + payer + " accepts claims for " +
-		strconv.Itoa(tf.LimitDays) + " days after it"
+		tf.LimitText() + " after it"
 	switch {
 	case deadline.Before(r.asOf):
 		f.Description = lead + ": the filing deadline " + deadlineText + " has passed and no acceptance is on record. " +
@@ -54,11 +51,19 @@ func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, 
 	}
 	f.Evidence = append(f.Evidence,
 		TimeEvidence(EvThroughDate, through),
-		IntEvidence(EvFilingLimitDays, tf.LimitDays),
+		filingLimitEvidence(tf),
 		TimeEvidence(EvFilingDeadline, deadline),
 		IntEvidence(EvWarningDays, tf.WarningDays),
 	)
 	return append(out, f)
+}
+
+// filingLimitEvidence is the payer's limit as the rule set states it.
+func filingLimitEvidence(tf *rules.TimelyFiling) Evidence {
+	if tf.LimitMonths > 0 {
+		return IntEvidence(EvFilingLimitMonths, tf.LimitMonths)
+	}
+	return IntEvidence(EvFilingLimitDays, tf.LimitDays)
 }
 
 // daysBetweenDates is the number of calendar days from a to b.

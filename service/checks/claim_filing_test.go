@@ -118,3 +118,29 @@ func TestTimelyFilingDataGapAndSwitches(t *testing.T) {
 		}
 	}
 }
+
+// "1 calendar year" is 12 months: across 29 February 365 days end a day
+// early (42 CFR 424.44).
+func TestTimelyFilingCalendarMonths(t *testing.T) {
+	t.Parallel()
+	rs := clMedicareRules()
+	rs.Checks.TimelyFiling = rules.TimelyFiling{Enabled: true, LimitMonths: 12, WarningDays: 30}
+	for _, tt := range []struct{ through, want string }{
+		{"2024-02-28", "2025-02-28"}, // 365 days would give 2025-02-27
+		{"2024-02-29", "2025-02-28"}, // no 29 February in 2025
+		{"2023-03-01", "2024-03-01"}, // 365 days would give 2024-02-29
+		{"2025-06-15", "2026-06-15"},
+	} {
+		c := clClaim("c", tt.through+"T10:00")
+		c.BillableStart, c.BillableEnd = clAt(tt.through+"T08:00"), clAt(tt.through+"T17:00")
+		want := clDay(tt.want).AddDate(0, 0, 1).Add(-time.Second)
+		got := clFindings(clRun(tt.want+"T12:00", clSource(rs)), clPatient(nil, c), CheckTimelyFiling)
+		if len(got) != 1 || !got[0].Due.Equal(want) {
+			t.Errorf("through %s: findings %v, want one due %v", tt.through, got, want)
+			continue
+		}
+		if !strings.Contains(got[0].Description, "12 months") || len(clEvidence(got[0], EvFilingLimitMonths)) != 1 {
+			t.Errorf("through %s: description %q / evidence lacks the 12-month limit", tt.through, got[0].Description)
+		}
+	}
+}

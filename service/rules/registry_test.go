@@ -147,7 +147,7 @@ func TestShippedRuleSets(t *testing.T) {
 	ffs := ids["medicare-ffs"]
 	c := ffs.Checks
 	if c.AdmissionNotification.Enabled || !c.TwoMidnight.Enabled || !c.SNFThreeDay.Enabled || c.SNFThreeDay.MinMidnights != 3 ||
-		c.PaymentWindow.Days != 3 || c.TimelyFiling.LimitDays != 365 || !c.Observation.MOON || c.Observation.MaxHours != 48 ||
+		c.PaymentWindow.Days != 3 || c.TimelyFiling.LimitMonths != 12 || c.TimelyFiling.LimitDays != 0 || !c.Observation.MOON || c.Observation.MaxHours != 48 ||
 		!c.ImportantMessage.Enabled || !c.ConditionCode44.Enabled {
 		t.Errorf("medicare-ffs checks: got %+v", c)
 	}

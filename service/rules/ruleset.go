@@ -6,6 +6,7 @@
 package rules
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -300,11 +301,47 @@ type DuplicateLines struct {
 	ExemptModifiers []string `json:"exempt_modifiers" yaml:"exempt_modifiers"`
 }
 
-// TimelyFiling: the payer's filing limit.
+// TimelyFiling: the payer's filing limit, counted from the service's
+// through date in calendar days (LimitDays) or calendar months
+// (LimitMonths); a rule set sets exactly one. "1 calendar year" (Medicare,
+// 42 CFR 424.44) is LimitMonths 12: 365 days ends a day early whenever the
+// year counted includes 29 February.
 type TimelyFiling struct {
 	Enabled     bool `json:"enabled" yaml:"enabled"`
-	LimitDays   int  `json:"limit_days" yaml:"limit_days"`
+	LimitDays   int  `json:"limit_days,omitempty" yaml:"limit_days,omitempty"`
+	LimitMonths int  `json:"limit_months,omitempty" yaml:"limit_months,omitempty"`
 	WarningDays int  `json:"warning_days" yaml:"warning_days"`
+}
+
+// HasLimit reports whether a filing limit is set.
+func (tf *TimelyFiling) HasLimit() bool { return tf.LimitDays > 0 || tf.LimitMonths > 0 }
+
+// LastDay is the last calendar day on which a claim for services through
+// the given date may be filed: LimitDays days after it, or the same day of
+// the month LimitMonths months later, the month's last day when it has no
+// such day (through 2024-02-29 + 12 months is 2025-02-28, not 03-01).
+func (tf *TimelyFiling) LastDay(through Date) Date {
+	if tf.LimitMonths > 0 {
+		m := through.M - 1 + tf.LimitMonths
+		y, mon := through.Y+m/12, m%12+1
+		last := time.Date(y, time.Month(mon)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		return Date{y, mon, min(through.D, last)}
+	}
+	return DateOf(time.Date(through.Y, time.Month(through.M), through.D+tf.LimitDays, 0, 0, 0, 0, time.UTC))
+}
+
+// LimitText says the limit in words: "90 days", "12 months".
+func (tf *TimelyFiling) LimitText() string {
+	if tf.LimitMonths > 0 {
+		if tf.LimitMonths == 1 {
+			return "1 month"
+		}
+		return strconv.Itoa(tf.LimitMonths) + " months"
+	}
+	if tf.LimitDays == 1 {
+		return "1 day"
+	}
+	return strconv.Itoa(tf.LimitDays) + " days"
 }
 
 // PaymentWindow: outpatient services that belong on the inpatient claim.

@@ -331,3 +331,23 @@ func TestDateEncoding(t *testing.T) {
 		t.Errorf("String: got %q", s)
 	}
 }
+
+func TestTimelyFilingLastDay(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		tf      TimelyFiling
+		through Date
+		want    Date
+	}{
+		{TimelyFiling{LimitMonths: 12}, Date{2024, 2, 28}, Date{2025, 2, 28}},
+		{TimelyFiling{LimitMonths: 12}, Date{2024, 2, 29}, Date{2025, 2, 28}},
+		{TimelyFiling{LimitMonths: 1}, Date{2025, 1, 31}, Date{2025, 2, 28}},
+		{TimelyFiling{LimitMonths: 14}, Date{2025, 11, 30}, Date{2027, 1, 30}},
+		{TimelyFiling{LimitDays: 365}, Date{2024, 2, 28}, Date{2025, 2, 27}},
+		{TimelyFiling{LimitDays: 90}, Date{2025, 12, 15}, Date{2026, 3, 15}},
+	} {
+		if got := tt.tf.LastDay(tt.through); got != tt.want {
+			t.Errorf("%+v from %v: got %v, want %v", tt.tf, tt.through, got, tt.want)
+		}
+	}
+}

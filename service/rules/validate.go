@@ -276,11 +276,22 @@ func (v *validator) checks() {
 		}
 	}
 	if tf := c.TimelyFiling; tf.Enabled {
-		v.positive("checks.timely_filing.limit_days", tf.LimitDays)
+		switch {
+		case tf.LimitDays != 0 && tf.LimitMonths != 0:
+			v.add("checks.timely_filing.limit_months", "set limit_days or limit_months, not both")
+		case tf.LimitMonths != 0:
+			v.positive("checks.timely_filing.limit_months", tf.LimitMonths)
+		case tf.LimitDays != 0:
+			v.positive("checks.timely_filing.limit_days", tf.LimitDays)
+		default:
+			v.add("checks.timely_filing.limit_days", "one of limit_days or limit_months is required")
+		}
 		switch {
 		case tf.WarningDays < 0:
 			v.add("checks.timely_filing.warning_days", "must be >= 0")
-		case tf.LimitDays > 0 && tf.WarningDays >= tf.LimitDays:
+		case tf.LimitMonths > 0 && tf.WarningDays >= 28*tf.LimitMonths: // the shortest month
+			v.add("checks.timely_filing.warning_days", "warning_days %d is not below limit_months %d (28 days a month)", tf.WarningDays, tf.LimitMonths)
+		case tf.LimitMonths == 0 && tf.LimitDays > 0 && tf.WarningDays >= tf.LimitDays:
 			v.add("checks.timely_filing.warning_days", "warning_days %d is not below limit_days %d", tf.WarningDays, tf.LimitDays)
 		}
 	}

@@ -120,6 +120,26 @@ func TestValidationErrors(t *testing.T) {
 			},
 		},
 		{
+			name:  "timely filing: days and months both",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "limit_days: 90", "limit_days: 90, limit_months: 3")},
+			want:  []wantErr{{"a.yaml", "checks.timely_filing.limit_months", "set limit_days or limit_months, not both"}},
+		},
+		{
+			name:  "timely filing: no limit",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "limit_days: 90, ", "")},
+			want:  []wantErr{{"a.yaml", "checks.timely_filing.limit_days", "one of limit_days or limit_months is required"}},
+		},
+		{
+			name:  "timely filing: warning not below a month limit",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "limit_days: 90, warning_days: 10", "limit_months: 1, warning_days: 28")},
+			want:  []wantErr{{"a.yaml", "checks.timely_filing.warning_days", "warning_days 28 is not below limit_months 1 (28 days a month)"}},
+		},
+		{
+			name:  "timely filing: negative months",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "limit_days: 90", "limit_months: -12")},
+			want:  []wantErr{{"a.yaml", "checks.timely_filing.limit_months", "must be > 0"}},
+		},
+		{
 			name:  "impossible date",
 			files: map[string]string{"a.yaml": edit(baseRuleSet, "from: 2025-01-01", "from: 2025-13-01")},
 			want:  []wantErr{{"a.yaml", "effective.from", `date "2025-13-01" is not a valid YYYY-MM-DD date`}},
