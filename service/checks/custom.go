@@ -26,6 +26,10 @@ func (r *run) customEncounter(p *facts.Patient, e *facts.Encounter) []Finding {
 	if !hasCustom(rs, rules.OnEncounter) {
 		return nil
 	}
+	if s := analyseStay(e, rs.Checks.Observation.Classes, r.asOf); !s.countable(e) {
+		// Nothing to count los_days or midnights from (see periodGap).
+		return nil
+	}
 	// Built once per encounter and rule set, only when a check needs it.
 	vars := rules.EncounterVars(p, e, rs, r.measures(p, e, e.Start, rs))
 	var out []Finding

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/rules"
 )
@@ -118,6 +119,8 @@ func TestCustomEncounterStay(t *testing.T) {
 		{"planned", "planned", "", "2025-03-09T00:30", ""},
 		{"cancelled", "cancelled", "", "2025-03-09T00:30", ""},
 		{"starts after the review time", "in-progress", "", "2025-03-01T10:00", ""},
+		{"finished without any end", "no-end", "", "2025-03-20T10:00", ""},
+		{"start known to the month only", "imprecise", "", "2025-03-09T00:30", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,6 +133,12 @@ func TestCustomEncounterStay(t *testing.T) {
 			if tt.end != "" {
 				e.End = clAt(tt.end)
 				e.Segments[1].End = e.End
+			}
+			if tt.status == "no-end" {
+				e.Status, e.Segments = "finished", e.Segments[1:]
+			}
+			if tt.status == "imprecise" {
+				e.Status, e.StartPrecision = "in-progress", fhir.Month
 			}
 			p := clPatient([]*facts.Encounter{e})
 			var got []string

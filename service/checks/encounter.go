@@ -106,13 +106,14 @@ func (r *run) encounter(p *facts.Patient, e *facts.Encounter) []Finding {
 		obsClasses = c.rs.Checks.Observation.Classes
 	}
 	c.s = analyseStay(e, obsClasses, r.asOf)
-	if !c.s.open && c.s.end.IsZero() {
-		// Finished without an end: lengths and deadlines cannot be
-		// counted; only the missing payer can still be flagged.
-		return r.missingCoverage(nil, &c)
-	}
 	if c.s.ipStart.IsZero() && !c.s.hasObs {
 		return nil
+	}
+	if !c.s.countable(e) {
+		// A period written to the month or year, or finished without an
+		// end: lengths and deadlines cannot be counted. One data-gap
+		// finding says so; the missing payer can still be flagged.
+		return r.missingCoverage([]Finding{r.periodGap(&c)}, &c)
 	}
 
 	var out []Finding
@@ -252,6 +253,12 @@ func analyseStay(e *facts.Encounter, obsClasses []string, asOf time.Time) stay {
 		}
 	}
 	return s
+}
+
+// countable: days and midnights can be counted from the stay's period:
+// it is known to the day, and a finished stay has an end.
+func (s *stay) countable(e *facts.Encounter) bool {
+	return !imprecisePeriod(e) && (s.open || !s.end.IsZero())
 }
 
 // newFinding fills what every encounter finding shares.

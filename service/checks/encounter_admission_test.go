@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/rules"
 )
@@ -261,8 +262,8 @@ func TestEncounterSkipsAndOddInput(t *testing.T) {
 				}
 				for _, f := range r.encounter(p, tc.e) {
 					enCheckShape(t, f)
-					if tc.name == "finished without end" && f.Check != CheckMissingCoverage {
-						t.Errorf("finished without end: got %s, want no timed finding", f.Check)
+					if tc.name == "finished without end" && !(f.Check == CheckStaleEncounter && f.Status == StatusDataGap) {
+						t.Errorf("finished without end: got %s, want only the data-gap finding", f.Check)
 					}
 				}
 				_ = r.encounter(nil, tc.e) // no patient: must not panic
@@ -292,5 +293,63 @@ func TestPayerLabel(t *testing.T) {
 		if got := payerLabel(tc.py, rs, tc.matched); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestPeriodGap: a stay whose period is known only to the month or year, or
+// finished without an end, gets one data-gap finding and nothing counted.
+func TestPeriodGap(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		segs      []string
+		startPrec fhir.Precision
+		endPrec   fhir.Precision
+		noEnd     bool
+		episode   string // "" for no data-gap finding
+		words     string
+	}{
+		{name: "month-precision start", segs: []string{"IMP 2026-03-01 2026-03-12T10:00"}, startPrec: fhir.Month, endPrec: fhir.Second,
+			episode: "+imprecise-period", words: "start to the month"},
+		{name: "year-precision start and end", segs: []string{"IMP 2026-01-01 2026-01-01"}, startPrec: fhir.Year, endPrec: fhir.Year,
+			episode: "+imprecise-period", words: "start to the year and its end to the year"},
+		{name: "month-precision start, in progress", segs: []string{"IMP 2026-03-01"}, startPrec: fhir.Month,
+			episode: "+imprecise-period", words: "start to the month"},
+		{name: "finished without an end", segs: []string{"IMP 2026-03-02T10:00"}, noEnd: true, episode: "+no-end", words: "no end"},
+		{name: "day precision counts as usual", segs: []string{"IMP 2026-03-01 2026-03-12"}, startPrec: fhir.Day, endPrec: fhir.Day},
+		{name: "an ambulatory visit is no stay", segs: []string{"AMB 2026-03-01 2026-03-01"}, startPrec: fhir.Month, endPrec: fhir.Month},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := enStay(t, "g1", tc.segs...)
+			e.StartPrecision, e.EndPrecision, e.DRG = tc.startPrec, tc.endPrec, "291"
+			if tc.noEnd {
+				e.Status = "finished"
+			}
+			p := enPatient(e)
+			r := enRun(t, "2026-03-20T10:00", enMedicare())
+			got := r.encounter(p, e)
+			if tc.episode == "" {
+				for _, f := range got {
+					if f.Status == StatusDataGap {
+						t.Errorf("got data-gap %s %s, want none", f.Check, f.Episode)
+					}
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d findings, want the one data-gap finding", len(got))
+			}
+			f := got[0]
+			enCheckShape(t, f)
+			if f.Check != CheckStaleEncounter || f.Status != StatusDataGap || f.Episode != stayKey(e)+tc.episode || f.Owner != PatientAccessTeam || f.Priority != Routine {
+				t.Errorf("got %s %s %s %s/%s", f.Check, f.Status, f.Episode, f.Owner, f.Priority)
+			}
+			if !strings.Contains(f.Description, tc.words) {
+				t.Errorf("description %q does not say %q", f.Description, tc.words)
+			}
+			enWantDue(t, f, enAt(t, tc.segs[0][4:14]+"T23:59:59").AddDate(0, 0, 1))
+		})
 	}
 }

@@ -225,12 +225,16 @@ var encounterDefinitions = []Definition{
 	},
 	{
 		ID:    CheckStaleEncounter,
-		Title: "Encounter left in progress (data quality)",
+		Title: "Encounter period unusable: left in progress, imprecise or without an end (data quality)",
 		On:    "encounter",
 		What: "Any encounter still in progress (no end, or an end after the review time) more than the configured number of " +
 			"days after its start (365 by default). It replaces every other finding for the encounter: length-of-stay, review " +
 			"and observation findings on such a record would be absurd. Business status data-gap; due when the encounter became " +
-			"stale.",
+			"stale. The same check also flags an inpatient or observation stay whose period.start or period.end is written to " +
+			"the month or year only (episode \"<stay>+imprecise-period\"), or that is finished with no end at all (episode " +
+			"\"<stay>+no-end\"): no day or midnight is counted from such a period, so it replaces the timed findings (only " +
+			"missing-coverage may accompany it); due at the end of the day after the recorded start. Custom encounter checks " +
+			"do not run for any of these.",
 		Why:        "Encounters never closed in the EHR distort length of stay, census and review worklists.",
 		Source:     "utilreview data-quality rule.",
 		Thresholds: "Engine setting stale_after_days (not a payer rule).",

@@ -44,6 +44,8 @@ const (
 	evHRRPCode             = "hrrp-code"
 	evDischargeDisposition = "discharge-disposition"
 	evDaysOpen             = "days-open"
+	evStartPrecision       = "start-precision"
+	evEndPrecision         = "end-precision"
 	evStaleAfterDays       = "stale-after-days"
 )
 
@@ -90,5 +92,7 @@ var encounterEvidenceTypes = []Concept{
 	{evHRRPCode, "HRRP code", "The index stay's principal diagnosis or procedure code that placed it in the HRRP cohort."},
 	{evDischargeDisposition, "Discharge disposition", "Where the patient went at discharge (Encounter.hospitalization.dischargeDisposition)."},
 	{evDaysOpen, "Days open", "Calendar days the encounter has been in progress."},
+	{evStartPrecision, "Start precision", "The precision period.start was written with (year or month) when it is coarser than a day."},
+	{evEndPrecision, "End precision", "The precision period.end was written with (year or month) when it is coarser than a day."},
 	{evStaleAfterDays, "Stale after", "Days in progress after which an encounter is treated as stale data."},
 }
