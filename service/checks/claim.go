@@ -49,8 +49,10 @@ var claimDefinitions = []Definition{
 		On:    "claim",
 		What: "The units of service billed for a CPT or HCPCS code exceed its Medically Unlikely Edit value: per claim line when " +
 			"the MUE adjudication indicator is 1, or summed over the claim's lines with the same code and date of service when it " +
-			"is 2 (policy) or 3 (clinical). A line without a quantity counts as 1 unit. Institutional and professional claims only. The correction is due by the claim's " +
-			"timely-filing deadline (the claim's creation date when the payer has no filing limit configured).",
+			"is 2 (policy) or 3 (clinical). A line without a quantity counts as 1 unit. Institutional and professional claims only. " +
+			"Units are summed within one claim: the engine does not add units of the same code and date billed on the patient's " +
+			"other claims. The correction is due by the end of the day after the claim's creation (billing edits are worked " +
+			"before the claim goes to the payer), and no later than its timely-filing deadline.",
 		Why: "Payers deny the line (indicator 1) or the whole code for the day (indicators 2 and 3) when units exceed the MUE; " +
 			"billing must correct the units or document why more were given.",
 		Source:     "CMS National Correct Coding Initiative, Medically Unlikely Edits (MUE) tables; Medicare Claims Processing Manual ch. 23.",
@@ -68,7 +70,8 @@ var claimDefinitions = []Definition{
 			"neither claim replaces the other (Claim.related with relationship prior). The finding is raised once per pair, on " +
 			"the later claim (by creation time, then reference) or on the later line of the same claim. Claims to different " +
 			"payers are not duplicates (coordination of benefits sends the same service to each payer). The correction is due " +
-			"by the claim's timely-filing deadline.",
+			"by the end of the day after the later claim's creation (billing edits are worked before the claim goes to the " +
+			"payer), and no later than its timely-filing deadline.",
 		Why: "Payers deny exact duplicates (CARC 18), and a duplicate that is paid is an overpayment to return.",
 		Source: "Payer duplicate-claim edits (claim adjustment reason code 18); modifiers 59, 76, 77, 91, XE, XP, XS, XU, RT and LT " +
 			"mark distinct or repeat services (CMS NCCI Policy Manual ch. 1).",
@@ -121,8 +124,11 @@ var claimDefinitions = []Definition{
 			"the inpatient order), billed separately from the inpatient claim. All outpatient hospital services of the admitting " +
 			"hospital count, diagnostic or not, because related non-diagnostic services belong on the inpatient claim too and " +
 			"the engine cannot tell clinical relatedness; when both claims name a provider, only the same provider's claims " +
-			"count. Professional claims are outside the rule. The payer's rule set of the inpatient stay applies. Due by the " +
-			"outpatient claim's timely-filing deadline.",
+			"count. Professional claims are outside the rule. The payer's rule set of the inpatient stay applies. The services " +
+			"must be on the inpatient claim before it is billed, so the finding is due by the end of the day after the inpatient " +
+			"claim's creation; without an inpatient claim in the input, the end of the day after discharge; for a stay in " +
+			"progress, the end of the day after the later of the inpatient order and the outpatient claim's creation (hold the " +
+			"outpatient claim). Never later than the outpatient claim's timely-filing deadline.",
 		Why: "Medicare pays these services as part of the inpatient stay (DRG payment); billing them separately is an " +
 			"overpayment that must be combined onto the inpatient claim or refunded.",
 		Source:     "42 CFR 412.2(c)(5) (3 days for IPPS hospitals, 1 day for hospitals outside the IPPS); Medicare Claims Processing Manual ch. 3, 40.3.",
@@ -333,14 +339,30 @@ func (r *run) filingDeadline(c *facts.Claim, rs *rules.RuleSet) (deadline, throu
 	return endOfDay(last.In(r.loc), 0, r.loc), through, true
 }
 
-// editDue is when a billing edit must be fixed: a corrected claim must
-// still reach the payer within the filing limit, so the edit is due by the
-// filing deadline; without one, at the claim's creation.
+// editDue is when a billing edit on c must be fixed: edits are worked
+// before the claim goes to the payer, so by the end of the day after its
+// creation (see dueDayAfter).
 func (r *run) editDue(c *facts.Claim, rs *rules.RuleSet) time.Time {
-	if d, _, ok := r.filingDeadline(c, rs); ok {
-		return d
+	return r.dueDayAfter(c.Created, c, rs)
+}
+
+// dueDayAfter is the end of the day after anchor in the facility zone,
+// never later than c's filing deadline: a corrected claim must still reach
+// the payer in time. Without an anchor it is the filing deadline (zero
+// when there is none either).
+func (r *run) dueDayAfter(anchor time.Time, c *facts.Claim, rs *rules.RuleSet) time.Time {
+	deadline, _, ok := r.filingDeadline(c, rs)
+	if anchor.IsZero() {
+		if ok {
+			return deadline
+		}
+		return time.Time{}
 	}
-	return c.Created
+	due := endOfDay(anchor, 1, r.loc)
+	if ok && deadline.Before(due) {
+		due = deadline
+	}
+	return due
 }
 
 // throughDate is the service's through date: billablePeriod.end, else the

@@ -147,6 +147,10 @@ func TestDuplicateClaimLine(t *testing.T) {
 				if f.Owner != BillingTeam || f.Priority != Routine {
 					t.Errorf("finding %d: owner %s priority %s", i, f.Owner, f.Priority)
 				}
+				// Worked before the later claim goes out: the day after its creation.
+				if want := endOfDay(f.Claim.Created, 1, clLoc); !f.Due.Equal(want) {
+					t.Errorf("finding %d: due %v, want %v", i, f.Due, want)
+				}
 			}
 		})
 	}

@@ -65,8 +65,8 @@ func TestMUEExceeded(t *testing.T) {
 				if u := clEvidence(f, EvUnitsBilled); len(u) != 1 || *u[0].Decimal != w.units {
 					t.Errorf("finding %d: units evidence %v, want %v", i, u, w.units)
 				}
-				// The correction is due by the filing deadline: 365 days after 2025-03-04 (or 03-05).
-				if f.Due.Before(clDay("2026-03-04")) || f.Priority != Routine || f.Owner != BillingTeam || f.Status != StatusAwaitingReview {
+				// The correction is due by the end of the day after the claim's creation.
+				if !f.Due.Equal(endOfDay(c.Created, 1, clLoc)) || f.Priority != Routine || f.Owner != BillingTeam || f.Status != StatusAwaitingReview {
 					t.Errorf("finding %d: due %v priority %s owner %s status %s", i, f.Due, f.Priority, f.Owner, f.Status)
 				}
 			}
@@ -85,17 +85,27 @@ func TestMUEDescriptionAndDue(t *testing.T) {
 	if got[0].Description != want {
 		t.Errorf("description\n got %q\nwant %q", got[0].Description, want)
 	}
-	wantDue := time.Date(2026, 3, 4, 23, 59, 59, 0, clLoc)
-	if !got[0].Due.Equal(wantDue) {
-		t.Errorf("due %v, want %v (the filing deadline)", got[0].Due, wantDue)
+	// Billing edits are worked before the claim goes out: due by the end of
+	// the day after the claim's creation.
+	wantDue := time.Date(2025, 3, 6, 23, 59, 59, 0, clLoc)
+	if !got[0].Due.Equal(wantDue) || got[0].Status != StatusAwaitingReview {
+		t.Errorf("due %v %s, want %v awaiting-review (the day after the claim's creation)", got[0].Due, got[0].Status, wantDue)
 	}
 
-	// Without a filing limit the edit is due at the claim's creation.
+	// Without a filing limit: the same.
 	rs := clMedicareRules()
 	rs.Checks.TimelyFiling = rules.TimelyFiling{}
-	got = clFindings(clRun("2025-03-06T09:00", clSource(rs)), clPatient(nil, c), CheckMUEExceeded)
-	if len(got) != 1 || !got[0].Due.Equal(c.Created) || got[0].Status != StatusOverdue {
-		t.Errorf("without filing limit: got %+v, want due %v overdue", got, c.Created)
+	got = clFindings(clRun("2025-03-07T09:00", clSource(rs)), clPatient(nil, c), CheckMUEExceeded)
+	if len(got) != 1 || !got[0].Due.Equal(wantDue) || got[0].Status != StatusOverdue {
+		t.Errorf("without filing limit: got %+v, want due %v overdue", got, wantDue)
+	}
+
+	// Never later than the filing deadline: a claim created on its last day.
+	rs = clMedicareRules()
+	rs.Checks.TimelyFiling = rules.TimelyFiling{Enabled: true, LimitDays: 1, WarningDays: 0}
+	got = clFindings(clRun("2025-03-05T11:00", clSource(rs)), clPatient(nil, c), CheckMUEExceeded)
+	if deadline := time.Date(2025, 3, 5, 23, 59, 59, 0, clLoc); len(got) != 1 || !got[0].Due.Equal(deadline) {
+		t.Errorf("filing deadline first: got %+v, want due %v", got, deadline)
 	}
 }
 

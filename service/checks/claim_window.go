@@ -127,7 +127,7 @@ type windowHit struct {
 }
 
 func (r *run) windowFinding(p *facts.Patient, c *facts.Claim, s *windowStay, hits []windowHit) Finding {
-	f := r.claimFinding(CheckPaymentWindow, Routine, BillingTeam, p, c, s.rs, r.editDue(c, s.rs))
+	f := r.claimFinding(CheckPaymentWindow, Routine, BillingTeam, p, c, s.rs, r.windowDue(c, s))
 	f.Encounter = s.enc
 	f.Episode = s.enc.Key
 	admitDay := dayOf(s.admit, r.loc)
@@ -172,6 +172,28 @@ func (r *run) windowFinding(p *facts.Patient, c *facts.Claim, s *windowStay, hit
 	b.WriteString(" (42 CFR 412.2). Combine them onto the inpatient claim, or record why they are unrelated non-diagnostic services that may be billed separately.")
 	f.Description = b.String()
 	return f
+}
+
+// windowDue is when the outpatient services must be combined onto the
+// inpatient claim: before that claim is billed, so the end of the day after
+// its creation; without it in the input, the end of the day after discharge;
+// for a stay in progress, the end of the day after the later of the
+// inpatient order and the outpatient claim's creation, so that the
+// outpatient claim is held. Capped by the outpatient claim's filing deadline.
+func (r *run) windowDue(c *facts.Claim, s *windowStay) time.Time {
+	var anchor time.Time
+	switch end := s.enc.End; {
+	case s.claim != nil && !s.claim.Created.IsZero():
+		anchor = s.claim.Created
+	case !end.IsZero() && !end.After(r.asOf):
+		anchor = end
+	default:
+		anchor = s.admit
+		if c.Created.After(anchor) {
+			anchor = c.Created
+		}
+	}
+	return r.dueDayAfter(anchor, c, s.rs)
 }
 
 // daysText writes "3 days" or "1 day".

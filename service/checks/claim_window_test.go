@@ -164,3 +164,51 @@ func TestPaymentWindowFromInpatientOrderAndTwoStays(t *testing.T) {
 		t.Errorf("description %q does not name the inpatient claim", got[1].Description)
 	}
 }
+
+// The services must be on the inpatient claim before it is billed: due the
+// day after the inpatient claim's creation, else after discharge, else
+// (stay in progress) after the later of the order and the outpatient claim.
+func TestPaymentWindowDue(t *testing.T) {
+	t.Parallel()
+	end := func(day string) time.Time { return clDay(day).AddDate(0, 0, 1).Add(-time.Second) }
+	tests := []struct {
+		name      string
+		ipCreated string // "" for no inpatient claim in the input
+		open      bool   // the stay has no end yet
+		opCreated string
+		asOf      string
+		want      time.Time
+	}{
+		{"inpatient claim created", "2025-03-15T10:00", false, "2025-03-08T18:00", "2025-03-16T09:00", end("2025-03-16")},
+		{"no inpatient claim: the day after discharge", "", false, "2025-03-08T18:00", "2025-03-16T09:00", end("2025-03-15")},
+		{"discharge after the review time: still in progress", "", false, "2025-03-08T18:00", "2025-03-12T09:00", end("2025-03-11")},
+		{"in progress: the day after the order", "", true, "2025-03-08T18:00", "2025-03-12T09:00", end("2025-03-11")},
+		{"in progress, outpatient claim after the order", "", true, "2025-03-12T08:00", "2025-03-13T09:00", end("2025-03-13")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			stay := clStay("s", "2025-03-09T22:00", "2025-03-10T02:00")
+			if tt.open {
+				stay.Status, stay.End = "in-progress", time.Time{}
+				stay.Segments[len(stay.Segments)-1].End = time.Time{}
+			}
+			op := clClaim("op", tt.opCreated, clLine(1, "80053", "2025-03-08", 1))
+			claims := []*facts.Claim{op}
+			if tt.ipCreated != "" {
+				ip := clClaim("ip", tt.ipCreated, clLine(1, "99223", "2025-03-10", 1))
+				ip.Encounters = []*facts.Encounter{stay}
+				stay.Claims = []*facts.Claim{ip}
+				claims = append(claims, ip)
+			}
+			got := clFindings(clRun(tt.asOf, clSource(clMedicareRules())), clPatient([]*facts.Encounter{stay}, claims...), CheckPaymentWindow)
+			if len(got) != 1 || !got[0].Due.Equal(tt.want) {
+				var due []time.Time
+				for _, f := range got {
+					due = append(due, f.Due)
+				}
+				t.Fatalf("due %v, want one finding due %v", due, tt.want)
+			}
+		})
+	}
+}
