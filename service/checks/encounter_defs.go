@@ -49,7 +49,10 @@ var encounterDefinitions = []Definition{
 		Title: "Inpatient stay shorter than two midnights",
 		On:    "encounter",
 		What: "A finished inpatient stay whose total hospital time, from arrival (emergency and observation time before the " +
-			"inpatient order included) to discharge, spans fewer than 2 midnights. Not raised when a procedure of the stay is on " +
+			"inpatient order included) to discharge, spans fewer than 2 midnights. Arrival also counts emergency or observation " +
+			"time recorded as separate encounters of the same patient: one the stay is partOf (or that is partOf the stay), or " +
+			"one ending at most 2 hours before the stay (or such an encounter) starts; each is named as preceding-encounter " +
+			"evidence. Not raised when a procedure of the stay is on " +
 			"the rule set's \"inpatient-only\" code list on the day it was performed, or when the stay ended in a way the rule " +
 			"excuses: death (the patient's death date falls within the stay, or discharge disposition NUBC 20, 40, 41, 42 / " +
 			"R4 exp), transfer to another hospital (NUBC 02, 05, 43, 62, 63, 65, 66 and their planned-readmission forms 82, 85, " +

@@ -46,6 +46,7 @@ const (
 	evDaysOpen             = "days-open"
 	evStartPrecision       = "start-precision"
 	evEndPrecision         = "end-precision"
+	evPrecedingEncounter   = "preceding-encounter"
 	evStaleAfterDays       = "stale-after-days"
 )
 
@@ -94,5 +95,6 @@ var encounterEvidenceTypes = []Concept{
 	{evDaysOpen, "Days open", "Calendar days the encounter has been in progress."},
 	{evStartPrecision, "Start precision", "The precision period.start was written with (year or month) when it is coarser than a day."},
 	{evEndPrecision, "End precision", "The precision period.end was written with (year or month) when it is coarser than a day."},
+	{evPrecedingEncounter, "Preceding encounter", "An emergency or observation encounter recorded separately before the stay (linked by partOf, or ending at most 2 hours before it) whose time counts toward the stay."},
 	{evStaleAfterDays, "Stale after", "Days in progress after which an encounter is treated as stale data."},
 }

@@ -214,3 +214,13 @@ func enWantDue(t *testing.T, f Finding, want time.Time) {
 		t.Errorf("%s episode %s: due %s, want %s", f.Check, f.Episode, f.Due.In(want.Location()).Format(time.RFC3339), want.Format(time.RFC3339))
 	}
 }
+
+// enAddEncounter adds another encounter of the patient, partOf the given
+// reference ("" for none).
+func enAddEncounter(t testing.TB, p *facts.Patient, id, partOf string, segs ...string) *facts.Encounter {
+	t.Helper()
+	x := enStay(t, id, segs...)
+	x.PartOf, x.Patient = partOf, p
+	p.Encounters = append(p.Encounters, x)
+	return x
+}

@@ -17,8 +17,10 @@ func (r *run) twoMidnight(out []Finding, c *encCtx) []Finding {
 	if !c.rs.Checks.TwoMidnight.Enabled || s.ipStart.IsZero() || s.open || s.end.IsZero() {
 		return out
 	}
-	// Time in the ED or observation before the order counts (42 CFR 412.3(d)(1)(i)).
-	midnights := Midnights(s.start, s.end, r.loc)
+	// Time in the ED or observation before the order counts (42 CFR 412.3(d)(1)(i)),
+	// also when the EHR recorded it as an encounter of its own.
+	start, preceding := r.hospitalArrival(c)
+	midnights := Midnights(start, s.end, r.loc)
 	if midnights >= twoMidnightBenchmark {
 		return out
 	}
@@ -35,11 +37,14 @@ func (r *run) twoMidnight(out []Finding, c *encCtx) []Finding {
 	}
 	f := r.newFinding(CheckTwoMidnight, Routine, URTeam, c, dayEnd(s.end, 1, r.loc))
 	f.Description = fmt.Sprintf("Inpatient stay spanned %s in the hospital (arrival %s, inpatient order %s, discharge %s), fewer than the 2 the two-midnight rule expects. No inpatient-only procedure, death, transfer, departure against advice or hospice election is recorded. Review that the admitting physician documented an expectation of care across 2 midnights.",
-		plural(midnights, "midnight"), s.start.In(r.loc).Format(descriptionTimeLayout),
+		plural(midnights, "midnight"), start.In(r.loc).Format(descriptionTimeLayout),
 		s.ipStart.In(r.loc).Format(descriptionTimeLayout), s.end.In(r.loc).Format(descriptionTimeLayout))
+	if len(preceding) > 0 {
+		f.Description += " The arrival counts the emergency or observation encounter recorded before it."
+	}
 	f.Evidence = []Evidence{
 		IntEvidence(evTotalMidnights, midnights),
-		TimeEvidence(evStayStart, s.start),
+		TimeEvidence(evStayStart, start),
 		TimeEvidence(evInpatientOrder, s.ipStart),
 		TimeEvidence(evStayEnd, s.end),
 		StringEvidence(evRuleSource, ruleSourceTwoMidnight),
@@ -48,7 +53,78 @@ func (r *run) twoMidnight(out []Finding, c *encCtx) []Finding {
 	if hasDisp {
 		f.Evidence = append(f.Evidence, CodeEvidence(evDischargeDisposition, dispCode))
 	}
+	for _, x := range preceding {
+		f.Evidence = append(f.Evidence, RefEvidence(evPrecedingEncounter, x.Ref))
+	}
 	return append(out, f)
+}
+
+// contiguousGap is how long before the stay's start a separate emergency
+// or observation encounter may end and still be the same hospital visit.
+const contiguousGap = 2 * time.Hour
+
+// hospitalArrival is when the hospital stay began: the stay's own start, or
+// earlier when the patient's emergency or observation time was recorded as
+// separate encounters before it, linked by partOf (either way) or ending at
+// most contiguousGap before the stay (or its earlier part) starts. It
+// returns those encounters, nearest first.
+func (r *run) hospitalArrival(c *encCtx) (time.Time, []*facts.Encounter) {
+	start := c.s.start
+	if c.p == nil {
+		return start, nil
+	}
+	var obsClasses []string
+	if c.rs != nil {
+		obsClasses = c.rs.Checks.Observation.Classes
+	}
+	var found []*facts.Encounter
+	linked := map[*facts.Encounter]bool{c.e: true}
+	// Each round can only move the start earlier; a chain ED -> observation
+	// -> inpatient takes two rounds, and the encounters bound the rounds.
+	for changed := true; changed; {
+		changed = false
+		for _, x := range c.p.Encounters {
+			if x == nil || linked[x] || !r.edOrObservation(x, obsClasses) || !x.Start.Before(start) {
+				continue
+			}
+			if !r.precedes(x, linked, start) {
+				continue
+			}
+			linked[x] = true
+			found = append(found, x)
+			start, changed = x.Start, true
+		}
+	}
+	return start, found
+}
+
+// precedes: x is part of one of the linked encounters (or they of it), or
+// ends within contiguousGap before start, or after it (overlapping).
+func (r *run) precedes(x *facts.Encounter, linked map[*facts.Encounter]bool, start time.Time) bool {
+	for y := range linked {
+		if (x.PartOf != "" && x.PartOf == y.Ref) || (y.PartOf != "" && y.PartOf == x.Ref) {
+			return true
+		}
+	}
+	return !x.End.IsZero() && !x.End.After(r.asOf) && !x.End.Before(start.Add(-contiguousGap))
+}
+
+// edOrObservation: a real encounter, started by the review time, whose
+// classes are all emergency or observation ones.
+func (r *run) edOrObservation(x *facts.Encounter, obsClasses []string) bool {
+	if !r.reviewable(x) || imprecisePeriod(x) {
+		return false
+	}
+	is := func(class string) bool { return class == ClassEmergency || IsObservationClass(class, obsClasses) }
+	if len(x.Segments) == 0 {
+		return is(x.Class)
+	}
+	for i := range x.Segments {
+		if !is(x.Segments[i].Class) {
+			return false
+		}
+	}
+	return true
 }
 
 // diedDuringStay: the patient's death falls on a day of the stay. A death

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/utilreview/utilreview/service/facts"
@@ -25,6 +26,7 @@ func TestTwoMidnight(t *testing.T) {
 		want      bool
 		midnights int
 		due       string
+		preceding []string // separate ED/observation encounters named as evidence
 	}{
 		{name: "one midnight", segs: []string{"IMP 2026-03-02T10:00 2026-03-03T15:00"}, want: true, midnights: 1, due: "2026-03-04T23:59:59"},
 		{name: "same day", segs: []string{"IMP 2026-03-02T08:00 2026-03-02T20:00"}, want: true, midnights: 0, due: "2026-03-03T23:59:59"},
@@ -80,6 +82,35 @@ func TestTwoMidnight(t *testing.T) {
 		{name: "patient died months later", segs: []string{"IMP 2026-03-02T10:00 2026-03-03T15:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
 			p.Deceased, p.DeceasedAt = true, enAt(t, "2026-06-03")
 		}, want: true, midnights: 1, due: "2026-03-04T23:59:59"},
+		{name: "separate ED encounter ending at the inpatient start counts", segs: []string{"IMP 2026-03-03T02:00 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "", "EMER 2026-03-02T20:00 2026-03-03T02:00")
+		}},
+		{name: "separate ED encounter ending 2 h before counts", segs: []string{"IMP 2026-03-03T04:00 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "", "EMER 2026-03-02T20:00 2026-03-03T02:00")
+		}},
+		{name: "ED then observation encounters, chained", segs: []string{"IMP 2026-03-03T20:00 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "", "EMER 2026-03-02T20:00 2026-03-03T02:00")
+			enAddEncounter(t, p, "obs", "", "OBSENC 2026-03-03T02:30 2026-03-03T19:00")
+		}},
+		{name: "ED encounter linked by partOf counts whatever the gap", segs: []string{"IMP 2026-03-03T12:00 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "Encounter/t1", "EMER 2026-03-02T20:00 2026-03-03T02:00")
+		}},
+		{name: "the stay partOf the ED encounter", segs: []string{"IMP 2026-03-03T12:00 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "", "EMER 2026-03-02T20:00 2026-03-03T02:00")
+			e.PartOf = "Encounter/ed"
+		}},
+		{name: "ED encounter counted, still short: named as evidence", segs: []string{"IMP 2026-03-03T02:00 2026-03-03T20:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "", "EMER 2026-03-03T00:30 2026-03-03T02:00")
+		}, want: true, midnights: 0, due: "2026-03-04T23:59:59", preceding: []string{"Encounter/ed"}},
+		{name: "ED encounter ending more than 2 h before does not count", segs: []string{"IMP 2026-03-03T04:01 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "", "EMER 2026-03-02T20:00 2026-03-03T02:00")
+		}, want: true, midnights: 1, due: "2026-03-05T23:59:59"},
+		{name: "an ambulatory visit before does not count", segs: []string{"IMP 2026-03-03T02:00 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "amb", "", "AMB 2026-03-02T20:00 2026-03-03T02:00")
+		}, want: true, midnights: 1, due: "2026-03-05T23:59:59"},
+		{name: "a cancelled ED encounter does not count", segs: []string{"IMP 2026-03-03T02:00 2026-03-04T12:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
+			enAddEncounter(t, p, "ed", "", "EMER 2026-03-02T20:00 2026-03-03T02:00").Status = "cancelled"
+		}, want: true, midnights: 1, due: "2026-03-05T23:59:59"},
 		{name: "deceased without a date, no later encounter", segs: []string{"IMP 2026-03-02T10:00 2026-03-03T15:00"}, edit: func(p *facts.Patient, e *facts.Encounter) {
 			p.Deceased = true
 		}},
@@ -116,6 +147,20 @@ func TestTwoMidnight(t *testing.T) {
 			}
 			if f.Status != StatusOverdue {
 				t.Errorf("status %q, want overdue (reviewed long after)", f.Status)
+			}
+			var preceding []string
+			for _, ev := range f.Evidence {
+				if ev.Type == evPrecedingEncounter {
+					preceding = append(preceding, *ev.Ref)
+				}
+			}
+			if strings.Join(preceding, ",") != strings.Join(tc.preceding, ",") {
+				t.Errorf("preceding encounters %v, want %v", preceding, tc.preceding)
+			}
+			if len(tc.preceding) > 0 {
+				if ev, _ := enEvidence(f, evStayStart); ev.DateTime == nil || !ev.DateTime.Equal(p.Encounters[1].Start) {
+					t.Errorf("stay-start %v, want the ED arrival", ev.DateTime)
+				}
 			}
 		})
 	}
