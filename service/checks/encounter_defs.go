@@ -183,7 +183,9 @@ var encounterDefinitions = []Definition{
 		What: "An inpatient admission whose day is within the payer's window (30 days by default, counted in calendar days from " +
 			"the discharge day) of the same patient's latest earlier inpatient discharge. Not raised when planned: the " +
 			"readmission's codes are on the planned-readmission code list, its hospitalization.reAdmission says planned, or the " +
-			"earlier stay was discharged with a planned readmission (NUBC 81-95). Marked with the HRRP cohort when the earlier " +
+			"earlier stay was discharged with a planned readmission (NUBC 81-95). Not raised either when the earlier stay ended " +
+			"in a transfer to another acute care hospital (NUBC 02, 05, 66, 82, 85, 94 / R4 other-hcf): a transfer chain, not " +
+			"a readmission. Marked with the HRRP cohort when the earlier " +
 			"stay's principal diagnosis (or reason code when none is marked principal) or a procedure is on a cohort's code list " +
 			"(ICD-10-CM, ICD-10-PCS or SNOMED CT). Episode \"<earlier stay>+<readmission>\"; due at the end of the day after the " +
 			"inpatient order." + encounterTimeNote,

@@ -117,3 +117,24 @@ func nubcCode(s string) string {
 	}
 	return s
 }
+
+// acuteTransfer reports a discharge to another acute care hospital: NUBC 02
+// (short-term general hospital), 05 (cancer center or children's hospital),
+// 66 (critical access hospital) and their planned-readmission forms 82, 85,
+// 94, or R4 other-hcf. The stay is then part of a transfer chain, not an
+// index stay for a readmission. Read from the first recognised coding, as
+// classifyDisposition does.
+func acuteTransfer(codes []facts.Code) bool {
+	_, c, ok := classifyDisposition(codes)
+	if !ok {
+		return false
+	}
+	if c.System == systemHL7DischargeDisp {
+		return strings.TrimSpace(c.Code) == "other-hcf"
+	}
+	switch nubcCode(c.Code) {
+	case "02", "05", "66", "82", "85", "94":
+		return true
+	}
+	return false
+}

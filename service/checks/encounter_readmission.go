@@ -10,7 +10,8 @@ import (
 )
 
 // readmission: an inpatient admission within the payer's window after the
-// same patient's previous inpatient discharge, unless planned. When the
+// same patient's previous inpatient discharge, unless planned or that
+// discharge was a transfer to another acute care hospital. When the
 // index stay's principal diagnosis or a procedure falls in an HRRP cohort,
 // the finding says which: those readmissions count against the hospital's
 // HRRP measures.
@@ -25,7 +26,9 @@ func (r *run) readmission(out []Finding, c *encCtx) []Finding {
 		window = defaultReadmissionDays
 	}
 	index, indexOrder := r.indexStay(c)
-	if index == nil {
+	if index == nil || acuteTransfer(index.DischargeDisposition) {
+		// A stay that ended in a transfer to another acute hospital is a
+		// link in a transfer chain, not an index stay (HRRP).
 		return out
 	}
 	gap := Midnights(index.End, s.ipStart, r.loc) // calendar days, discharge day to admission day
