@@ -154,10 +154,41 @@ type MUEEntry struct {
 // PerDay reports whether the edit applies per date of service.
 func (m MUEEntry) PerDay() bool { return m.Indicator == 2 || m.Indicator == 3 }
 
-// Calendar is a holiday calendar for business-day deadlines.
+// Calendar is a holiday calendar for business-day deadlines. For a year
+// its table has no rows for, the US federal holidays are computed by rule
+// (FederalHoliday): the shipped table covers a few years only, and data
+// reaches back decades.
 type Calendar struct {
 	Name     string
 	Holidays map[Date]string
+	// years the table covers; nil: derived from Holidays.
+	years map[int]bool
+}
+
+// Holiday reports whether d is a holiday, and its name: from the table for
+// the years it covers, else by the federal rules.
+// A nil Calendar (none configured) has no holidays: weekends only.
+func (c *Calendar) Holiday(d Date) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	if c.covers(d.Y) {
+		name, ok := c.Holidays[d]
+		return name, ok
+	}
+	return FederalHoliday(d)
+}
+
+func (c *Calendar) covers(y int) bool {
+	if c.years != nil {
+		return c.years[y]
+	}
+	for d := range c.Holidays {
+		if d.Y == y {
+			return true
+		}
+	}
+	return false
 }
 
 // IsBusinessDay reports whether the day of t (in t's location) is neither a
@@ -166,10 +197,7 @@ func (c *Calendar) IsBusinessDay(t time.Time) bool {
 	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
 		return false
 	}
-	if c == nil {
-		return true
-	}
-	_, holiday := c.Holidays[DateOf(t)]
+	_, holiday := c.Holiday(DateOf(t))
 	return !holiday
 }
 
@@ -526,6 +554,10 @@ func ParseCalendar(name string, r io.Reader) (*Calendar, []*ValidationError) {
 			continue
 		}
 		c.Holidays[d] = t.cell(rec, "name")
+	}
+	c.years = map[int]bool{}
+	for d := range c.Holidays {
+		c.years[d.Y] = true
 	}
 	return c, t.errs
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -349,5 +350,61 @@ func TestTimelyFilingLastDay(t *testing.T) {
 		if got := tt.tf.LastDay(tt.through); got != tt.want {
 			t.Errorf("%+v from %v: got %v, want %v", tt.tf, tt.through, got, tt.want)
 		}
+	}
+}
+
+// The federal holidays computed by rule agree with the shipped table in
+// every year it covers, and give the right days outside it.
+func TestFederalHolidayByRule(t *testing.T) {
+	t.Parallel()
+	r, err := LoadDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := r.Default(day("2025-01-01")).Calendar()
+	byYear := map[int][]string{}
+	for d := range cal.Holidays {
+		byYear[d.Y] = append(byYear[d.Y], d.String())
+	}
+	if len(byYear) < 6 {
+		t.Fatalf("shipped table covers %d years, want 2023-2028", len(byYear))
+	}
+	computed := func(y int) []string {
+		var out []string
+		for d := time.Date(y, 1, 1, 12, 0, 0, 0, time.UTC); d.Year() == y; d = d.AddDate(0, 0, 1) {
+			if _, ok := FederalHoliday(DateOf(d)); ok {
+				out = append(out, DateOf(d).String())
+			}
+		}
+		return out
+	}
+	for y, want := range byYear {
+		sort.Strings(want)
+		if got := computed(y); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%d: computed %v, table %v", y, got, want)
+		}
+	}
+	for y, want := range map[int]string{
+		// No Juneteenth before 2021; Christmas 2016 (Sunday) observed Monday.
+		2016: "2016-01-01 2016-01-18 2016-02-15 2016-05-30 2016-07-04 2016-09-05 2016-10-10 2016-11-11 2016-11-24 2016-12-26",
+		// Juneteenth 2021 (Saturday) observed Friday; New Year's Day 2022 (Saturday) on 2021-12-31.
+		2021: "2021-01-01 2021-01-18 2021-02-15 2021-05-31 2021-06-18 2021-07-05 2021-09-06 2021-10-11 2021-11-11 2021-11-25 2021-12-24 2021-12-31",
+		2030: "2030-01-01 2030-01-21 2030-02-18 2030-05-27 2030-06-19 2030-07-04 2030-09-02 2030-10-14 2030-11-11 2030-11-28 2030-12-25",
+	} {
+		if got := strings.Join(computed(y), " "); got != want {
+			t.Errorf("%d:\n got %s\nwant %s", y, got, want)
+		}
+	}
+	// Outside the table the calendar falls back to the rules.
+	if cal.IsBusinessDay(day("2030-11-28")) || cal.IsBusinessDay(day("2016-12-26")) {
+		t.Error("Thanksgiving 2030 / Christmas 2016 (observed) taken for business days")
+	}
+	if name, ok := cal.Holiday(DateOf(day("2016-12-26"))); !ok || name != "Christmas Day (observed)" {
+		t.Errorf("2016-12-26: %q %v, want Christmas Day (observed)", name, ok)
+	}
+	// Inside it the table rules: a year with rows is not completed by rule.
+	own := &Calendar{Name: "own", Holidays: map[Date]string{{2025, 3, 3}: "Hospital day"}}
+	if own.IsBusinessDay(day("2025-03-03")) || !own.IsBusinessDay(day("2025-07-04")) || own.IsBusinessDay(day("2024-07-04")) {
+		t.Error("a calendar's own rows decide the years they cover; other years follow the federal rules")
 	}
 }
