@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -377,7 +378,8 @@ func (f *fileRead) resourceType(h head) (typeInfo, error) {
 	if ti, ok := f.r.types[name]; ok { // written with escapes
 		return ti, nil
 	}
-	return typeInfo{}, fmt.Errorf("unknown resourceType %.64q (not an R4 resource type)", name)
+	// The value is not quoted: input values never appear in messages.
+	return typeInfo{}, errors.New("unknown resourceType (not an R4 resource type)")
 }
 
 // readValue reads the JSON value at f.buf[s:] as a resource or a Bundle and
@@ -404,7 +406,7 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 	if ti.new != nil {
 		v := ti.new()
 		if err := json.Unmarshal(res.Raw, v); err != nil {
-			f.fail(src, s, fmt.Errorf("cannot decode %s: %w", ti.name, err))
+			f.fail(src, s, decodeError(ti.name, reflect.TypeOf(v), res.Raw, err))
 			return e
 		}
 		res.Value = v
@@ -451,7 +453,7 @@ func (f *fileRead) readContained(res *Resource, h head) {
 		if ti.new != nil {
 			v := ti.new()
 			if err := json.Unmarshal(c.Raw, v); err != nil {
-				f.fail(src, s, fmt.Errorf("cannot decode contained %s: %w", ti.name, err))
+				f.fail(src, s, decodeError(ti.name, reflect.TypeOf(v), c.Raw, err))
 				continue
 			}
 			c.Value = v
