@@ -316,14 +316,6 @@ func ruleSetEvidenceOf(rs *rules.RuleSet) []Evidence {
 	return append(out, StringEvidence(EvRuleSet, rs.ID+"@"+rs.Version))
 }
 
-// statusFor is the business status of a finding due at due.
-func (r *run) statusFor(due time.Time) string {
-	if due.Before(r.asOf) {
-		return StatusOverdue
-	}
-	return StatusAwaitingReview
-}
-
 // filingDeadline is the end (23:59:59 in the facility zone) of the last
 // day the payer accepts the claim; ok is false when the payer sets no limit
 // or the claim has no service date.

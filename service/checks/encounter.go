@@ -273,7 +273,7 @@ func (r *run) newFinding(check string, pr Priority, ow Owner, c *encCtx, due tim
 		FocusKey:  stayKey(c.e),
 		Episode:   stayKey(c.e),
 		Due:       due,
-		Status:    r.dueStatus(due),
+		Status:    r.statusFor(due),
 		RuleSet:   c.rs,
 	}
 }
@@ -285,14 +285,6 @@ func stayKey(e *facts.Encounter) string {
 		return e.Key
 	}
 	return e.Ref
-}
-
-// dueStatus: overdue once the deadline has passed, else awaiting review.
-func (r *run) dueStatus(due time.Time) string {
-	if due.Before(r.asOf) {
-		return StatusOverdue
-	}
-	return StatusAwaitingReview
 }
 
 // ruleSetEvidence names the rule set applied ("id@version").
