@@ -76,7 +76,7 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 		if paired {
 			f.Evidence = append(f.Evidence, StringEvidence(EvPairedCode, partner))
 		}
-		f.Reasons = append(f.Reasons, code)
+		f.Reasons = appendReason(f.Reasons, code)
 	}
 	if !found {
 		return out

@@ -154,6 +154,7 @@ func (r *run) windowFinding(p *facts.Patient, c *facts.Claim, s *windowStay, hit
 				code = bc
 			}
 			f.Evidence = append(f.Evidence, CodeEvidence(EvServiceCode, code))
+			f.Reasons = appendReason(f.Reasons, code)
 		}
 		f.Evidence = append(f.Evidence, TimeEvidence(EvDateOfService, StartOfDay(h.dos, r.loc)))
 	}
@@ -194,6 +195,16 @@ func (r *run) windowDue(c *facts.Claim, s *windowStay) time.Time {
 		}
 	}
 	return r.dueDayAfter(anchor, c, s.rs)
+}
+
+// appendReason adds a triggering code to Finding.Reasons once.
+func appendReason(reasons []facts.Code, c facts.Code) []facts.Code {
+	for _, r := range reasons {
+		if r.System == c.System && r.Code == c.Code {
+			return reasons
+		}
+	}
+	return append(reasons, c)
 }
 
 // daysText writes "3 days" or "1 day".

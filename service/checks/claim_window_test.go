@@ -212,3 +212,21 @@ func TestPaymentWindowDue(t *testing.T) {
 		})
 	}
 }
+
+// Task.reasonCode: the service codes that fall in the window, each once.
+func TestPaymentWindowReasons(t *testing.T) {
+	t.Parallel()
+	stay := clStay("s", "2025-03-09T22:00", "2025-03-10T02:00")
+	op := clClaim("op", "2025-03-08T18:00", clLine(1, "80053", "2025-03-08", 1), clLine(2, "93005", "2025-03-08", 1), clLine(3, "80053", "2025-03-09", 1))
+	got := clFindings(clRun("2025-03-16T09:00", clSource(clMedicareRules())), clPatient([]*facts.Encounter{stay}, op), CheckPaymentWindow)
+	if len(got) != 1 {
+		t.Fatalf("got %d findings, want 1", len(got))
+	}
+	var codes []string
+	for _, r := range got[0].Reasons {
+		codes = append(codes, r.Code)
+	}
+	if strings.Join(codes, ",") != "80053,93005" {
+		t.Errorf("reasons %v, want 80053,93005", codes)
+	}
+}

@@ -22,7 +22,12 @@ func docMarkdown(defs []Definition, evidence, statuses []Concept) []byte {
 		"finding's Task (`Task.code`, in utilreview's check CodeSystem `<base>/CodeSystem/check`) and part of the Task's\n" +
 		"identifier. utilreview never decides anything: a check finds what a clinician or coordinator must look at, explains\n" +
 		"why with evidence (`Task.input`), sets the deadline (`Task.restriction.period.end`) and routes the Task to its owner.\n" +
-		"Payer rule sets switch each check on or off and set its thresholds (the rule-set fields are named below).\n\n")
+		"Payer rule sets switch each check on or off and set its thresholds (the rule-set fields are named below).\n\n" +
+		"`Task.reasonCode` carries the clinical or billing code that triggered a finding when there is one: the MS-DRG\n" +
+		"(`los-exceeds-gmlos`), the discharge disposition (`snf-three-day`), the HRRP cohort's diagnosis or procedure\n" +
+		"(`readmission-30d`), the service code (`prior-auth-required`, `mue-exceeded`, `duplicate-claim-line`,\n" +
+		"`payment-window-3day`). It is absent otherwise: the check itself is `Task.code`, and the rule, its source and the\n" +
+		"measured values are in `Task.input`. Further triggering codes beyond the first are `reason` inputs.\n\n")
 
 	b.WriteString("| check | on | title | owner | priority | message |\n|---|---|---|---|---|---|\n")
 	for _, d := range defs {

@@ -4,6 +4,13 @@
 // them conditionally. Identifiers are deterministic, so writing the same
 // finding twice never creates two Tasks; Plan drops findings whose Task was
 // already completed, cancelled or rejected.
+//
+// Task.code is the check; Task.reasonCode (0..1) is the clinical or billing
+// code that triggered the finding when there is one (the MS-DRG, discharge
+// disposition, HRRP cohort diagnosis or procedure, service code), taken from
+// the first of checks.Finding.Reasons; further reasons become Task.input of
+// type "reason". A finding with no triggering code has no reasonCode: its
+// rule and evidence are in Task.input.
 package worklist
 
 import (
