@@ -244,10 +244,15 @@ func (f *fileRead) lineAt(off int) int {
 // fail records an InputError. For a whole-file JSON value, off (when >= 0)
 // sets Source.Line so that a person can find the spot.
 func (f *fileRead) fail(src Source, off int, err error) {
+	f.failRef(src, off, "", err)
+}
+
+// failRef is fail about a resource whose "Type/id" (or its container's) is known.
+func (f *fileRead) failRef(src Source, off int, ref string, err error) {
 	if f.line == 0 && off >= 0 {
 		src.Line = f.lineAt(off)
 	}
-	f.errs = append(f.errs, &InputError{Source: src, Err: err})
+	f.errs = append(f.errs, &InputError{Source: src, Ref: ref, Err: err})
 }
 
 // syntaxError reports the first JSON syntax error in b (b is f.buf or the
@@ -406,7 +411,7 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 	if ti.new != nil {
 		v := ti.new()
 		if err := json.Unmarshal(res.Raw, v); err != nil {
-			f.fail(src, s, decodeError(ti.name, reflect.TypeOf(v), res.Raw, err))
+			f.failRef(src, s, res.Ref(), decodeError(ti.name, reflect.TypeOf(v), res.Raw, err))
 			return e
 		}
 		res.Value = v
@@ -422,7 +427,7 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 func (f *fileRead) readContained(res *Resource, h head) {
 	it, ok := newArrayIter(f.buf, h.containedS)
 	if !ok {
-		f.fail(res.Source, h.containedS, errors.New("contained is not an array"))
+		f.failRef(res.Source, h.containedS, res.Ref(), errors.New("contained is not an array"))
 		return
 	}
 	for i := 0; ; i++ {
@@ -441,19 +446,19 @@ func (f *fileRead) readContained(res *Resource, h head) {
 			src.Contained = "[" + strconv.Itoa(i) + "]"
 		}
 		if !ok {
-			f.fail(src, s, errors.New("contained resource is not a JSON object"))
+			f.failRef(src, s, res.Ref(), errors.New("contained resource is not a JSON object"))
 			continue
 		}
 		ti, err := f.resourceType(ch)
 		if err != nil {
-			f.fail(src, s, err)
+			f.failRef(src, s, res.Ref(), err)
 			continue
 		}
 		c := &Resource{Type: ti.name, ID: id, Source: src, Raw: f.buf[s:e:e], container: res}
 		if ti.new != nil {
 			v := ti.new()
 			if err := json.Unmarshal(c.Raw, v); err != nil {
-				f.fail(src, s, decodeError(ti.name, reflect.TypeOf(v), c.Raw, err))
+				f.failRef(src, s, res.Ref(), decodeError(ti.name, reflect.TypeOf(v), c.Raw, err))
 				continue
 			}
 			c.Value = v
@@ -482,7 +487,12 @@ func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
 		}
 	}
 	if !supported {
-		f.fail(src, h.btypeS, fmt.Errorf("Bundle type %.40q is not supported (want transaction, batch, collection, searchset or history)", bt))
+		what := "Bundle.type"
+		switch bt { // quoted only when it is an R4 code, never free input
+		case "document", "message", "transaction-response", "batch-response":
+			what = fmt.Sprintf("Bundle type %q", bt)
+		}
+		f.fail(src, h.btypeS, errors.New(what+" is not supported (want transaction, batch, collection, searchset or history)"))
 		return
 	}
 	if h.entryE == 0 {

@@ -250,7 +250,7 @@ func TestReadBytesErrors(t *testing.T) {
 				"{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"}},\n" +
 				"{\"resource\":{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":\"bogus\"}},\n" +
 				"{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p2\"}}]}",
-			wantErrs: []string{"b.json:3 entry 1: Encounter.status: not a valid code"},
+			wantErrs: []string{"b.json:3 entry 1 Encounter/e1: Encounter.status: not a valid code"},
 			want:     []string{"Patient/p1 @b.json entry 0 decoded", "Patient/p2 @b.json entry 2 decoded"},
 		},
 		{
@@ -289,8 +289,8 @@ func TestReadBytesErrors(t *testing.T) {
 			data: "{\"resourceType\":\"Claim\",\"id\":\"c1\",\"contained\":[\n" +
 				"{\"resourceType\":\"Coverage\",\"id\":\"cov\",\"status\":\"lapsed\"},\n{\"id\":\"x\"}]}",
 			wantErrs: []string{
-				"c.json:2 contained #cov: Coverage.status: not a valid code",
-				"c.json:3 contained #x: missing resourceType",
+				"c.json:2 Claim/c1 contained #cov: Coverage.status: not a valid code",
+				"c.json:3 Claim/c1 contained #x: missing resourceType",
 			},
 			want: []string{"Claim/c1 @c.json decoded"},
 		},
@@ -299,8 +299,8 @@ func TestReadBytesErrors(t *testing.T) {
 			file: "c.json",
 			data: `{"resourceType":"Claim","id":"c1","contained":[{"resourceType":"Coverage","status":"x"},7]}`,
 			wantErrs: []string{
-				"c.json:1 contained #[0]: Coverage.status: not a valid code",
-				"c.json:1 contained #[1]: contained resource is not a JSON object",
+				"c.json:1 Claim/c1 contained #[0]: Coverage.status: not a valid code",
+				"c.json:1 Claim/c1 contained #[1]: contained resource is not a JSON object",
 			},
 			want: []string{"Claim/c1 @c.json decoded"},
 		},
@@ -308,7 +308,7 @@ func TestReadBytesErrors(t *testing.T) {
 			name:     "contained not an array",
 			file:     "c.json",
 			data:     `{"resourceType":"Claim","id":"c1","contained":{}}`,
-			wantErrs: []string{"c.json:1: contained is not an array"},
+			wantErrs: []string{"c.json:1 Claim/c1: contained is not an array"},
 			want:     []string{"Claim/c1 @c.json decoded"},
 		},
 		{

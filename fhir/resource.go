@@ -26,7 +26,13 @@ type Source struct {
 	Contained string
 }
 
-func (s Source) String() string {
+func (s Source) String() string { return s.describe("") }
+
+// describe is the place as String gives it, with ref ("Type/id" of the
+// resource, or of the container of a contained one) before the contained
+// id: "b.json entry 3 Claim/c1 contained #cov". Entries count from 0, as
+// Bundle.entry indexes do.
+func (s Source) describe(ref string) string {
 	out := s.File
 	if s.Line > 0 {
 		out += fmt.Sprintf(":%d", s.Line)
@@ -36,6 +42,9 @@ func (s Source) String() string {
 	}
 	if s.Nested > 0 {
 		out += fmt.Sprintf(" (inner Bundle entry %d)", s.Nested-1)
+	}
+	if ref != "" {
+		out += " " + ref
 	}
 	if s.Contained != "" {
 		out += " contained #" + s.Contained
@@ -76,10 +85,18 @@ func (r *Resource) Ref() string {
 
 // InputError is a problem with one file, line or entry of the input. Reading
 // goes on after it: the other entries and files are still read.
+//
+// Its text has one form: "file[:line] entry N Type/id: problem", the line
+// for NDJSON and whole-file JSON, the entry (0-based) inside a Bundle, and
+// Type/id when the resource's id is known (ids are not PHI; nothing else of
+// the resource is quoted).
 type InputError struct {
 	Source Source
-	Err    error
+	// Ref is "Type/id" of the resource the problem is about, or of the
+	// container of a contained one; "" when not known.
+	Ref string
+	Err error
 }
 
-func (e *InputError) Error() string { return e.Source.String() + ": " + e.Err.Error() }
+func (e *InputError) Error() string { return e.Source.describe(e.Ref) + ": " + e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }

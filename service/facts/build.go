@@ -200,7 +200,11 @@ func (b *builder) problem(r *fhir.Resource, msg string) {
 
 // problemErr records an input problem with a cause.
 func (b *builder) problemErr(r *fhir.Resource, err error) {
-	b.set.Problems = append(b.set.Problems, &fhir.InputError{Source: r.Source, Err: err})
+	ref := r.Ref()
+	if c := r.Container(); c != nil {
+		ref = c.Ref()
+	}
+	b.set.Problems = append(b.set.Problems, &fhir.InputError{Source: r.Source, Ref: ref, Err: err})
 	b.problemPos = append(b.problemPos, b.pos[r])
 }
 

@@ -764,3 +764,12 @@ func TestNoIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestProblemFormat: "file[:line] entry N Type/id: problem", entries from 0.
+func TestProblemFormat(t *testing.T) {
+	set := load(t, "problems.json", time.UTC)
+	want := "testdata/problems.json entry 1 Encounter/no-status: encounter has no status"
+	if len(set.Problems) == 0 || set.Problems[0].Error() != want {
+		t.Fatalf("first problem: got %v, want %q", set.Problems, want)
+	}
+}
