@@ -1,6 +1,7 @@
 package worklist
 
 import (
+	"net/url"
 	"strings"
 	"time"
 
@@ -255,13 +256,26 @@ func isLiteral(ref string) bool {
 }
 
 // keyReference is a logical reference by business identifier, from a stable
-// key "system|value"; zero when the key is not an identifier.
+// key "system|value"; zero when the key is not an identifier. The system
+// must be an absolute URI: a URL, or a URN such as urn:oid:2.16.840.1.113883.4.1
+// (OIDs are common identifier systems in US EHRs). Other keys (a urn:uuid
+// fullUrl, a contained "#id") are not identifiers.
 func keyReference(key, typ string) fhir.Reference {
 	system, value, ok := strings.Cut(key, "|")
-	if !ok || value == "" || strings.HasPrefix(key, "urn:") {
+	if !ok || value == "" || !absoluteURI(system) {
 		return fhir.Reference{}
 	}
 	return fhir.Reference{Type: typ, Identifier: fhir.Identifier{System: system, Value: value}}
+}
+
+// absoluteURI reports whether s is an absolute URI fit for an
+// Identifier.system: a scheme and, for URLs, a host.
+func absoluteURI(s string) bool {
+	if s == "" || strings.ContainsAny(s, " \t\n#") {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "")
 }
 
 // patientReference is the patient's "Patient/id", else a logical reference

@@ -270,6 +270,15 @@ func TestTaskDefaultsAndFallbacks(t *testing.T) {
 		{"urn focus: by identifier", func(f *checks.Finding) {
 			f.FocusRef, f.FocusKey = "urn:uuid:abc", "http://hospital.example/visit|V1"
 		}, []any{"focus", "identifier", "system"}, "http://hospital.example/visit"},
+		{"urn:oid identifier system: logical reference", func(f *checks.Finding) {
+			f.Patient = &facts.Patient{Ref: "urn:uuid:6f2a", Key: "urn:oid:2.16.840.1.113883.4.1|123-45-6789"}
+		}, []any{"for", "identifier", "system"}, "urn:oid:2.16.840.1.113883.4.1"},
+		{"urn:uuid focus with a urn:oid identifier", func(f *checks.Finding) {
+			f.FocusRef, f.FocusKey = "urn:uuid:abc", "urn:oid:1.2.36.146.595.217.0.1|V1"
+		}, []any{"focus", "identifier", "value"}, "V1"},
+		{"contained patient key: no for", func(f *checks.Finding) {
+			f.Patient = &facts.Patient{Ref: "", Key: "Claim/MED-1#patient-1"}
+		}, []any{"for"}, nil},
 		{"empty description: check title", func(f *checks.Finding) { f.Description = "" }, []any{"description"}, titleOf("admission-notification")},
 		{"nil patient", func(f *checks.Finding) { f.Patient = nil }, []any{"for"}, nil},
 		{"no rule set: no rule-set input", func(f *checks.Finding) { f.RuleSet = nil; f.Evidence = f.Evidence[:1] }, []any{"input", 1}, nil},
