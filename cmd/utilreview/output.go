@@ -144,8 +144,10 @@ func writeTable(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revie
 		if f.Due.Before(cfg.AsOf) {
 			due += " OVERDUE"
 		}
-		patient := ""
-		if f.Patient != nil {
+		// A patient known only from a contained resource or by identifier has
+		// no Ref; the table does not print identifiers (they may be MRNs).
+		patient := "-"
+		if f.Patient != nil && f.Patient.Ref != "" {
 			patient = f.Patient.Ref
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", due, f.Priority, f.Check, patient, f.FocusRef, evidenceText(f.Evidence, cfg.TZ))

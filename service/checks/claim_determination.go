@@ -50,7 +50,8 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 		}
 		if p != nil && r.cfg.IdentifierSystem != "" {
 			for _, t := range p.Tasks {
-				if t == nil || !openTaskStatus(t.Status) || (t.Focus != enc.Ref && t.Encounter != enc.Ref) ||
+				// A stay known only by identifier has no Ref: no Task can point at it.
+				if t == nil || enc.Ref == "" || !openTaskStatus(t.Status) || (t.Focus != enc.Ref && t.Encounter != enc.Ref) ||
 					!hasIdentifierSystem(t.Identifiers, r.cfg.IdentifierSystem) || !isReviewTask(t) {
 					continue
 				}
