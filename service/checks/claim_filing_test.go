@@ -27,7 +27,7 @@ func TestTimelyFiling(t *testing.T) {
 	}{
 		{"31 days ahead: outside the warning lead", byBillable("2024-03-04T17:00"), "2025-02-01T12:00", time.Time{}, "", ""},
 		{"exactly 30 days ahead: warned", byBillable("2024-03-04T17:00"), "2025-02-02T00:00", deadline, StatusAwaitingReview, "in 30 days"},
-		{"on the limit day", byBillable("2024-03-04T17:00"), "2025-03-04T23:59", deadline, StatusAwaitingReview, "is today"},
+		{"on the limit day", byBillable("2024-03-04T17:00"), "2025-03-04T23:59", deadline, StatusDueSoon, "is today"}, // due within 24 h,
 		{"the day after: overdue", byBillable("2024-03-04T17:00"), "2025-03-05T00:00", deadline, StatusOverdue, "has passed"},
 		{"accepted by the payer", func(c *facts.Claim) {
 			byBillable("2024-03-04T17:00")(c)
@@ -35,7 +35,7 @@ func TestTimelyFiling(t *testing.T) {
 		}, "2025-03-05T00:00", time.Time{}, "", ""},
 		{"through date written in UTC counts in the facility zone", func(c *facts.Claim) {
 			c.BillableEnd = time.Date(2024, 3, 5, 2, 0, 0, 0, time.UTC) // 2024-03-04 21:00 in New York
-		}, "2025-03-04T12:00", deadline, StatusAwaitingReview, "2024-03-04"},
+		}, "2025-03-04T12:00", deadline, StatusDueSoon, "2024-03-04"},
 		{"billable end wins over line dates", func(c *facts.Claim) {
 			c.BillableEnd = clAt("2024-03-10T10:00")
 			c.Lines = []facts.Line{clLine(1, "99213", "2024-03-04", 1)}

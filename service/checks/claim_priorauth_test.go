@@ -37,10 +37,10 @@ func TestPriorAuthRequired(t *testing.T) {
 			wantLines: []int{2}, wantDue: clDay("2025-03-04"), wantStat: StatusOverdue,
 		},
 		{
-			name:      "exactly at the start of the service day: not yet overdue",
+			name:      "exactly at the start of the service day: due now, not yet overdue",
 			claim:     clClaim("c", "2025-03-01T10:00", clLine(2, "64612", "2025-03-04", 1)),
 			asOf:      "2025-03-04T00:00",
-			wantLines: []int{2}, wantDue: clDay("2025-03-04"), wantStat: StatusAwaitingReview,
+			wantLines: []int{2}, wantDue: clDay("2025-03-04"), wantStat: StatusDueSoon,
 		},
 		{
 			name: "authorization number present",

@@ -188,7 +188,7 @@ func enCheckShape(t *testing.T, f Finding) {
 	if f.Patient == nil || f.Episode == "" || f.Due.IsZero() || f.Description == "" || f.Priority == "" || f.Owner == "" {
 		t.Errorf("%s: incomplete finding %+v", f.Check, f)
 	}
-	if f.Status != StatusAwaitingReview && f.Status != StatusOverdue && f.Status != StatusDataGap {
+	if f.Status != StatusAwaitingReview && f.Status != StatusDueSoon && f.Status != StatusOverdue && f.Status != StatusDataGap {
 		t.Errorf("%s: status %q", f.Check, f.Status)
 	}
 	for _, ev := range f.Evidence {

@@ -96,14 +96,14 @@ func TestEncounterChecksEndToEnd(t *testing.T) {
 		"admission-notification Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
 		"condition-code-44 Encounter/enc-re Encounter/enc-re 2025-03-20T10:00:00 overdue",
 		"continued-stay-review Encounter/enc-friday cycle-1 2025-03-16T23:59:59 overdue", // missed, no Task closes it
-		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 awaiting-review",
+		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 due-soon",
 		"important-message Encounter/enc-re Encounter/enc-re 2025-03-17T23:59:59 overdue",
 		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 overdue", // discharged before day 2 ended
 		"los-exceeds-gmlos Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
 		"los-exceeds-gmlos Encounter/enc-notified Encounter/enc-notified 2025-01-09T23:59:59 overdue",
 		"missing-coverage Encounter/enc-obs Encounter/enc-obs 2025-03-11T23:59:59 data-gap",
 		"observation-48h Encounter/enc-obs Encounter/enc-obs 2025-03-12T08:00:00 overdue",
-		"observation-moon Encounter/enc-re Encounter/enc-re 2025-03-20T22:00:00 awaiting-review",
+		"observation-moon Encounter/enc-re Encounter/enc-re 2025-03-20T22:00:00 due-soon",
 		"observation-moon Encounter/enc-snf Encounter/enc-snf 2025-03-03T08:00:00 overdue",
 		"observation-second-midnight Encounter/enc-obs Encounter/enc-obs 2025-03-12T00:00:00 overdue",
 		"readmission-30d Encounter/enc-re Encounter/enc-snf+Encounter/enc-re 2025-03-16T23:59:59 overdue",

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/rules"
@@ -203,8 +204,11 @@ func TestContinuedStayReview(t *testing.T) {
 			}
 			enWantDue(t, f, enAt(t, tc.due))
 			wantStatus := StatusAwaitingReview
-			if f.Due.Before(enAt(t, tc.asOf)) {
+			switch asOf := enAt(t, tc.asOf); {
+			case f.Due.Before(asOf):
 				wantStatus = StatusOverdue
+			case !f.Due.After(asOf.Add(24 * time.Hour)):
+				wantStatus = StatusDueSoon
 			}
 			if f.Status != wantStatus {
 				t.Errorf("status %q, want %q", f.Status, wantStatus)
