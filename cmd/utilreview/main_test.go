@@ -399,3 +399,28 @@ func TestRulesDirMissing(t *testing.T) {
 		t.Errorf("rules validate %s: exit %d, stderr %q", dir, code, errOut)
 	}
 }
+
+// A payer's CEL check that cannot be evaluated on the data is named in the
+// summary rather than silently never firing.
+func TestReviewReportsCustomCheckErrors(t *testing.T) {
+	t.Parallel()
+	base, err := os.ReadFile("../../service/rules/defaults/default-commercial.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rule := string(base) + "\ncustom:\n  - id: needs-end\n    on: encounter\n    priority: routine\n    when: encounter.end > encounter.start\n    message: \"x\"\n    deadline_hours: 1\n"
+	if strings.Contains(string(base), "\ncustom:") {
+		t.Fatal("the default rule set now has custom checks: append this one to its list instead")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "default.yaml"), []byte(rule), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, nil, "review", "--rules", dir, "--as-of", "2026-11-20T12:00:00-05:00", examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "Custom check custom:needs-end could not be evaluated") {
+		t.Errorf("summary does not name the failing custom check:\n%s", errOut)
+	}
+}

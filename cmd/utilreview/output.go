@@ -196,6 +196,8 @@ type summary struct {
 	Closed     int            `json:"closed_by_existing_tasks"`
 	Skipped    map[string]int `json:"skipped_resources"`
 	Errors     int            `json:"errors"`
+	// CustomErrors counts failed evaluations of payer CEL checks.
+	CustomErrors map[string]int `json:"custom_check_errors,omitempty"`
 }
 
 func summarize(res *review.Result) summary {
@@ -216,6 +218,7 @@ func summarize(res *review.Result) summary {
 	for i := range res.Findings {
 		s.PerCheck[res.Findings[i].Check]++
 	}
+	s.CustomErrors = res.CustomErrors
 	return s
 }
 
@@ -237,6 +240,9 @@ func writeSummary(w io.Writer, res *review.Result) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, s.Skipped[k]))
 		}
 		fmt.Fprintf(w, "Skipped (types the checks do not read): %s\n", strings.Join(parts, ", "))
+	}
+	for _, k := range sortedKeys(s.CustomErrors) {
+		fmt.Fprintf(w, "Custom check %s could not be evaluated %d time(s) and did not fire there: check its expression against the fact model (docs/rules.md).\n", k, s.CustomErrors[k])
 	}
 	fmt.Fprintf(w, "Errors: %d\n", s.Errors)
 }

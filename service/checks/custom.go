@@ -37,10 +37,7 @@ func (r *run) customEncounter(p *facts.Patient, e *facts.Encounter) []Finding {
 		if cc == nil || cc.On != rules.OnEncounter {
 			continue
 		}
-		if fired, err := cc.Eval(vars); err != nil || !fired {
-			// An error means the facts lack what the expression reads (e.g.
-			// encounter.end of a stay in progress): the check cannot decide
-			// and does not fire, as rules.CustomCheck.Eval documents.
+		if !r.evalCustom(cc, vars) {
 			continue
 		}
 		f := r.customFinding(cc, rs, vars, r.encounterDeadlineBase(cc, e))
@@ -72,8 +69,8 @@ func (r *run) customClaim(p *facts.Patient, c *facts.Claim) []Finding {
 		if cc == nil || cc.On != rules.OnClaim {
 			continue
 		}
-		if fired, err := cc.Eval(vars); err != nil || !fired {
-			continue // see customEncounter
+		if !r.evalCustom(cc, vars) {
+			continue
 		}
 		base := c.Created
 		if cc.DeadlineFrom == rules.DeadlineFromReview {
@@ -85,6 +82,22 @@ func (r *run) customClaim(p *facts.Patient, c *facts.Claim) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// evalCustom reports whether a custom check fires. An evaluation error means
+// the facts lack what the expression reads (e.g. encounter.end of a stay in
+// progress): the check cannot decide and does not fire, as
+// rules.CustomCheck.Eval documents; Config.OnCustomError hears of it, so that
+// a payer rule that never decides does not go unnoticed.
+func (r *run) evalCustom(cc *rules.CustomCheck, vars map[string]any) bool {
+	fired, err := cc.Eval(vars)
+	if err != nil {
+		if r.cfg.OnCustomError != nil {
+			r.cfg.OnCustomError(CustomPrefix+cc.ID, err)
+		}
+		return false
+	}
+	return fired
 }
 
 func hasCustom(rs *rules.RuleSet, on string) bool {

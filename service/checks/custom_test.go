@@ -290,3 +290,28 @@ func TestCustomDeadlineFrom(t *testing.T) {
 		}
 	}
 }
+
+// A custom check whose expression cannot be evaluated on the facts does not
+// fire, and the engine says so through Config.OnCustomError.
+func TestCustomEvalErrorReported(t *testing.T) {
+	t.Parallel()
+	ended := &rules.CustomCheck{ID: "needs-end", On: "encounter", DeadlineHours: 1, When: `encounter.end > encounter.start`, Message: "x"}
+	rs := clCustomRules(t, ended)
+	e := &facts.Encounter{Ref: "Encounter/e", Key: "Encounter/e", Status: "in-progress", Class: "IMP", Start: clAt("2025-03-01T20:00"), Payer: clMedicare,
+		Segments: []facts.Segment{{Class: "IMP", Start: clAt("2025-03-01T20:00")}}}
+	p := clPatient([]*facts.Encounter{e})
+	var got []string
+	r := clRun("2025-03-03T12:00", clSource(rs))
+	r.cfg.OnCustomError = func(check string, err error) {
+		if err == nil {
+			t.Error("OnCustomError called without an error")
+		}
+		got = append(got, check)
+	}
+	if fs := r.customEncounter(p, e); len(fs) != 0 {
+		t.Errorf("got %d findings from a check that could not decide, want none", len(fs))
+	}
+	if strings.Join(got, ",") != "custom:needs-end" {
+		t.Errorf("OnCustomError heard %v, want [custom:needs-end]", got)
+	}
+}

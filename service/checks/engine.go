@@ -26,6 +26,9 @@ type Config struct {
 	// completed, cancelled or rejected): such a review no longer holds the
 	// stay's claims.
 	Closed func(p *facts.Patient, f *Finding) bool
+	// OnCustomError, when set, hears of each custom check that could not be
+	// evaluated (it then does not fire); check is "custom:<id>".
+	OnCustomError func(check string, err error)
 	// Since, when set, leaves out of the review the stays that ended and the
 	// claims whose services ended before it; they still count as history
 	// (an index stay for a readmission, a claim for duplicates).

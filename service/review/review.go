@@ -29,12 +29,15 @@ type Options struct {
 
 // Result is what a review found.
 type Result struct {
-	Files     int
-	Set       *facts.Set
-	Findings  []checks.Finding // open findings, overdue first, then by due time
-	Closed    int              // findings already closed by a completed, cancelled or rejected Task
-	Errors    []error          // input problems: each names its file and entry
-	Resources int
+	Files    int
+	Set      *facts.Set
+	Findings []checks.Finding // open findings, overdue first, then by due time
+	Closed   int              // findings already closed by a completed, cancelled or rejected Task
+	Errors   []error          // input problems: each names its file and entry
+	// CustomErrors counts, per custom check ("custom:<id>"), the evaluations
+	// that failed (the check then did not fire).
+	CustomErrors map[string]int
+	Resources    int
 }
 
 // Run reviews the files and directories in paths.
@@ -82,6 +85,14 @@ func run(ctx context.Context, n int, errs []error, read func(i int, emit func(*f
 	res.Errors = append(res.Errors, set.Problems...)
 
 	cfg := opt.Checks
+	if cfg.OnCustomError == nil {
+		cfg.OnCustomError = func(check string, _ error) {
+			if res.CustomErrors == nil {
+				res.CustomErrors = map[string]int{}
+			}
+			res.CustomErrors[check]++
+		}
+	}
 	if cfg.Closed == nil {
 		cfg.Closed = func(p *facts.Patient, f *checks.Finding) bool { return opt.Writer.IsClosed(f, p.Tasks) }
 	}
