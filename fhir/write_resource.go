@@ -36,6 +36,32 @@ type TaskInput struct {
 // left out rather than written invalid.
 func (in TaskInput) writable() bool { return !in.Type.IsZero() && in.Value.Valid() }
 
+// IsZero reports an input that cannot be written: it needs a type and a value.
+func (in TaskInput) IsZero() bool { return !in.writable() }
+
+// AppendJSON writes the input with its one value[x].
+func (in TaskInput) AppendJSON(b []byte) []byte {
+	e := openObject(b)
+	e.concept("type", in.Type)
+	in.Value.appendMember(&e, "value")
+	return e.close()
+}
+
+// payloadContent is one CommunicationRequest.payload: its content[x] is a
+// string or a reference (R4 also allows an Attachment, which utilreview
+// never writes).
+type payloadContent struct{ v Value }
+
+func (p payloadContent) IsZero() bool {
+	return !p.v.Valid() || (p.v.kind != StringKind && p.v.kind != ReferenceKind)
+}
+
+func (p payloadContent) AppendJSON(b []byte) []byte {
+	e := openObject(b)
+	p.v.appendMember(&e, "content")
+	return e.close()
+}
+
 // AppendJSON appends the Task's JSON.
 func (t *Task) AppendJSON(b []byte) []byte {
 	o := openObject(b)
@@ -63,26 +89,7 @@ func (t *Task) AppendJSON(b []byte) []byte {
 		r.value("period", t.Restriction)
 		o.b = r.close()
 	}
-	n := 0
-	for _, in := range t.Input {
-		if !in.writable() {
-			continue
-		}
-		if n == 0 {
-			o.key("input")
-			o.b = append(o.b, '[')
-		} else {
-			o.b = append(o.b, ',')
-		}
-		e := openObject(o.b)
-		e.concept("type", in.Type)
-		in.Value.appendMember(&e, "value")
-		o.b = e.close()
-		n++
-	}
-	if n > 0 {
-		o.b = append(o.b, ']')
-	}
+	writeArray(&o, "input", t.Input)
 	return o.close()
 }
 
@@ -126,25 +133,11 @@ func (c *CommunicationRequest) AppendJSON(b []byte) []byte {
 	o.ref("subject", c.Subject)
 	o.refs("about", c.About)
 	o.ref("encounter", c.Encounter)
-	n := 0
-	for _, p := range c.Payload {
-		if !p.Valid() || (p.kind != StringKind && p.kind != ReferenceKind) {
-			continue
-		}
-		if n == 0 {
-			o.key("payload")
-			o.b = append(o.b, '[')
-		} else {
-			o.b = append(o.b, ',')
-		}
-		e := openObject(o.b)
-		p.appendMember(&e, "content")
-		o.b = e.close()
-		n++
+	payload := make([]payloadContent, len(c.Payload))
+	for i, p := range c.Payload {
+		payload[i] = payloadContent{p}
 	}
-	if n > 0 {
-		o.b = append(o.b, ']')
-	}
+	writeArray(&o, "payload", payload)
 	o.dateTime("occurrenceDateTime", c.OccurrenceDateTime)
 	o.dateTime("authoredOn", c.AuthoredOn)
 	o.ref("requester", c.Requester)
