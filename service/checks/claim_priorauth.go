@@ -100,9 +100,10 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 		f.Evidence = append(f.Evidence, StringEvidence(EvRuleSource, list.Source))
 	}
 	comm := &Communication{
-		Category:  CategoryPriorAuthorization,
-		Recipient: payerRef(c.Payer),
-		Payload:   "Request for prior authorization: " + strings.Join(parts, "; ") + " (claim " + c.Key + ").",
+		Category:            CategoryPriorAuthorization,
+		Recipient:           payerRef(c.Payer),
+		RecipientIdentifier: payerIdentifier(c.Payer),
+		Payload:             "Request for prior authorization: " + strings.Join(parts, "; ") + " (claim " + c.Key + ").",
 	}
 	if comm.Recipient == "" && c.Payer != nil {
 		comm.RecipientDisplay = payer
@@ -134,6 +135,26 @@ func payerRef(py *facts.Payer) string {
 		return ""
 	}
 	return py.OrganizationRef
+}
+
+// payerIdentifier is the identifier to address a payer by when it has no
+// Organization reference: the first with a system, else the first; nil
+// when the payer has an Organization reference or no identifier.
+func payerIdentifier(py *facts.Payer) *facts.Identifier {
+	if py == nil || py.OrganizationRef != "" || len(py.Identifiers) == 0 {
+		return nil
+	}
+	id := py.Identifiers[0]
+	for _, x := range py.Identifiers {
+		if x.System != "" && x.Value != "" {
+			id = x
+			break
+		}
+	}
+	if id.Value == "" {
+		return nil
+	}
+	return &id
 }
 
 func containsString(xs []string, s string) bool {

@@ -259,3 +259,19 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+func TestPriorAuthRecipientIdentifier(t *testing.T) {
+	t.Parallel()
+	id := facts.Identifier{System: "urn:oid:2.16.840.1.113883.3.221.5", Value: "CMS"}
+	c := clClaim("c", "2025-03-01T10:00", clLine(2, "64612", "2025-03-04", 1))
+	c.Payer = &facts.Payer{Identifiers: []facts.Identifier{id}} // named by identifier, no Organization
+	got := clFindings(clRun("2025-03-02T09:00", clRules{def: clMedicareRules()}), clPatient(nil, c), CheckPriorAuthRequired)
+	if len(got) != 1 {
+		t.Fatalf("got %d findings, want 1", len(got))
+	}
+	cm := got[0].Communication
+	if cm.Recipient != "" || cm.RecipientIdentifier == nil || *cm.RecipientIdentifier != id || cm.RecipientDisplay == "" {
+		t.Errorf("recipient %q identifier %+v display %q, want no reference, the payer's identifier and a display",
+			cm.Recipient, cm.RecipientIdentifier, cm.RecipientDisplay)
+	}
+}

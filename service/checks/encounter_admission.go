@@ -121,9 +121,10 @@ func (r *run) admissionNotification(out []Finding, c *encCtx) []Finding {
 		f.Evidence = append(f.Evidence, StringEvidence(evNotificationExempt, exemption))
 	}
 	f.Communication = &Communication{
-		Category:         CategoryPayerNotification,
-		Recipient:        c.e.Payer.OrganizationRef,
-		RecipientDisplay: payer,
+		Category:            CategoryPayerNotification,
+		Recipient:           c.e.Payer.OrganizationRef,
+		RecipientIdentifier: payerIdentifier(c.e.Payer),
+		RecipientDisplay:    payer,
 		Payload: "Notification of inpatient admission for the referenced encounter: inpatient order " +
 			ip.In(r.loc).Format(descriptionTimeLayout) + " (" + r.loc.String() + ").",
 	}

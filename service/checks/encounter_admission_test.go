@@ -358,3 +358,44 @@ func TestPeriodGap(t *testing.T) {
 		})
 	}
 }
+
+// TestAdmissionNotificationRecipient: the payer is addressed by its
+// Organization when there is one, else by its identifier, else by name only.
+func TestAdmissionNotificationRecipient(t *testing.T) {
+	t.Parallel()
+	npi := facts.Identifier{System: "http://hl7.org/fhir/sid/us-npi", Value: "1234567893"}
+	tests := []struct {
+		name    string
+		payer   *facts.Payer
+		wantRef string
+		wantID  *facts.Identifier
+	}{
+		{name: "organization", payer: &facts.Payer{OrganizationRef: "Organization/payer-1", Name: "Example Health Plan", Identifiers: []facts.Identifier{npi}},
+			wantRef: "Organization/payer-1"},
+		{name: "identifier only", payer: &facts.Payer{Identifiers: []facts.Identifier{npi}}, wantID: &npi},
+		{name: "identifier with a system preferred", payer: &facts.Payer{Identifiers: []facts.Identifier{{Value: "local-7"}, npi}}, wantID: &npi},
+		{name: "identifier without a system", payer: &facts.Payer{Identifiers: []facts.Identifier{{Value: "local-7"}}}, wantID: &facts.Identifier{Value: "local-7"}},
+		{name: "display only", payer: &facts.Payer{Display: "private"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := enStay(t, "a1", "IMP 2026-03-02T10:00")
+			e.Payer = tc.payer
+			got := enReview(enRun(t, "2026-03-02T12:00", enCommercial(t, false)), enPatient(e), CheckAdmissionNotification)
+			if len(got) != 1 || got[0].Communication == nil {
+				t.Fatalf("got %d findings, want 1 with a communication", len(got))
+			}
+			c := got[0].Communication
+			if c.Recipient != tc.wantRef {
+				t.Errorf("recipient %q, want %q", c.Recipient, tc.wantRef)
+			}
+			if (c.RecipientIdentifier == nil) != (tc.wantID == nil) || c.RecipientIdentifier != nil && *c.RecipientIdentifier != *tc.wantID {
+				t.Errorf("recipient identifier %+v, want %+v", c.RecipientIdentifier, tc.wantID)
+			}
+			if c.RecipientDisplay == "" {
+				t.Error("recipient display empty, want the payer's label")
+			}
+		})
+	}
+}

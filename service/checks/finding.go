@@ -63,6 +63,10 @@ type Finding struct {
 type Communication struct {
 	Category  string // utilreview communication category code, e.g. "payer-notification"
 	Recipient string // "Organization/id" of the payer, or the attending's reference
+	// RecipientIdentifier is the payer's business identifier when there is
+	// no Recipient: a payer the input names only by identifier (no
+	// Organization resource) can still be addressed by a logical reference.
+	RecipientIdentifier *facts.Identifier
 	// RecipientDisplay names the recipient when there is no reference to
 	// write (e.g. a payer known only by Synthea's display text).
 	RecipientDisplay string

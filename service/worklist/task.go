@@ -138,6 +138,10 @@ func (w *Writer) CommunicationRequest(f *checks.Finding, asOf time.Time) *fhir.C
 		cr.Encounter = literal(f.Encounter.Ref, "Encounter")
 	}
 	recipient := literal(c.Recipient, "")
+	if recipient.IsZero() && c.RecipientIdentifier != nil {
+		// A payer known only by identifier: a logical reference to its Organization.
+		recipient = identifierReference(c.RecipientIdentifier.System, c.RecipientIdentifier.Value, "Organization")
+	}
 	recipient.Display = c.RecipientDisplay
 	if !recipient.IsZero() {
 		cr.Recipient = []fhir.Reference{recipient}
@@ -262,7 +266,17 @@ func isLiteral(ref string) bool {
 // fullUrl, a contained "#id") are not identifiers.
 func keyReference(key, typ string) fhir.Reference {
 	system, value, ok := strings.Cut(key, "|")
-	if !ok || value == "" || !absoluteURI(system) {
+	if !ok {
+		return fhir.Reference{}
+	}
+	return identifierReference(system, value, typ)
+}
+
+// identifierReference is a logical reference to a typ by the identifier
+// system|value; zero unless the system is an absolute URI and the value set
+// (an identifier without a system names nothing outside the input).
+func identifierReference(system, value, typ string) fhir.Reference {
+	if value == "" || !absoluteURI(system) {
 		return fhir.Reference{}
 	}
 	return fhir.Reference{Type: typ, Identifier: fhir.Identifier{System: system, Value: value}}

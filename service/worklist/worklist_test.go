@@ -343,6 +343,9 @@ func TestNoURNReferences(t *testing.T) {
 }
 
 func TestCommunicationRequest(t *testing.T) {
+	payerID := func(f *checks.Finding) {
+		f.Communication.RecipientIdentifier = &facts.Identifier{System: "http://hl7.org/fhir/sid/us-npi", Value: "1234567893"}
+	}
 	w := New(Config{Location: newYork(t)})
 	tests := []struct {
 		name string
@@ -366,6 +369,22 @@ func TestCommunicationRequest(t *testing.T) {
 		{"reason is the check", nil, []any{"reasonCode", 0, "coding", 0, "code"}, "admission-notification"},
 		{"payer reference", func(f *checks.Finding) { f.Communication.Recipient = "Organization/payer1" }, []any{"recipient", 0, "reference"}, "Organization/payer1"},
 		{"no recipient at all", func(f *checks.Finding) { f.Communication.RecipientDisplay = "" }, []any{"recipient"}, nil},
+		{"payer identifier: Organization type", payerID, []any{"recipient", 0, "type"}, "Organization"},
+		{"payer identifier: system", payerID, []any{"recipient", 0, "identifier", "system"}, "http://hl7.org/fhir/sid/us-npi"},
+		{"payer identifier: value", payerID, []any{"recipient", 0, "identifier", "value"}, "1234567893"},
+		{"payer identifier: display kept", payerID, []any{"recipient", 0, "display"}, "medicare"},
+		{"payer identifier: no literal reference", payerID, []any{"recipient", 0, "reference"}, nil},
+		{"payer reference wins over the identifier", func(f *checks.Finding) {
+			payerID(f)
+			f.Communication.Recipient = "Organization/payer1"
+		}, []any{"recipient", 0, "identifier"}, nil},
+		{"identifier without a system: display only", func(f *checks.Finding) {
+			f.Communication.RecipientIdentifier = &facts.Identifier{Value: "local-7"}
+		}, []any{"recipient", 0, "identifier"}, nil},
+		{"identifier only, no display", func(f *checks.Finding) {
+			payerID(f)
+			f.Communication.RecipientDisplay = ""
+		}, []any{"recipient", 0, "identifier", "value"}, "1234567893"},
 		{"payload falls back to the description", func(f *checks.Finding) { f.Communication.Payload = "" }, []any{"payload", 0, "contentString"}, "Notify the payer of the inpatient admission."},
 		{"no text: no payload", func(f *checks.Finding) { f.Communication.Payload = ""; f.Description = "" }, []any{"payload"}, nil},
 		{"no category", func(f *checks.Finding) { f.Communication.Category = "" }, []any{"category"}, nil},
