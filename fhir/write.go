@@ -157,6 +157,9 @@ func (p Period) AppendJSON(b []byte) []byte {
 // time's location, as FHIR dateTime and instant require when there is a time.
 const dateTimeLayout = "2006-01-02T15:04:05-07:00"
 
+// dateLayout writes a FHIR date: the calendar day, no time and no offset.
+const dateLayout = "2006-01-02"
+
 // ValidDateTime reports whether t can be written as a FHIR dateTime: not
 // zero and with a four-digit year.
 func ValidDateTime(t time.Time) bool {

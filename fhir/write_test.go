@@ -57,6 +57,10 @@ func TestValueWritesExactlyOne(t *testing.T) {
 		{"dateTime after DST", fhir.DateTimeValue(time.Date(2024, 3, 10, 3, 30, 0, 0, ny)), "valueDateTime", "2024-03-10T03:30:00-04:00"},
 		{"dateTime UTC", fhir.DateTimeValue(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)), "valueDateTime", "2024-01-02T03:04:05+00:00"},
 		{"zero dateTime", fhir.DateTimeValue(time.Time{}), "", nil},
+		{"date is the day in t's zone", fhir.DateValue(time.Date(2024, 3, 10, 23, 30, 0, 0, ny)), "valueDate", "2024-03-10"},
+		{"date at midnight", fhir.DateValue(time.Date(2024, 3, 10, 0, 0, 0, 0, ny)), "valueDate", "2024-03-10"},
+		{"zero date", fhir.DateValue(time.Time{}), "", nil},
+		{"date year 10000", fhir.DateValue(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), "", nil},
 		{"year 10000", fhir.DateTimeValue(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)), "", nil},
 		{"coding", fhir.CodingValue(fhir.Coding{System: "http://snomed.info/sct", Code: "1"}), "valueCoding",
 			map[string]any{"system": "http://snomed.info/sct", "code": "1"}},
@@ -151,6 +155,7 @@ func sampleTask() *fhir.Task {
 			{Type: fhir.Concept("urn:e", "admitted", ""), Value: fhir.DateTimeValue(time.Date(2024, 4, 30, 22, 0, 0, 0, loc))},
 			{Type: fhir.Concept("urn:e", "drg", ""), Value: fhir.ConceptValue(fhir.Concept("urn:drg", "470", ""))},
 			{Type: fhir.Concept("urn:e", "claim", ""), Value: fhir.ReferenceValue(fhir.Reference{Reference: "Claim/c1"})},
+			{Type: fhir.Concept("urn:e", "served", ""), Value: fhir.DateValue(time.Date(2024, 4, 29, 0, 0, 0, 0, loc))},
 			{Type: fhir.Concept("urn:e", "dropped", ""), Value: fhir.StringValue("")},
 		},
 	}
@@ -175,11 +180,12 @@ func TestTaskRoundTrip(t *testing.T) {
 		*got.Restriction.Period.End != "2024-05-02T08:00:00-05:00" {
 		t.Errorf("restriction.period.end: got %+v", got.Restriction)
 	}
-	if len(got.Input) != 7 {
-		t.Fatalf("got %d inputs, want 7 (the empty string left out)", len(got.Input))
+	if len(got.Input) != 8 {
+		t.Fatalf("got %d inputs, want 8 (the empty string left out)", len(got.Input))
 	}
 	if got.Input[0].ValueInteger != 1 || got.Input[1].ValueDecimal.String() != "1.25" || got.Input[2].ValueString != "42 CFR 412.3" ||
-		got.Input[4].ValueDateTime != "2024-04-30T22:00:00-05:00" || got.Input[6].ValueReference.Reference == nil {
+		got.Input[4].ValueDateTime != "2024-04-30T22:00:00-05:00" || got.Input[6].ValueReference.Reference == nil ||
+		got.Input[7].ValueDate != "2024-04-29" {
 		t.Errorf("inputs decoded wrong: %+v", got.Input)
 	}
 	if got.Description == nil || *got.Description != `Stay "short": review the documented expectation` {

@@ -20,6 +20,7 @@ const (
 	CodeableConceptKind
 	CodingKind
 	ReferenceKind
+	DateKind
 )
 
 // Value is the value of a choice element (value[x], content[x], ...). It
@@ -53,6 +54,10 @@ func BooleanValue(v bool) Value { return Value{kind: BooleanKind, b: v} }
 // DateTimeValue is a valueDateTime, written in t's location.
 func DateTimeValue(t time.Time) Value { return Value{kind: DateTimeKind, t: t} }
 
+// DateValue is a valueDate: the calendar day of t in t's location
+// (pass t.In(facility) to write the facility's day).
+func DateValue(t time.Time) Value { return Value{kind: DateKind, t: t} }
+
 // CodingValue is a valueCoding.
 func CodingValue(c Coding) Value { return Value{kind: CodingKind, coding: c} }
 
@@ -75,7 +80,7 @@ func (v Value) Valid() bool {
 		return finite(v.f)
 	case StringKind:
 		return v.s != ""
-	case DateTimeKind:
+	case DateTimeKind, DateKind:
 		return ValidDateTime(v.t)
 	case CodingKind:
 		return !v.coding.IsZero()
@@ -103,6 +108,8 @@ func (v Value) suffix() string {
 		return "Boolean"
 	case DateTimeKind:
 		return "DateTime"
+	case DateKind:
+		return "Date"
 	case CodingKind:
 		return "Coding"
 	case CodeableConceptKind:
@@ -139,6 +146,10 @@ func (v Value) appendMember(o *object, prefix string) {
 	case DateTimeKind:
 		o.b = append(o.b, '"')
 		o.b = AppendDateTime(o.b, v.t)
+		o.b = append(o.b, '"')
+	case DateKind:
+		o.b = append(o.b, '"')
+		o.b = v.t.AppendFormat(o.b, dateLayout)
 		o.b = append(o.b, '"')
 	case CodingKind:
 		o.b = v.coding.AppendJSON(o.b)

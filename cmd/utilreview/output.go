@@ -85,6 +85,8 @@ func evidenceValue(e checks.Evidence, loc *time.Location) any {
 		return *e.Bool
 	case e.DateTime != nil:
 		return e.DateTime.In(loc).Format(time.RFC3339)
+	case e.Date != nil:
+		return e.Date.In(loc).Format(time.DateOnly)
 	case e.Code != nil:
 		return e.Code.System + "|" + e.Code.Code
 	case e.Ref != nil:
@@ -171,6 +173,8 @@ func evidenceText(ev []checks.Evidence, loc *time.Location) string {
 			v = strconv.FormatBool(*e.Bool)
 		case e.DateTime != nil:
 			v = e.DateTime.In(loc).Format("2006-01-02T15:04")
+		case e.Date != nil:
+			v = e.Date.In(loc).Format(time.DateOnly)
 		case e.Code != nil:
 			v = e.Code.Code
 		case e.Ref != nil:

@@ -142,7 +142,7 @@ func (r *run) duplicateFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleS
 	f.Evidence = append(f.Evidence,
 		IntEvidence(EvClaimLine, l.Sequence),
 		CodeEvidence(EvServiceCode, code),
-		TimeEvidence(EvDateOfService, StartOfDay(lineDate(c, l), r.loc)),
+		DateEvidence(EvDateOfService, StartOfDay(lineDate(c, l), r.loc)),
 		IntEvidence(EvDuplicateLine, ol.Sequence),
 	)
 	if other != nil {

@@ -50,9 +50,9 @@ func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, 
 			" days, and no acceptance is on record. File or correct the claim before then."
 	}
 	f.Evidence = append(f.Evidence,
-		TimeEvidence(EvThroughDate, through),
+		DateEvidence(EvThroughDate, through),
 		filingLimitEvidence(tf),
-		TimeEvidence(EvFilingDeadline, deadline),
+		DateEvidence(EvFilingDeadline, StartOfDay(deadline, r.loc)),
 		IntEvidence(EvWarningDays, tf.WarningDays),
 	)
 	return append(out, f)

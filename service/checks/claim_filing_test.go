@@ -77,7 +77,7 @@ func TestTimelyFiling(t *testing.T) {
 			if !strings.Contains(f.Description, tt.wantText) {
 				t.Errorf("description %q lacks %q", f.Description, tt.wantText)
 			}
-			if d := clEvidence(f, EvFilingDeadline); len(d) != 1 || !d[0].DateTime.Equal(tt.wantDue) {
+			if d := clEvidence(f, EvFilingDeadline); len(d) != 1 || d[0].Date == nil || !d[0].Date.Equal(StartOfDay(tt.wantDue, clLoc)) {
 				t.Errorf("filing-deadline evidence %v, want %v", d, tt.wantDue)
 			}
 			if f.Priority != Urgent || f.Owner != BillingTeam || f.Episode != c.Key {

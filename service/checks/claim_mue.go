@@ -118,7 +118,7 @@ func (r *run) mueFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, g 
 	}
 	f.Evidence = append(f.Evidence,
 		CodeEvidence(EvServiceCode, g.code),
-		TimeEvidence(EvDateOfService, StartOfDay(g.dos, r.loc)),
+		DateEvidence(EvDateOfService, StartOfDay(g.dos, r.loc)),
 		DecimalEvidence(EvUnitsBilled, g.units),
 		IntEvidence(EvMUEValue, g.entry.Value),
 		IntEvidence(EvMUEIndicator, g.entry.Indicator),

@@ -71,7 +71,7 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 		f.Evidence = append(f.Evidence,
 			IntEvidence(EvClaimLine, l.Sequence),
 			CodeEvidence(EvServiceCode, code),
-			TimeEvidence(EvDateOfService, day),
+			DateEvidence(EvDateOfService, day),
 		)
 		if paired {
 			f.Evidence = append(f.Evidence, StringEvidence(EvPairedCode, partner))

@@ -197,13 +197,20 @@ func clCheckEvidence(t *testing.T, f Finding) {
 			t.Errorf("%s: evidence type %q is not in the evidence CodeSystem", f.Check, e.Type)
 		}
 		n := 0
-		for _, set := range []bool{e.Int != nil, e.Decimal != nil, e.String != nil, e.Bool != nil, e.DateTime != nil, e.Code != nil, e.Ref != nil} {
+		for _, set := range []bool{e.Int != nil, e.Decimal != nil, e.String != nil, e.Bool != nil, e.DateTime != nil, e.Date != nil, e.Code != nil, e.Ref != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
 			t.Errorf("%s: evidence %q has %d values, want 1", f.Check, e.Type, n)
+		}
+		switch e.Type {
+		case EvDateOfService, EvThroughDate, EvFilingDeadline, EvAdmissionDate:
+			// Calendar dates: written as valueDate, held as the facility day's start.
+			if e.Date == nil || !e.Date.Equal(StartOfDay(*e.Date, clLoc)) {
+				t.Errorf("%s: evidence %q is %v/%v, want a Date at the start of a facility day", f.Check, e.Type, e.DateTime, e.Date)
+			}
 		}
 	}
 }

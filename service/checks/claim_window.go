@@ -133,7 +133,7 @@ func (r *run) windowFinding(p *facts.Patient, c *facts.Claim, s *windowStay, hit
 	admitDay := dayOf(s.admit, r.loc)
 	f.Evidence = append(f.Evidence,
 		RefEvidence(EvStay, s.enc.Ref),
-		TimeEvidence(EvAdmissionDate, s.admit),
+		DateEvidence(EvAdmissionDate, StartOfDay(s.admit, r.loc)),
 		IntEvidence(EvWindowDays, s.days),
 	)
 	if s.claim != nil {
@@ -156,7 +156,7 @@ func (r *run) windowFinding(p *facts.Patient, c *facts.Claim, s *windowStay, hit
 			f.Evidence = append(f.Evidence, CodeEvidence(EvServiceCode, code))
 			f.Reasons = appendReason(f.Reasons, code)
 		}
-		f.Evidence = append(f.Evidence, TimeEvidence(EvDateOfService, StartOfDay(h.dos, r.loc)))
+		f.Evidence = append(f.Evidence, DateEvidence(EvDateOfService, StartOfDay(h.dos, r.loc)))
 	}
 	lines := "line " + joinInts(seqs)
 	if len(seqs) > 1 {

@@ -120,8 +120,8 @@ func TestPaymentWindow(t *testing.T) {
 				if !strings.Contains(f.Description, tt.wantText) {
 					t.Errorf("description %q lacks %q", f.Description, tt.wantText)
 				}
-				if a := clEvidence(f, EvAdmissionDate); len(a) != 1 || !a[0].DateTime.Equal(clAt("2025-03-10T02:00")) {
-					t.Errorf("admission-date evidence %v, want the inpatient order", a)
+				if a := clEvidence(f, EvAdmissionDate); len(a) != 1 || a[0].Date == nil || !a[0].Date.Equal(clAt("2025-03-10T00:00")) {
+					t.Errorf("admission-date evidence %v, want the inpatient order's day", a)
 				}
 				if f.Owner != BillingTeam || f.Priority != Routine || f.RuleSet != rs {
 					t.Errorf("owner %s priority %s rule set %v", f.Owner, f.Priority, f.RuleSet)

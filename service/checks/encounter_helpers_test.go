@@ -196,7 +196,7 @@ func enCheckShape(t *testing.T, f Finding) {
 			t.Errorf("%s: evidence type %q is not in encounterEvidenceTypes", f.Check, ev.Type)
 		}
 		n := 0
-		for _, set := range []bool{ev.Int != nil, ev.Decimal != nil, ev.String != nil, ev.Bool != nil, ev.DateTime != nil, ev.Code != nil, ev.Ref != nil} {
+		for _, set := range []bool{ev.Int != nil, ev.Decimal != nil, ev.String != nil, ev.Bool != nil, ev.DateTime != nil, ev.Date != nil, ev.Code != nil, ev.Ref != nil} {
 			if set {
 				n++
 			}

@@ -83,6 +83,7 @@ type Evidence struct {
 	String   *string
 	Bool     *bool
 	DateTime *time.Time
+	Date     *time.Time // a calendar day (date of service, filing deadline): its day in the facility zone, no time of day
 	Code     *facts.Code
 	Ref      *string // "Type/id"
 }
@@ -93,6 +94,7 @@ func DecimalEvidence(typ string, v float64) Evidence { return Evidence{Type: typ
 func StringEvidence(typ string, v string) Evidence   { return Evidence{Type: typ, String: &v} }
 func BoolEvidence(typ string, v bool) Evidence       { return Evidence{Type: typ, Bool: &v} }
 func TimeEvidence(typ string, v time.Time) Evidence  { return Evidence{Type: typ, DateTime: &v} }
+func DateEvidence(typ string, v time.Time) Evidence  { return Evidence{Type: typ, Date: &v} }
 func CodeEvidence(typ string, v facts.Code) Evidence { return Evidence{Type: typ, Code: &v} }
 func RefEvidence(typ string, v string) Evidence      { return Evidence{Type: typ, Ref: &v} }
 

@@ -101,6 +101,8 @@ func (w *Writer) evidenceValue(e *checks.Evidence) fhir.Value {
 		return fhir.BooleanValue(*e.Bool)
 	case e.DateTime != nil:
 		return fhir.DateTimeValue(w.at(*e.DateTime))
+	case e.Date != nil:
+		return fhir.DateValue(w.at(*e.Date))
 	case e.Code != nil:
 		return fhir.ConceptValue(codeConcept(*e.Code))
 	case e.Ref != nil:

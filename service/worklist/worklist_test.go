@@ -342,6 +342,37 @@ func TestNoURNReferences(t *testing.T) {
 	}
 }
 
+// TestDateEvidence: a calendar date is written as valueDate, the day in the
+// facility zone, never as a midnight dateTime.
+func TestDateEvidence(t *testing.T) {
+	loc := newYork(t)
+	w := New(Config{Location: loc})
+	tests := []struct {
+		name string
+		at   time.Time
+		want string
+	}{
+		{"facility midnight", time.Date(2024, 3, 10, 0, 0, 0, 0, loc), "2024-03-10"},
+		{"given in UTC, the facility's day", time.Date(2024, 3, 11, 3, 0, 0, 0, time.UTC), "2024-03-10"},
+		{"late in the facility's day", time.Date(2024, 11, 3, 23, 59, 59, 0, loc), "2024-11-03"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := encounterFinding()
+			f.Evidence = []checks.Evidence{checks.DateEvidence("date-of-service", tt.at)}
+			b := w.Task(&f, asOf).AppendJSON(nil)
+			fhirtest.Conform(t, b)
+			m := decode(t, b)
+			if got := get(m, "input", 0, "valueDate"); got != tt.want {
+				t.Errorf("valueDate: got %v, want %s", got, tt.want)
+			}
+			if got := get(m, "input", 0, "valueDateTime"); got != nil {
+				t.Errorf("valueDateTime: got %v, want it absent", got)
+			}
+		})
+	}
+}
+
 func TestCommunicationRequest(t *testing.T) {
 	payerID := func(f *checks.Finding) {
 		f.Communication.RecipientIdentifier = &facts.Identifier{System: "http://hl7.org/fhir/sid/us-npi", Value: "1234567893"}
