@@ -85,12 +85,26 @@ func TestReviewJSONAndNDJSONAgree(t *testing.T) {
 	if doc.Summary.Findings != len(doc.Findings) || len(doc.Findings) == 0 {
 		t.Errorf("summary says %d findings, got %d records", doc.Summary.Findings, len(doc.Findings))
 	}
+	dates := 0
 	for _, f := range doc.Findings {
+		// Calendar dates in the evidence are written as dates, not midnights.
+		ev, _ := f["evidence"].([]any)
+		for _, e := range ev {
+			if m, _ := e.(map[string]any); m["type"] == "date-of-service" {
+				dates++
+				if v, _ := m["value"].(string); len(v) != len("2006-01-02") || v[4] != '-' {
+					t.Errorf("date-of-service %q, want YYYY-MM-DD", m["value"])
+				}
+			}
+		}
 		for _, k := range []string{"due", "priority", "check", "status", "patient", "focus", "identifier", "description", "evidence"} {
 			if _, ok := f[k]; !ok {
 				t.Errorf("record lacks %q: %v", k, f)
 			}
 		}
+	}
+	if dates == 0 {
+		t.Error("no date-of-service evidence in the examples' findings")
 	}
 	code, out, errOut = runCLI(t, nil, append([]string{args[0], "--format", "ndjson"}, args[1:]...)...)
 	if code != 0 {
