@@ -438,3 +438,26 @@ func TestReviewReportsCustomCheckErrors(t *testing.T) {
 		t.Errorf("summary does not name the failing custom check:\n%s", errOut)
 	}
 }
+
+// The progress bar draws only for many files, and clears its line at the end.
+func TestProgressBar(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	few := &progressBar{w: &b, min: 20}
+	few.update(1, 3)
+	few.finish()
+	if b.Len() != 0 {
+		t.Errorf("drew %q for 3 files, want nothing", b.String())
+	}
+	many := &progressBar{w: &b, min: 20}
+	many.update(10, 40)
+	if !strings.Contains(b.String(), "10/40 files") || !strings.Contains(b.String(), "[=======") {
+		t.Errorf("got %q, want a bar at 10/40", b.String())
+	}
+	many.finish()
+	if !strings.HasSuffix(b.String(), "\r\033[K") {
+		t.Errorf("finish left %q, want the line cleared", b.String())
+	}
+	var none *progressBar
+	none.finish() // no bar (not a terminal): finishing is a no-op
+}
