@@ -7,52 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
-	"github.com/utilreview/utilreview/service/facts"
-	"github.com/utilreview/utilreview/service/rules"
 )
-
-// claimChecks are the ids of the claim checks.
-var claimChecks = map[string]bool{
-	checks.CheckPriorAuthRequired: true, checks.CheckMUEExceeded: true, checks.CheckDuplicateClaimLine: true,
-	checks.CheckTimelyFiling: true, checks.CheckClaimBeforeDetermination: true, checks.CheckPaymentWindow: true,
-}
-
-// reviewFile reads FHIR files, builds facts and runs the engine with the
-// shipped rule sets, keeping the claim checks' findings.
-func reviewFile(t testing.TB, asOf time.Time, paths ...string) []checks.Finding {
-	t.Helper()
-	loc, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res []*fhir.Resource
-	if errs := fhir.NewReader().ReadPaths(paths, func(r *fhir.Resource) { res = append(res, r) }); len(errs) > 0 {
-		t.Fatalf("reading: %v", errs)
-	}
-	set := facts.Build(res, facts.Options{Location: loc, NoPayer: rules.IsNoPayer})
-	reg, err := rules.LoadDefaults()
-	if err != nil {
-		t.Fatalf("shipped rules: %v", err)
-	}
-	eng := checks.NewEngine(checks.Config{Location: loc, IdentifierSystem: "https://utilreview.example/task-id"}, reg)
-	var out []checks.Finding
-	for _, p := range set.Patients {
-		for _, f := range eng.Review(p, asOf) {
-			if claimChecks[f.Check] {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
 
 // TestClaimChecksEndToEnd runs the claim checks from a synthetic FHIR Bundle
 // through the reader, the facts builder and the shipped Medicare rule set.
 func TestClaimChecksEndToEnd(t *testing.T) {
 	t.Parallel()
-	got := reviewFile(t, time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), filepath.Join("testdata", "claim", "outpatient.json"))
+	got := reviewOn(t, "claim", time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC), filepath.Join("testdata", "claim", "outpatient.json"))
 	var lines []string
 	for _, f := range got {
 		lines = append(lines, f.Check+" "+f.FocusRef+" "+f.Episode)
@@ -95,7 +57,7 @@ func TestClaimChecksSynthea(t *testing.T) {
 	}
 	t.Parallel()
 	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea")
-	got := reviewFile(t, time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), dir)
+	got := reviewOn(t, "claim", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), dir)
 	per := map[string]int{}
 	for _, f := range got {
 		per[f.Check]++

@@ -7,55 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
-	"github.com/utilreview/utilreview/service/facts"
-	"github.com/utilreview/utilreview/service/rules"
 )
-
-// encounterCheckIDs are the ids of the encounter checks.
-func encounterCheckIDs() map[string]bool {
-	ids := map[string]bool{}
-	for _, d := range checks.Definitions() {
-		if d.On == "encounter" {
-			ids[d.ID] = true
-		}
-	}
-	return ids
-}
-
-// reviewEncounters reads FHIR files, builds facts and runs the engine with
-// the shipped rule sets, keeping the encounter checks' findings.
-func reviewEncounters(t testing.TB, asOf time.Time, paths ...string) []checks.Finding {
-	t.Helper()
-	loc, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res []*fhir.Resource
-	if errs := fhir.NewReader().ReadPaths(paths, func(r *fhir.Resource) { res = append(res, r) }); len(errs) > 0 {
-		t.Fatalf("reading: %v", errs)
-	}
-	set := facts.Build(res, facts.Options{Location: loc, NoPayer: rules.IsNoPayer})
-	if len(set.Problems) > 0 {
-		t.Fatalf("facts problems: %v", set.Problems)
-	}
-	reg, err := rules.LoadDefaults()
-	if err != nil {
-		t.Fatalf("shipped rules: %v", err)
-	}
-	eng := checks.NewEngine(checks.Config{Location: loc}, reg)
-	ids := encounterCheckIDs()
-	var out []checks.Finding
-	for _, p := range set.Patients {
-		for _, f := range eng.Review(p, asOf) {
-			if ids[f.Check] {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
 
 // TestEncounterChecksEndToEnd runs the encounter checks from a synthetic
 // FHIR Bundle (class histories, NUBC dispositions, an MS-DRG claim, payers
@@ -85,7 +38,7 @@ func reviewEncounters(t testing.TB, asOf time.Time, paths ...string) []checks.Fi
 func TestEncounterChecksEndToEnd(t *testing.T) {
 	t.Parallel()
 	asOf := time.Date(2025, 3, 20, 16, 0, 0, 0, time.UTC) // 12:00 in New York
-	got := reviewEncounters(t, asOf, filepath.Join("testdata", "encounter", "stays.json"))
+	got := reviewOn(t, "encounter", asOf, filepath.Join("testdata", "encounter", "stays.json"))
 	loc, _ := time.LoadLocation("America/New_York")
 	var lines []string
 	for _, f := range got {
@@ -139,7 +92,7 @@ func TestEncounterChecksSynthea(t *testing.T) {
 	}
 	t.Parallel()
 	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea")
-	got := reviewEncounters(t, time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), dir)
+	got := reviewOn(t, "encounter", time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), dir)
 	per := map[string]int{}
 	for _, f := range got {
 		per[f.Check]++
