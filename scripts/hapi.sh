@@ -27,11 +27,10 @@ mkdir -p "$state"
 
 log() { printf 'hapi.sh: %s\n' "$*" >&2; }
 
-# One hapi.sh at a time per state directory changes the server (start, stop, build).
-lock() {
-	exec 9>"$state/lock"
-	flock -w 600 9 || { log "another hapi.sh holds $state/lock"; exit 1; }
-}
+# shellcheck source=lib/server.sh
+source "$repo/scripts/lib/server.sh"
+lock() { server_lock 600; }
+running() { server_running; }
 
 # source_hash covers everything that changes the build's result.
 source_hash() {
@@ -66,9 +65,6 @@ build() {
 	log "built in $((SECONDS - t0)) s"
 }
 
-running() {
-	[[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
 
 metadata_ok() {
 	curl -sf -m 10 -o /dev/null -H 'Accept: application/fhir+json' "$1/metadata"
@@ -126,26 +122,7 @@ start() {
 	exit 1
 }
 
-stop() {
-	if ! running; then
-		rm -f "$pidfile" "$urlfile"
-		return 0
-	fi
-	local pid
-	pid="$(cat "$pidfile")"
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 30); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		log "pid $pid did not stop in 30 s; killing it"
-		kill -KILL "$pid" 2>/dev/null || true
-		sleep 1
-	fi
-	rm -f "$pidfile" "$urlfile"
-	log "stopped pid $pid"
-}
+stop() { server_stop 30 "$urlfile"; }
 
 case "${1:-}" in
 build) lock && build ;;

@@ -21,15 +21,10 @@ mkdir -p "$state"
 
 log() { printf 'redis.sh: %s\n' "$*" >&2; }
 
-# One redis.sh at a time per state directory changes the server (start, stop).
-lock() {
-	exec 9>"$state/lock"
-	flock -w 120 9 || { log "another redis.sh holds $state/lock"; exit 1; }
-}
-
-running() {
-	[[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
+# shellcheck source=lib/server.sh
+source "$repo/scripts/lib/server.sh"
+lock() { server_lock 120; }
+running() { server_running; }
 
 port_in_use() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -83,22 +78,7 @@ start() {
 	exit 1
 }
 
-stop() {
-	if ! running; then
-		rm -f "$pidfile" "$addrfile"
-		return 0
-	fi
-	local pid
-	pid="$(cat "$pidfile")"
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$pidfile" "$addrfile"
-	log "stopped pid $pid"
-}
+stop() { server_stop 5 "$addrfile"; }
 
 case "${1:-}" in
 start) lock && start ;;
