@@ -65,7 +65,7 @@ func TestScaledCopiesAreDistinct(t *testing.T) {
 	if testing.Short() {
 		n = 3
 	}
-	opt := benchOptions(t)
+	opt := testOptions(t)
 	one, _ := loadSynthea(t, 1)
 	many, _ := loadSynthea(t, n)
 	base, err := RunFiles(context.Background(), one, opt)

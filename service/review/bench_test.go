@@ -150,7 +150,7 @@ func decodeReference(files []File) (int, error) {
 	return n, nil
 }
 
-func benchOptions(tb testing.TB) Options {
+func testOptions(tb testing.TB) Options {
 	tb.Helper()
 	reg, err := rules.LoadDefaults()
 	if err != nil {
@@ -207,7 +207,7 @@ func BenchmarkReviewWholeFile(b *testing.B) {
 	for _, n := range scales {
 		b.Run("x"+strconv.Itoa(n), func(b *testing.B) {
 			files, size := loadSynthea(b, n)
-			opt := benchOptions(b)
+			opt := testOptions(b)
 			b.SetBytes(size)
 			b.ReportAllocs()
 			var findings int
@@ -231,7 +231,7 @@ func BenchmarkReviewWholeFile(b *testing.B) {
 // BenchmarkEngine is the checks alone, facts already built: findings per second.
 func BenchmarkEngine(b *testing.B) {
 	files, _ := loadSynthea(b, 1)
-	opt := benchOptions(b)
+	opt := testOptions(b)
 	set := buildFacts(b, files, opt.Location)
 	engine := checks.NewEngine(opt.Checks, opt.Rules)
 	b.ReportAllocs()

@@ -16,7 +16,7 @@ const sharedData = "../../../shared/data"
 
 func runPaths(t *testing.T, asOf time.Time, paths ...string) *Result {
 	t.Helper()
-	opt := benchOptions(t)
+	opt := testOptions(t)
 	opt.AsOf = asOf.In(opt.Location)
 	res, err := Run(context.Background(), paths, opt)
 	if err != nil {
@@ -54,7 +54,7 @@ func TestWrittenResourcesConform(t *testing.T) {
 			if len(res.Findings) < in.minFindings {
 				t.Fatalf("got %d findings, want at least %d", len(res.Findings), in.minFindings)
 			}
-			w := benchOptions(t).Writer
+			w := testOptions(t).Writer
 			b, err := w.TransactionBundle(res.Findings, in.asOf, true)
 			if err != nil {
 				t.Fatal(err)
