@@ -31,7 +31,7 @@ type Options struct {
 type Result struct {
 	Files    int
 	Set      *facts.Set
-	Findings []checks.Finding // open findings, overdue first, then by due time
+	Findings []checks.Finding // open findings, by due time (so the overdue come first), see SortWorklist
 	Closed   int              // findings already closed by a completed, cancelled or rejected Task
 	Errors   []error          // input problems: each names its file and entry
 	// CustomErrors counts, per custom check ("custom:<id>"), the evaluations
