@@ -21,6 +21,13 @@ type JSONAppender interface {
 	AppendJSON(b []byte) []byte
 }
 
+// RawJSON is JSON written as it is: a resource already serialized (e.g. an
+// existing Task with the elements utilreview owns rewritten).
+type RawJSON []byte
+
+// AppendJSON appends the bytes.
+func (r RawJSON) AppendJSON(b []byte) []byte { return append(b, r...) }
+
 // Coding is a code from a code system.
 type Coding struct {
 	System  string

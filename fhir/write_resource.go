@@ -234,6 +234,7 @@ type BundleRequest struct {
 	Method      string // GET | HEAD | POST | PUT | DELETE | PATCH
 	URL         string
 	IfNoneExist string // the query of a conditional create, e.g. "identifier=system|value"
+	IfMatch     string // a version-aware update: the version the writer read (written as W/"<version>")
 }
 
 // BundleWriter appends a Bundle entry by entry, so that a large transaction
@@ -272,6 +273,9 @@ func (w *BundleWriter) Add(e BundleEntry) {
 		ro.str("method", e.Request.Method)
 		ro.str("url", e.Request.URL)
 		ro.str("ifNoneExist", e.Request.IfNoneExist)
+		if e.Request.IfMatch != "" {
+			ro.str("ifMatch", `W/"`+e.Request.IfMatch+`"`)
+		}
 		eo.b = ro.close()
 	}
 	w.o.b = eo.close()

@@ -21,15 +21,6 @@ func isReviewCheck(id string) bool {
 	return false
 }
 
-// openTaskStatus reports whether a Task in that status is still to be worked.
-func openTaskStatus(s string) bool {
-	switch s {
-	case "requested", "received", "accepted", "ready", "in-progress", "on-hold":
-		return true
-	}
-	return false
-}
-
 // claimBeforeDetermination raises a finding for a claim whose stay still
 // has an open utilreview review.
 func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, out []Finding) []Finding {
@@ -51,8 +42,8 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 		if p != nil && r.cfg.IdentifierSystem != "" {
 			for _, t := range p.Tasks {
 				// A stay known only by identifier has no Ref: no Task can point at it.
-				if t == nil || enc.Ref == "" || !openTaskStatus(t.Status) || (t.Focus != enc.Ref && t.Encounter != enc.Ref) ||
-					!hasIdentifierSystem(t.Identifiers, r.cfg.IdentifierSystem) || !isReviewTask(t) {
+				if t == nil || enc.Ref == "" || t.State() != facts.TaskOpen || (t.Focus != enc.Ref && t.Encounter != enc.Ref) ||
+					!t.HasIdentifier(r.cfg.IdentifierSystem) || !isReviewTask(t) {
 					continue
 				}
 				ev = append(ev, RefEvidence(EvReviewTask, t.Ref))
@@ -84,15 +75,6 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 		out = append(out, f)
 	}
 	return out
-}
-
-func hasIdentifierSystem(ids []facts.Identifier, system string) bool {
-	for _, id := range ids {
-		if id.System == system {
-			return true
-		}
-	}
-	return false
 }
 
 // isReviewTask reports whether a utilreview Task is a review: its code is a

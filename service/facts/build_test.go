@@ -325,7 +325,7 @@ func TestClaims(t *testing.T) {
 	}
 
 	c := cls["Claim/c-item"]
-	if c.Key != "urn:example:claims|C-1" || c.Status != "active" || c.Use != "claim" || c.Type != "institutional" || c.Provider != "Organization/hospital" {
+	if c.Key != "Claim/c-item" || c.Status != "active" || c.Use != "claim" || c.Type != "institutional" || c.Provider != "Organization/hospital" {
 		t.Errorf("c-item header: got key %q status %q use %q type %q provider %q", c.Key, c.Status, c.Use, c.Type, c.Provider)
 	}
 	if want := []string{"PA-1", "PA-2"}; !reflect.DeepEqual(c.PreAuthRefs, want) {

@@ -179,11 +179,78 @@ type Claim struct {
 // Task is a Task already present, written by utilreview or by others.
 type Task struct {
 	Ref         string
+	Version     string // meta.versionId, "" when the input does not say (files)
 	Identifiers []Identifier
 	Status      string // draft | requested | received | accepted | rejected | ready | cancelled | in-progress | on-hold | failed | completed | entered-in-error
 	Codes       []Code
 	Focus       string // resolved "Type/id"
 	Encounter   string
+	// BusinessStatus is the first code of Task.businessStatus.
+	BusinessStatus string
+	// Due is restriction.period.end, zero when absent.
+	Due time.Time
+	// Raw is the Task's JSON as read: the live service rewrites only the
+	// elements utilreview owns and keeps the rest (a clinician's notes,
+	// owner, output) as they are.
+	Raw []byte
+}
+
+// TaskState is where a Task stands for utilreview: the one classification
+// of Task statuses that the engine and the writer share.
+type TaskState int
+
+const (
+	// TaskAbsent: entered-in-error (or no status): never real work, as if
+	// the Task did not exist.
+	TaskAbsent TaskState = iota
+	// TaskOpen: still to be worked (draft, requested, received, accepted,
+	// ready, in-progress, on-hold, failed).
+	TaskOpen
+	// TaskClosed: completed, cancelled or rejected: the finding was handled
+	// and is not raised again.
+	TaskClosed
+)
+
+// TaskStateOf classes a Task status.
+func TaskStateOf(status string) TaskState {
+	switch status {
+	case "completed", "cancelled", "rejected":
+		return TaskClosed
+	case "entered-in-error", "":
+		return TaskAbsent
+	}
+	return TaskOpen
+}
+
+// State is the Task's TaskState.
+func (t *Task) State() TaskState { return TaskStateOf(t.Status) }
+
+// Untouched reports whether no one has started working the Task yet
+// (requested or ready): such a Task may be cancelled when its finding no
+// longer holds; a started one is only annotated.
+func (t *Task) Untouched() bool {
+	return t.Status == "requested" || t.Status == "ready" || t.Status == "draft"
+}
+
+// HasIdentifier reports whether the Task carries an identifier in system
+// (value set), i.e. was written by the utilreview that uses that system.
+func (t *Task) HasIdentifier(system string) bool {
+	for _, id := range t.Identifiers {
+		if id.System == system && id.Value != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// IdentifierValue is the value of the Task's first identifier in system, "" when none.
+func (t *Task) IdentifierValue(system string) string {
+	for _, id := range t.Identifiers {
+		if id.System == system && id.Value != "" {
+			return id.Value
+		}
+	}
+	return ""
 }
 
 // Communication is a Communication already present, e.g. the payer notified.

@@ -36,14 +36,17 @@ func ownID(r *fhir.Resource) string {
 const errNoIdentity = "has no id or identifier: it cannot be referenced"
 
 // identity is the reference and stable key of a resource: ref "Type/id"
-// with its own id (else ""), key its business identifier "system|value",
-// else ref. ok is false when it has neither: then nothing written could
+// with its own id (else ""), key ref, else (a resource known only by a
+// urn:uuid fullUrl) its business identifier "system|value". Resource ids are
+// stable on a server and kept by Bulk export; a business identifier that a
+// resource gains or changes must not give its finding a second identity.
+// ok is false when it has neither: then nothing written could
 // refer to it and the caller leaves it out.
 func identity(r *fhir.Resource, ids []fm.Identifier) (ref, key string, ok bool) {
 	ref = refOf(r)
-	key = identifierKey(ids)
+	key = ref
 	if key == "" {
-		key = ref
+		key = identifierKey(ids)
 	}
 	return ref, key, key != ""
 }

@@ -53,6 +53,18 @@ func (b *builder) addTask(r *fhir.Resource) {
 	if tr.Status != fm.TaskStatusDraft || !absent(r, "status") {
 		t.Status = tr.Status.Code()
 	}
+	if tr.Meta != nil && tr.Meta.VersionId != nil {
+		t.Version = *tr.Meta.VersionId
+	}
+	if bs := tr.BusinessStatus; bs != nil && len(bs.Coding) > 0 && bs.Coding[0].Code != nil {
+		t.BusinessStatus = *bs.Coding[0].Code
+	}
+	if tr.Restriction != nil && tr.Restriction.Period != nil && tr.Restriction.Period.End != nil {
+		if due, _, err := fhir.ParseDateTime(*tr.Restriction.Period.End, b.loc); err == nil {
+			t.Due = due
+		}
+	}
+	t.Raw = r.Raw
 	p.Tasks = append(p.Tasks, t)
 }
 

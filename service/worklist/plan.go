@@ -1,73 +1,9 @@
 package worklist
 
 import (
-	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
 	"github.com/utilreview/utilreview/service/facts"
 )
-
-// State is where a finding stands against the Tasks already present.
-type State int
-
-const (
-	// StateNew: no Task with the finding's identifier exists.
-	StateNew State = iota
-	// StateOpen: a Task with the identifier exists and is not finished; the live
-	// service updates it, the offline command still lists the finding
-	// (a coordinator's worklist shows open work, whoever created the Task).
-	StateOpen
-	// StateClosed: a Task with the identifier was completed, cancelled or
-	// rejected: the finding was handled and is not raised again.
-	StateClosed
-)
-
-func (s State) String() string {
-	switch s {
-	case StateOpen:
-		return "open"
-	case StateClosed:
-		return "closed"
-	}
-	return "new"
-}
-
-// Planned is one finding with its state and the existing Task it matched.
-type Planned struct {
-	Finding    *checks.Finding
-	Identifier fhir.Identifier
-	State      State
-	Task       *facts.Task // the matching Task; nil when StateNew
-}
-
-// taskState classes a Task status. entered-in-error Tasks count as absent:
-// they were never real work.
-func taskState(status string) (State, bool) {
-	switch status {
-	case "completed", "cancelled", "rejected":
-		return StateClosed, true
-	case "entered-in-error":
-		return StateNew, false
-	}
-	return StateOpen, true
-}
-
-// Reconcile matches findings with the Tasks already present by identifier
-// (system and value). When several Tasks share the identifier, a closed one
-// wins: a clinician has handled the finding.
-func (w *Writer) Reconcile(findings []checks.Finding, existing []*facts.Task) []Planned {
-	byValue := w.existingByValue(existing)
-	out := make([]Planned, len(findings))
-	for i := range findings {
-		f := &findings[i]
-		id := w.Identifier(f)
-		out[i] = Planned{Finding: f, Identifier: id}
-		if t, ok := byValue[id.Value]; ok {
-			out[i].Task = t
-			out[i].State, _ = taskState(t.Status)
-		}
-	}
-	return out
-}
 
 // existingByValue indexes utilreview's Tasks by identifier value, keeping a
 // closed Task over an open one; nil when there are none.
@@ -77,8 +13,8 @@ func (w *Writer) existingByValue(existing []*facts.Task) map[string]*facts.Task 
 		if t == nil {
 			continue
 		}
-		st, real := taskState(t.Status)
-		if !real {
+		st := t.State()
+		if st == facts.TaskAbsent {
 			continue
 		}
 		for _, id := range t.Identifiers {
@@ -89,7 +25,7 @@ func (w *Writer) existingByValue(existing []*facts.Task) map[string]*facts.Task 
 				byValue = make(map[string]*facts.Task)
 			}
 			if prev, ok := byValue[id.Value]; ok {
-				if ps, _ := taskState(prev.Status); ps == StateClosed || st != StateClosed {
+				if prev.State() == facts.TaskClosed || st != facts.TaskClosed {
 					continue
 				}
 			}
@@ -111,7 +47,7 @@ func (w *Writer) Plan(findings []checks.Finding, existing []*facts.Task) (open [
 	for i := range findings {
 		t, ok := byValue[w.Identifier(&findings[i]).Value]
 		if ok {
-			if st, _ := taskState(t.Status); st == StateClosed {
+			if t.State() == facts.TaskClosed {
 				if open == nil {
 					open = make([]checks.Finding, 0, len(findings)-1)
 					open = append(open, findings[:i]...)
@@ -142,7 +78,7 @@ func (w *Writer) IsClosed(f *checks.Finding, existing []*facts.Task) bool {
 		if t == nil {
 			continue
 		}
-		if st, real := taskState(t.Status); !real || st != StateClosed {
+		if t.State() != facts.TaskClosed {
 			continue
 		}
 		for _, x := range t.Identifiers {
