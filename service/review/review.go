@@ -64,47 +64,111 @@ func RunFiles(ctx context.Context, files []File, opt Options) (*Result, error) {
 	}, opt)
 }
 
-// run is the pipeline: read every file (all of them first, since references
-// cross files), build the facts, check each patient and plan the worklist.
+// run reads every file (all of them first, since references cross files)
+// and reviews what was read.
 func run(ctx context.Context, n int, errs []error, read func(i int, emit func(*fhir.Resource)) []error, opt Options) (*Result, error) {
-	res := &Result{Files: n, Errors: errs}
 	var resources []*fhir.Resource
 	emit := func(r *fhir.Resource) { resources = append(resources, r) }
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		res.Errors = append(res.Errors, read(i, emit)...)
+		errs = append(errs, read(i, emit)...)
 		if opt.Progress != nil {
 			opt.Progress(i+1, n)
 		}
 	}
-	res.Resources = len(resources)
-	set := facts.Build(resources, facts.Options{Location: opt.Location, NoPayer: rules.IsNoPayer})
+	res, err := RunResources(ctx, resources, opt)
+	if err != nil {
+		return nil, err
+	}
+	res.Files = n
+	res.Errors = append(errs, res.Errors...)
+	return res, nil
+}
+
+// RunResources reviews resources already read (from files, or fetched from
+// a FHIR server): build the facts, check each patient and plan the
+// worklist. It is the one pipeline `review` and `serve` share.
+func RunResources(ctx context.Context, resources []*fhir.Resource, opt Options) (*Result, error) {
+	res := &Result{Resources: len(resources)}
+	pl := NewPipeline(opt, func(check string, _ error) {
+		if res.CustomErrors == nil {
+			res.CustomErrors = map[string]int{}
+		}
+		res.CustomErrors[check]++
+	})
+	set := pl.Facts(resources)
 	res.Set = set
 	res.Errors = append(res.Errors, set.Problems...)
-
-	cfg := opt.Checks
-	if cfg.OnCustomError == nil {
-		cfg.OnCustomError = func(check string, _ error) {
-			if res.CustomErrors == nil {
-				res.CustomErrors = map[string]int{}
-			}
-			res.CustomErrors[check]++
-		}
-	}
-	if cfg.Closed == nil {
-		cfg.Closed = func(p *facts.Patient, f *checks.Finding) bool { return opt.Writer.IsClosed(f, p.Tasks) }
-	}
-	engine := checks.NewEngine(cfg, opt.Rules)
 	for _, p := range set.Patients {
-		found := engine.Review(p, opt.AsOf)
-		open, closed := opt.Writer.Plan(found, p.Tasks)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		open, closed := opt.Writer.Plan(pl.Review(p), p.Tasks)
 		res.Findings = append(res.Findings, open...)
 		res.Closed += closed
 	}
 	SortWorklist(res.Findings)
 	return res, nil
+}
+
+// Pipeline is the way from resources to planned work, step by step, for
+// callers that review one patient at a time (the live service): facts,
+// findings, and the plan against the Tasks that exist. It is safe for
+// concurrent use when its Options' OnCustomError is.
+type Pipeline struct {
+	opt    Options
+	engine *checks.Engine
+}
+
+// NewPipeline returns the pipeline of opt. onCustomError, when not nil,
+// hears of each custom check that could not be evaluated (unless
+// opt.Checks.OnCustomError is set, which wins).
+func NewPipeline(opt Options, onCustomError func(check string, err error)) *Pipeline {
+	cfg := opt.Checks
+	if cfg.OnCustomError == nil {
+		cfg.OnCustomError = onCustomError
+	}
+	if cfg.Closed == nil {
+		cfg.Closed = func(p *facts.Patient, f *checks.Finding) bool { return opt.Writer.IsClosed(f, p.Tasks) }
+	}
+	return &Pipeline{opt: opt, engine: checks.NewEngine(cfg, opt.Rules)}
+}
+
+// Facts builds the per-patient facts of resources.
+func (pl *Pipeline) Facts(resources []*fhir.Resource) *facts.Set {
+	return facts.Build(resources, facts.Options{Location: pl.opt.Location, NoPayer: rules.IsNoPayer})
+}
+
+// Review runs the checks over one patient as of the pipeline's clock.
+func (pl *Pipeline) Review(p *facts.Patient) []checks.Finding {
+	return pl.engine.Review(p, pl.opt.AsOf)
+}
+
+// Patient is one patient reviewed: its findings, the writes that bring its
+// Tasks in line with them, and when its findings can next change by time
+// alone (zero: never).
+type Patient struct {
+	Findings   []checks.Finding
+	Plan       *worklist.Plan
+	NextChange time.Time
+}
+
+// ReviewPatient reviews one patient at asOf (the pipeline's clock when
+// zero) and reconciles the findings with its Tasks and the
+// CommunicationRequests given.
+func (pl *Pipeline) ReviewPatient(p *facts.Patient, requests []*worklist.Request, asOf time.Time) (*Patient, error) {
+	if asOf.IsZero() {
+		asOf = pl.opt.AsOf
+	}
+	found := pl.engine.Review(p, asOf)
+	inScope := func(ref string) bool { return pl.engine.Covers(p, ref) }
+	plan, err := pl.opt.Writer.Reconcile(found, p.Tasks, requests, inScope, asOf)
+	if err != nil {
+		return nil, err
+	}
+	return &Patient{Findings: found, Plan: plan, NextChange: pl.engine.NextChange(p, found, asOf)}, nil
 }
 
 // SortWorklist orders findings as a coordinator reads them: by due time, so
