@@ -1,0 +1,161 @@
+package queue
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The catch-up's coordination lives in Redis, not in a process, so every
+// replica agrees: one request flag, one lock, one watermark per resource
+// type, and the event numbers of topic subscriptions.
+
+// RequestCatchUp asks for a catch-up (a ping, an event gap, a start). Many
+// requests before the next TakeCatchUpRequest make one catch-up.
+func (q *Queue) RequestCatchUp(ctx context.Context, reason string) error {
+	if err := q.rdb.Set(ctx, q.keys.catchUpReq, reason, 0).Err(); err != nil {
+		return fmt.Errorf("queue.RequestCatchUp: %w", err)
+	}
+	return nil
+}
+
+// TakeCatchUpRequest reports whether a catch-up was requested, and clears
+// the request in the same step.
+func (q *Queue) TakeCatchUpRequest(ctx context.Context) (bool, error) {
+	err := q.rdb.GetDel(ctx, q.keys.catchUpReq).Err()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("queue.TakeCatchUpRequest: %w", err)
+	}
+	return true, nil
+}
+
+// watermarkLayout is fixed-width (UTC, nanoseconds always written), so the
+// script can compare watermarks as strings.
+const watermarkLayout = "2006-01-02T15:04:05.000000000Z"
+
+// Watermark returns the catch-up watermark of resource type typ, in the FHIR
+// server's time; ok is false when there is none yet.
+func (q *Queue) Watermark(ctx context.Context, typ string) (t time.Time, ok bool, err error) {
+	s, err := q.rdb.HGet(ctx, q.keys.watermarks, typ).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return time.Time{}, false, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("queue.Watermark: %w", err)
+	}
+	t, err = time.Parse(watermarkLayout, s)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("queue.Watermark: %s: %w", typ, err)
+	}
+	return t, true, nil
+}
+
+// AdvanceWatermark moves typ's watermark to t if t is later; an earlier t
+// (a slower replica finishing an older catch-up) leaves it.
+func (q *Queue) AdvanceWatermark(ctx context.Context, typ string, t time.Time) error {
+	if t.IsZero() || t.Year() > 9999 {
+		return fmt.Errorf("queue.AdvanceWatermark: %s: invalid time", typ)
+	}
+	err := advanceScript.Run(ctx, q.rdb, []string{q.keys.watermarks}, typ, t.UTC().Format(watermarkLayout)).Err()
+	if err != nil {
+		return fmt.Errorf("queue.AdvanceWatermark: %w", err)
+	}
+	return nil
+}
+
+// CatchUpLock takes the catch-up lock for ttl, so one replica catches up at
+// a time. ok is false when another holds it. release gives it back (only if
+// still held by this caller); it is safe to call more than once.
+func (q *Queue) CatchUpLock(ctx context.Context, ttl time.Duration) (release func(), ok bool, err error) {
+	if ttl <= 0 {
+		return nil, false, errors.New("queue.CatchUpLock: ttl must be positive")
+	}
+	token := crand.Text()
+	ok, err = q.rdb.SetNX(ctx, q.keys.catchUpLck, token, ttl).Result()
+	if err != nil {
+		return nil, false, fmt.Errorf("queue.CatchUpLock: %w", err)
+	}
+	if !ok {
+		return func() {}, false, nil
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+		defer cancel()
+		if err := releaseScript.Run(ctx, q.rdb, []string{q.keys.catchUpLck}, token).Err(); err != nil {
+			q.cfg.Logger.Warn("queue: releasing the catch-up lock failed; it expires", "err", err)
+		}
+	}, true, nil
+}
+
+// eventWindow bounds what is kept per subscription: holes are tracked only
+// this far below the highest event number, and a jump or a drop wider than
+// this is a catch-up at once.
+const eventWindow = 10000
+
+// eventTTL forgets a subscription's numbers after this long without an
+// event (a deleted subscription).
+const eventTTL = 7 * 24 * time.Hour
+
+// ObserveEvent records the event numbers of a topic subscription's
+// notification (Backport IG events-since-subscription-start) and reports
+// whether a catch-up is due at once: the count was reset (a number ≤ 1
+// after a higher one: the server restarted) or jumped too far to track.
+// A skipped number is not reported here: notifications arrive out of order
+// (several replicas, the server's parallel deliveries), so the hole is
+// recorded with the time it was seen, and Gaps reports those still open
+// after a grace period.
+func (q *Queue) ObserveEvent(ctx context.Context, subscription string, eventNumbers []int64) (catchUp bool, err error) {
+	if subscription == "" {
+		return false, errors.New("queue.ObserveEvent: no subscription")
+	}
+	if len(eventNumbers) == 0 {
+		return false, nil
+	}
+	nums := slices.Sorted(slices.Values(eventNumbers))
+	args := []any{q.cfg.Now().UnixMilli(), eventWindow, eventTTL.Milliseconds(), subscription}
+	for _, n := range nums {
+		args = append(args, n)
+	}
+	state, holes := q.eventKeys(subscription)
+	n, err := observeScript.Run(ctx, q.rdb, []string{state, holes, q.keys.eventSubs}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("queue.ObserveEvent: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Gaps reports whether any subscription has a hole in its event numbers
+// first seen more than grace ago, and forgets those holes (the catch-up it
+// triggers covers them).
+func (q *Queue) Gaps(ctx context.Context, grace time.Duration) (bool, error) {
+	subs, err := q.rdb.SMembers(ctx, q.keys.eventSubs).Result()
+	if err != nil {
+		return false, fmt.Errorf("queue.Gaps: %w", err)
+	}
+	cutoff := q.cfg.Now().Add(-grace).UnixMilli()
+	var found bool
+	for _, sub := range subs {
+		state, holes := q.eventKeys(sub)
+		n, err := gapsScript.Run(ctx, q.rdb, []string{holes, state, q.keys.eventSubs}, cutoff, sub).Int()
+		if err != nil {
+			return false, fmt.Errorf("queue.Gaps: %w", err)
+		}
+		found = found || n == 1
+	}
+	return found, nil
+}
+
+// eventKeys are a subscription's keys: a hash with the highest number seen,
+// and the sorted set of holes.
+func (q *Queue) eventKeys(subscription string) (state, holes string) {
+	base := q.keys.eventsPfx + subscription
+	return base + ":state", base + ":holes"
+}

@@ -1,0 +1,239 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNotFound is returned (wrapped) when a dead letter does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Queue is the durable intake on Redis. Its methods are safe for concurrent
+// use; several processes may share one queue (same Prefix and Group).
+type Queue struct {
+	rdb     redis.UniversalClient
+	cfg     Config
+	keys    keys
+	metrics *metrics
+}
+
+// keys are the Redis keys, all under Config.Prefix.
+type keys struct {
+	stream     string // entries waiting or in flight (XLEN is the depth)
+	waiting    string // hash: coalescing key → id of its entry not yet taken
+	delayed    string // sorted set: retries and lease waits, by due time (ms)
+	wakeups    string // sorted set: patient key → when to review it again (ms)
+	dead       string // stream of dead letters
+	leasePfx   string // + key: a patient's lease (a token, with a TTL)
+	catchUpReq string // a pending catch-up request (its reason)
+	catchUpLck string // the catch-up lock (a token, with a TTL)
+	watermarks string // hash: resource type → watermark
+	eventSubs  string // set: subscriptions with recorded event numbers
+	eventsPfx  string // + subscription + ":state" (hash {max}) and ":holes" (sorted set)
+}
+
+func newKeys(prefix string) keys {
+	return keys{
+		stream:     prefix + "stream",
+		waiting:    prefix + "waiting",
+		delayed:    prefix + "delayed",
+		wakeups:    prefix + "wakeups",
+		dead:       prefix + "dead",
+		leasePfx:   prefix + "lease:",
+		catchUpReq: prefix + "catchup:request",
+		catchUpLck: prefix + "catchup:lock",
+		watermarks: prefix + "catchup:watermarks",
+		eventSubs:  prefix + "events:subscriptions",
+		eventsPfx:  prefix + "events:",
+	}
+}
+
+// New returns a queue on rdb, creating the stream and the consumer group if
+// they do not exist yet (several replicas may do so at once).
+func New(rdb redis.UniversalClient, cfg Config) (*Queue, error) {
+	if rdb == nil {
+		return nil, errors.New("queue.New: no Redis client")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("queue.New: %w", err)
+	}
+	q := &Queue{rdb: rdb, cfg: cfg, keys: newKeys(cfg.Prefix)}
+	q.metrics = newMetrics(q)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if err := q.ensureGroup(ctx); err != nil {
+		return nil, fmt.Errorf("queue.New: %w", err)
+	}
+	if cfg.Registerer != nil {
+		if err := q.metrics.register(cfg.Registerer); err != nil {
+			return nil, fmt.Errorf("queue.New: %w", err)
+		}
+	}
+	return q, nil
+}
+
+// opTimeout bounds the queue's own bookkeeping calls, which run on a context
+// that outlives Run's (an entry's outcome must be recorded during shutdown).
+const opTimeout = 5 * time.Second
+
+// ensureGroup creates the stream and group. The group starts at "0", so
+// entries added before it existed (after a Redis restart, say) are delivered.
+func (q *Queue) ensureGroup(ctx context.Context) error {
+	err := q.rdb.XGroupCreateMkStream(ctx, q.keys.stream, q.cfg.Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create consumer group: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that Redis answers, for readiness.
+func (q *Queue) Ping(ctx context.Context) error {
+	if err := q.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("queue.Ping: %w", err)
+	}
+	return nil
+}
+
+// Enqueue adds e unless its patient (e.Key()) is already waiting, not yet
+// taken by a worker: then it reports queued false, and the waiting entry
+// covers this change, since the processor reads the server's current state.
+// Once a worker has taken the patient, Enqueue adds a new entry, so a change
+// made during processing is reviewed after it. Enqueued defaults to now.
+func (q *Queue) Enqueue(ctx context.Context, e Entry) (queued bool, err error) {
+	key := e.Key()
+	if key == "" {
+		return false, errors.New("queue.Enqueue: entry names neither patient nor resource")
+	}
+	if e.Enqueued.IsZero() {
+		e.Enqueued = q.cfg.Now()
+	}
+	args := append([]any{key}, e.fields()...)
+	id, err := enqueueScript.Run(ctx, q.rdb, []string{q.keys.stream, q.keys.waiting}, args...).Text()
+	if err != nil {
+		return false, fmt.Errorf("queue.Enqueue: %w", err)
+	}
+	queued = id != ""
+	q.metrics.enqueued(e.Reason, !queued)
+	return queued, nil
+}
+
+// Schedule asks for patient to be reviewed again at at (an Entry with
+// Reason "wake-up"). One wake-up is kept per patient, the earliest.
+func (q *Queue) Schedule(ctx context.Context, patient string, at time.Time) error {
+	if patient == "" || at.IsZero() {
+		return errors.New("queue.Schedule: patient and time are required")
+	}
+	err := q.rdb.ZAddLT(ctx, q.keys.wakeups, redis.Z{Score: float64(at.UnixMilli()), Member: patient}).Err()
+	if err != nil {
+		return fmt.Errorf("queue.Schedule: %w", err)
+	}
+	return nil
+}
+
+// Stream entry fields. The trace context's keys are stored as
+// "trace.<key>" fields.
+const (
+	fieldPatient  = "patient"
+	fieldResource = "resource"
+	fieldVersion  = "version"
+	fieldReason   = "reason"
+	fieldAttempt  = "attempt"
+	fieldEnqueued = "enqueued"
+	fieldTrace    = "trace."
+	fieldError    = "error"
+	fieldAt       = "at"
+	fieldSourceID = "source-id"
+)
+
+// fields encodes e as a stream entry's field-value pairs (ID excluded).
+func (e Entry) fields() []any {
+	f := []any{
+		fieldPatient, e.Patient,
+		fieldResource, e.Resource,
+		fieldVersion, e.Version,
+		fieldReason, e.Reason,
+		fieldAttempt, strconv.Itoa(e.Attempt),
+		fieldEnqueued, e.Enqueued.UTC().Format(time.RFC3339Nano),
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Trace)) {
+		f = append(f, fieldTrace+k, e.Trace[k])
+	}
+	return f
+}
+
+// decodeEntry reads an entry from a stream entry's values.
+func decodeEntry(id string, values map[string]any) (Entry, error) {
+	e := Entry{ID: id}
+	for k, v := range values {
+		s, ok := v.(string)
+		if !ok {
+			return Entry{}, fmt.Errorf("field %q is not a string", k)
+		}
+		switch {
+		case k == fieldPatient:
+			e.Patient = s
+		case k == fieldResource:
+			e.Resource = s
+		case k == fieldVersion:
+			e.Version = s
+		case k == fieldReason:
+			e.Reason = s
+		case k == fieldAttempt:
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return Entry{}, fmt.Errorf("field %q: not a count", k)
+			}
+			e.Attempt = n
+		case k == fieldEnqueued:
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return Entry{}, fmt.Errorf("field %q: not a time", k)
+			}
+			e.Enqueued = t
+		case strings.HasPrefix(k, fieldTrace):
+			if e.Trace == nil {
+				e.Trace = map[string]string{}
+			}
+			e.Trace[strings.TrimPrefix(k, fieldTrace)] = s
+		}
+	}
+	if e.Key() == "" {
+		return Entry{}, errors.New("entry names neither patient nor resource")
+	}
+	return e, nil
+}
+
+// delayedMember encodes e for the delayed set: a JSON array of the
+// coalescing key, a unique tag (so two delayed copies never merge in the
+// set), then the fields.
+func delayedMember(e Entry, tag string) (string, error) {
+	arr := []string{e.Key(), tag}
+	for _, f := range e.fields() {
+		arr = append(arr, f.(string))
+	}
+	b, err := json.Marshal(arr)
+	return string(b), err
+}
+
+// streamTime is the time encoded in a stream id ("ms-seq").
+func streamTime(id string) (time.Time, bool) {
+	ms, _, ok := strings.Cut(id, "-")
+	if !ok {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(n), true
+}
