@@ -68,6 +68,12 @@ func (rc *recorder) req(i int) *http.Request {
 	return rc.reqs[i]
 }
 
+func (rc *recorder) body(i int) string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.bodies[i]
+}
+
 func (rc *recorder) at(i int) time.Time {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
