@@ -1,0 +1,180 @@
+// Package handlers is the service's HTTP interface on Echo: the webhook the
+// FHIR server notifies, the admin routes, health and metrics. Handlers are
+// thin: they check, decode, hand over to the queue and answer; every error
+// goes to one handler that answers a FHIR OperationOutcome.
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/utilreview/utilreview/service/queue"
+)
+
+// Intake is what the webhook hands notifications to (service/queue's Queue).
+type Intake interface {
+	Enqueue(ctx context.Context, e queue.Entry) (queued bool, err error)
+	RequestCatchUp(ctx context.Context, reason string) error
+	ObserveEvent(ctx context.Context, subscription string, eventNumbers []int64) (catchUp bool, err error)
+}
+
+// DeadLetters is what the admin routes list and replay (service/queue's
+// Queue). Replay's error matches queue.ErrNotFound for an unknown id.
+type DeadLetters interface {
+	DeadLetters(ctx context.Context, limit int) ([]queue.DeadLetter, error)
+	Replay(ctx context.Context, id string) error
+}
+
+// Checker is one readiness check; it returns nil when ready.
+type Checker func(ctx context.Context) error
+
+// DefaultMaxBody caps a request body: a notification Bundle with a full
+// resource is tens of KB, a Synthea Encounter 1 to 3 KB; 4 MiB leaves room
+// for an unusually large Claim without letting a client hold much memory.
+const DefaultMaxBody = 4 << 20
+
+// readyTimeout bounds each readiness check: a probe must answer quickly.
+const readyTimeout = 2 * time.Second
+
+// Config is the HTTP interface's configuration.
+type Config struct {
+	// WebhookSecret is the bearer credential the FHIR server sends on every
+	// notification (the Subscription's channel header); required.
+	WebhookSecret string
+	// AdminToken is the bearer credential of /admin/; empty disables those
+	// routes (404).
+	AdminToken string
+	// MaxBody caps request bodies (default DefaultMaxBody).
+	MaxBody int64
+	// Logger gets one line per refused or failed request (debug for
+	// accepted ones); nil discards.
+	Logger *slog.Logger
+	// Registerer gets the webhook's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
+	// Gatherer is what GET /metrics serves; when nil, Registerer if it is
+	// also a Gatherer; else the route is absent.
+	Gatherer prometheus.Gatherer
+	// Ready are the readiness checks of GET /readyz, by name.
+	Ready map[string]Checker
+}
+
+// Server holds the routes and what they call.
+type Server struct {
+	cfg     Config
+	in      Intake
+	dl      DeadLetters
+	log     *slog.Logger
+	metrics *metrics
+	echo    *echo.Echo
+	handler http.Handler
+	now     func() time.Time
+
+	secretSum [sha256.Size]byte
+	adminSum  [sha256.Size]byte
+	// buffers keeps request body buffers between requests: nothing keeps a
+	// body after its request (entries carry references, not content).
+	buffers sync.Pool
+}
+
+// New builds the routes. in is required; dl may be nil (the dead-letter
+// routes then answer 404, as when AdminToken is empty).
+func New(cfg Config, in Intake, dl DeadLetters) (*Server, error) {
+	switch {
+	case cfg.WebhookSecret == "":
+		return nil, errors.New("handlers.New: a webhook secret is required")
+	case in == nil:
+		return nil, errors.New("handlers.New: no intake")
+	case cfg.MaxBody < 0:
+		return nil, errors.New("handlers.New: MaxBody is negative")
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Gatherer == nil {
+		cfg.Gatherer, _ = cfg.Registerer.(prometheus.Gatherer)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("handlers.New: %w", err)
+	}
+	s := &Server{
+		cfg: cfg, in: in, dl: dl, log: cfg.Logger, metrics: m, now: time.Now,
+		secretSum: sha256.Sum256([]byte(cfg.WebhookSecret)),
+		adminSum:  sha256.Sum256([]byte(cfg.AdminToken)),
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler is the HTTP handler of every route, traced with OpenTelemetry
+// (the global tracer provider and propagator) except health and metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(nameSpan)
+
+	e.PUT("/fhir/notify/:type/:id", s.webhook("put", s.notifyPut))
+	e.DELETE("/fhir/notify/:type/:id", s.webhook("delete", s.notifyDelete))
+	e.POST("/fhir/notify", s.webhook("post", s.notifyPost))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	if s.cfg.Gatherer != nil {
+		e.GET("/metrics", s.metricsHandler())
+	}
+
+	admin := e.Group("/admin", s.adminAuth)
+	admin.GET("/deadletters", s.listDeadLetters)
+	admin.POST("/deadletters/:id/replay", s.replayDeadLetter)
+
+	s.echo = e
+	s.handler = otelhttp.NewHandler(e, "utilreview",
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			switch r.URL.Path {
+			case "/healthz", "/readyz", "/metrics":
+				return false
+			}
+			return true
+		}),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+	)
+}
+
+// nameSpan names the request's span by its route once Echo has routed it:
+// "PUT /fhir/notify/:type/:id", never the ids of the path.
+func nameSpan(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if span := trace.SpanFromContext(c.Request().Context()); span.IsRecording() {
+			route := c.Path()
+			span.SetName(c.Request().Method + " " + route)
+			span.SetAttributes(attribute.String("http.route", route))
+		}
+		return next(c)
+	}
+}
+
+// traceID is the request's trace id for logs, "" when it has none.
+func traceID(ctx context.Context) string {
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		return sc.TraceID().String()
+	}
+	return ""
+}
