@@ -72,8 +72,9 @@ func (q *Queue) AdvanceWatermark(ctx context.Context, typ string, t time.Time) e
 }
 
 // CatchUpLock takes the catch-up lock for ttl, so one replica catches up at
-// a time. ok is false when another holds it. release gives it back (only if
-// still held by this caller); it is safe to call more than once.
+// a time. ok is false when another holds it (release is then a no-op).
+// release gives the lock back only if this caller still holds it, so a late
+// or repeated call never frees another replica's lock.
 func (q *Queue) CatchUpLock(ctx context.Context, ttl time.Duration) (release func(), ok bool, err error) {
 	if ttl <= 0 {
 		return nil, false, errors.New("queue.CatchUpLock: ttl must be positive")

@@ -26,7 +26,10 @@ type Queue struct {
 	metrics *metrics
 }
 
-// keys are the Redis keys, all under Config.Prefix.
+// keys are the Redis keys, all under Config.Prefix (one hash tag, one
+// Cluster slot). A finished entry is deleted from the stream, so the stream
+// holds only work to do, and a patient's waiting marker is cleared when a
+// worker takes its entry.
 type keys struct {
 	stream     string // entries waiting or in flight (XLEN is the depth)
 	waiting    string // hash: coalescing key → id of its entry not yet taken

@@ -583,3 +583,44 @@ func TestStatsAndMetrics(t *testing.T) {
 		t.Error("registering the collectors twice: no error")
 	}
 }
+
+func TestHandlerPanicIsAFailedAttempt(t *testing.T) {
+	t.Parallel()
+	q, _ := newQueue(t, func(c *Config) { c.MaxAttempts = 1 })
+	ctx := context.Background()
+	run(t, q, func(ctx context.Context, e Entry) error { panic("a bug, quoting Jane Doe") })
+	if _, err := q.Enqueue(ctx, Entry{Patient: "Patient/x", Reason: "notification"}); err != nil {
+		t.Fatal(err)
+	}
+	var dls []DeadLetter
+	eventually(t, 5*time.Second, "the panicking entry is dead-lettered", func() bool {
+		dls, _ = q.DeadLetters(ctx, 1)
+		return len(dls) == 1
+	})
+	if msg := dls[0].Error; !strings.HasPrefix(msg, "handler panicked") || strings.Contains(msg, "Jane") {
+		t.Errorf("error %q: want the panic named, its value (which may quote data) left out", msg)
+	}
+}
+
+func TestRecoversWhenRedisLosesTheQueue(t *testing.T) {
+	t.Parallel()
+	q, rdb := newQueue(t, nil)
+	ctx := context.Background()
+	var rec recorder
+	run(t, q, func(ctx context.Context, e Entry) error { rec.add(e); return nil })
+	if _, err := q.Enqueue(ctx, Entry{Patient: "Patient/before", Reason: "notification"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the first entry is handled", func() bool { return rec.count() == 1 })
+	// Redis restarted without persistence: the stream and its group are gone.
+	if err := rdb.Del(ctx, q.keys.stream, q.keys.waiting).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := q.Enqueue(ctx, Entry{Patient: "Patient/after", Reason: "catch-up"}); err != nil || !ok {
+		t.Fatalf("Enqueue after the loss: %v, %v", ok, err)
+	}
+	eventually(t, 10*time.Second, "the entry added after the loss is handled", func() bool { return rec.count() == 2 })
+	if p := rec.all()[1].Patient; p != "Patient/after" {
+		t.Errorf("handled %s, want Patient/after", p)
+	}
+}

@@ -195,8 +195,8 @@ func callHandler(ctx context.Context, handle Handler, e Entry) (err error) {
 	return handle(ctx, e)
 }
 
-// firstFrames keeps the function names of a stack trace (no argument
-// values), enough to find the panic.
+// firstFrames keeps the function names of a panic's stack from where it
+// panicked (no argument values), enough to find it.
 func firstFrames(stack []byte) string {
 	var names []string
 	for _, line := range strings.Split(string(stack), "\n") {
@@ -206,12 +206,13 @@ func firstFrames(stack []byte) string {
 		if i := strings.LastIndex(line, "("); i > 0 {
 			line = line[:i]
 		}
-		names = append(names, line)
-		if len(names) == 8 {
-			break
+		if line == "panic" {
+			names = names[:0] // the frames so far are the recovery's own
+			continue
 		}
+		names = append(names, line)
 	}
-	return strings.Join(names, " < ")
+	return strings.Join(names[:min(len(names), 4)], " < ")
 }
 
 // renew extends the lease every LeaseTTL/3 until ctx is done, calling lost
