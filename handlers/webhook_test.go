@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/utilreview/utilreview/handlers"
 	"github.com/utilreview/utilreview/service/queue"
 )
@@ -402,27 +406,38 @@ func TestNewRefusesConfig(t *testing.T) {
 }
 
 // BenchmarkWebhookPut is the per-request cost of a full-resource PUT of a
-// real Encounter through the whole handler (tracing, auth, decode, metrics),
-// with an intake that does nothing.
+// real Encounter through the whole handler (auth, decode, metrics, trace
+// context), with an intake that does nothing: untraced (no OTEL endpoint:
+// the no-op provider) and traced (every span recorded, none exported).
 func BenchmarkWebhookPut(b *testing.B) {
-	srv, err := handlers.New(handlers.Config{WebhookSecret: secret}, nopIntake{}, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := srv.Handler()
 	enc := readTestdata(b, "Encounter-synthea-inpatient.json")
 	headers := hapiHeaders("3")
-	b.SetBytes(int64(len(enc)))
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			w := &discardWriter{h: http.Header{}}
-			h.ServeHTTP(w, request(http.MethodPut, "/fhir/notify/"+encounterRef, enc, headers...))
-			if w.status != http.StatusNoContent {
-				b.Fatalf("got %d", w.status)
+	traced := otel.GetTracerProvider()
+	defer otel.SetTracerProvider(traced)
+	for _, bm := range []struct {
+		name     string
+		provider trace.TracerProvider
+	}{{"untraced", noop.NewTracerProvider()}, {"traced", traced}} {
+		b.Run(bm.name, func(b *testing.B) {
+			otel.SetTracerProvider(bm.provider)
+			srv, err := handlers.New(handlers.Config{WebhookSecret: secret}, nopIntake{}, nil)
+			if err != nil {
+				b.Fatal(err)
 			}
-		}
-	})
+			h := srv.Handler()
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					w := &discardWriter{h: http.Header{}}
+					h.ServeHTTP(w, request(http.MethodPut, "/fhir/notify/"+encounterRef, enc, headers...))
+					if w.status != http.StatusNoContent {
+						b.Fatalf("got %d", w.status)
+					}
+				}
+			})
+		})
+	}
 }
 
 type nopIntake struct{}
