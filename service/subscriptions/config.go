@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Modes of Config.Mode.
@@ -42,6 +43,9 @@ const DefaultInstance = "utilreview"
 // DefaultCanonicalBase is the canonical base of the instance tag's code system
 // when Config.CanonicalBase is empty (the same default as worklist.DefaultBase).
 const DefaultCanonicalBase = "https://utilreview.dev/fhir"
+
+// DefaultActivationWait is Config.ActivationWait when unset.
+const DefaultActivationWait = 2 * time.Minute
 
 // NotifyPath is appended to Config.PublicURL to make the channel endpoint.
 const NotifyPath = "/fhir/notify"
@@ -115,6 +119,10 @@ type Config struct {
 	// TopicURL gives the topic canonical per type in topic mode. Default
 	// DefaultTopicURL; the topics must exist on the server.
 	TopicURL func(typ string) string
+	// ActivationWait bounds how long Remove waits for the server to activate
+	// a Subscription before deleting it anyway (see Manager.Remove). Default
+	// DefaultActivationWait.
+	ActivationWait time.Duration
 	// Logger gets one line per Subscription created, repaired or deleted.
 	// Default: discard.
 	Logger *slog.Logger
@@ -140,6 +148,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TopicURL == nil {
 		c.TopicURL = DefaultTopicURL
+	}
+	if c.ActivationWait <= 0 {
+		c.ActivationWait = DefaultActivationWait
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
