@@ -200,8 +200,9 @@ func TestAckOnlyAfterSuccessRetryWithBackoff(t *testing.T) {
 	var rec recorder
 	var pendingDuringHandler []int64
 	run(t, q, func(ctx context.Context, e Entry) error {
-		rec.add(e)
+		// Appended before rec.add, whose lock publishes it to the test.
 		pendingDuringHandler = append(pendingDuringHandler, rdb.XPending(ctx, q.keys.stream, q.cfg.Group).Val().Count)
+		rec.add(e)
 		if e.Attempt < 2 {
 			return errors.New("fhir server unavailable")
 		}
