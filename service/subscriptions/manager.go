@@ -34,6 +34,8 @@ type Manager struct {
 	cfg  Config
 	mask masker
 	log  *slog.Logger
+	// Remove's pace (removePoll, removeQuiet; shorter in unit tests).
+	poll, quiet time.Duration
 }
 
 // New checks cfg (see Config for the defaults) and returns a Manager.
@@ -46,7 +48,10 @@ func New(c Client, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, m.err(err)
 	}
-	return &Manager{c: c, cfg: cfg, mask: m, log: cfg.Logger.With("instance", cfg.Instance)}, nil
+	return &Manager{
+		c: c, cfg: cfg, mask: m, log: cfg.Logger.With("instance", cfg.Instance),
+		poll: removePoll, quiet: removeQuiet,
+	}, nil
 }
 
 // Report says what Ensure did and found.
@@ -218,7 +223,7 @@ func (m *Manager) Remove(ctx context.Context) (int, error) {
 			}
 			// Look again after a while: a late activation may bring one back.
 			confirmed = true
-			if err := sleep(ctx, removeQuiet); err != nil {
+			if err := sleep(ctx, m.quiet); err != nil {
 				return n, m.fail("Remove", err)
 			}
 			continue
@@ -246,7 +251,7 @@ func (m *Manager) Remove(ctx context.Context) (int, error) {
 				n++
 			}
 		}
-		if err := sleep(ctx, removePoll); err != nil {
+		if err := sleep(ctx, m.poll); err != nil {
 			return n, m.fail("Remove", err)
 		}
 	}
