@@ -130,8 +130,20 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	// No Client.Timeout: each attempt has its own deadline, which also
 	// covers reading the body.
-	c.http = &http.Client{Transport: rt}
+	c.http = &http.Client{Transport: rt, CheckRedirect: c.checkRedirect}
 	return c, nil
+}
+
+// checkRedirect follows a redirect only under the base URL: the request
+// carries the token and, in its query, identifiers.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return &permanentError{errors.New("more than 5 redirects")}
+	}
+	if !c.underBase(req.URL.String()) {
+		return &permanentError{errors.New("redirect to a URL outside the base URL: refused")}
+	}
+	return nil
 }
 
 func orDefault[T int | time.Duration](v, def T) T {

@@ -679,3 +679,32 @@ func TestSpanURLHasNoQuery(t *testing.T) {
 		t.Errorf("the server got identifier %q: the redaction must not touch the request", got)
 	}
 }
+
+func TestRedirectOutsideTheBaseRefused(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	rc := &recorder{answers: []func(http.ResponseWriter, *http.Request){func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/moved") {
+			w.WriteHeader(200)
+			return
+		}
+		target := other.URL + "/fhir/Patient?identifier=x"
+		if strings.HasSuffix(r.URL.Path, "/inside") {
+			target = "/fhir/moved"
+		}
+		http.Redirect(w, r, target, http.StatusFound)
+	}}}
+	c := newTestClient(t, serve(t, rc), ClientConfig{Auth: &tokens{}})
+	_, err := c.Read(context.Background(), "Patient", "p1")
+	if err == nil || !strings.Contains(err.Error(), "outside the base URL") {
+		t.Fatalf("got %v, want a refused redirect", err)
+	}
+	if n := elsewhere.Load(); n != 0 || rc.count() != 1 {
+		t.Errorf("other server got %d requests, ours %d; want 0 and 1 (a refused redirect is not retried)", n, rc.count())
+	}
+	if _, err := c.Read(context.Background(), "Patient", "inside"); err != nil {
+		t.Errorf("redirect under the base: %v", err)
+	}
+}
