@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -27,14 +28,17 @@ func (s *Server) adminAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			return errNotFound
 		}
 		token, ok := bearer(c.Request())
-		if !ok {
-			return errNoCredentials
+		err := errNoCredentials
+		if ok {
+			err = errBadToken
+			if sum := sha256.Sum256([]byte(token)); subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) == 1 {
+				return next(c)
+			}
 		}
-		sum := sha256.Sum256([]byte(token))
-		if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
-			return errBadToken
-		}
-		return next(c)
+		ctx := c.Request().Context()
+		s.log.LogAttrs(ctx, slog.LevelWarn, "admin request refused", slog.String("route", c.Path()),
+			slog.Int("status", err.status), slog.String("trace_id", traceID(ctx)))
+		return err
 	}
 }
 

@@ -129,7 +129,7 @@ func (s *Server) routes() {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(nameSpan)
+	e.Use(recoverPanic, nameSpan)
 
 	e.PUT("/fhir/notify/:type/:id", s.webhook("put", s.notifyPut))
 	e.DELETE("/fhir/notify/:type/:id", s.webhook("delete", s.notifyDelete))
@@ -167,6 +167,22 @@ func nameSpan(next echo.HandlerFunc) echo.HandlerFunc {
 			span.SetName(c.Request().Method + " " + route)
 			span.SetAttributes(attribute.String("http.route", route))
 		}
+		return next(c)
+	}
+}
+
+// recoverPanic turns a handler's panic into an internal error, answered
+// 500 and logged by handleError, instead of a dropped connection.
+func recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				err = fmt.Errorf("panic: %v", p)
+			}
+		}()
 		return next(c)
 	}
 }

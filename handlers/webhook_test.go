@@ -458,3 +458,23 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(code int)        { w.status = code }
+
+type panicIntake struct{ nopIntake }
+
+func (panicIntake) Enqueue(context.Context, queue.Entry) (bool, error) { panic("intake bug") }
+
+// A panic below a handler is answered 500 with an OperationOutcome, not a
+// dropped connection.
+func TestWebhookPanicIsAnInternalError(t *testing.T) {
+	t.Parallel()
+	srv, err := handlers.New(handlers.Config{WebhookSecret: secret}, panicIntake{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := (&testServer{srv: srv}).do(request(http.MethodPut, "/fhir/notify/"+encounterRef,
+		readTestdata(t, "Encounter-synthea-inpatient.json"), hapiHeaders("3")...))
+	checkOutcome(t, w, http.StatusInternalServerError, "exception")
+	if strings.Contains(w.Body.String(), "intake bug") {
+		t.Errorf("the answer shows the panic: %s", w.Body)
+	}
+}
