@@ -31,8 +31,18 @@ const MSDRGSystem = "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payme
 // ClaimEncounterExtension is the R5 backport extension Claim.encounter.
 const ClaimEncounterExtension = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Claim.encounter"
 
-// readType reports whether Build reads resources of the type; the others
-// are counted in Set.Skipped.
+// readTypes are the resource types Build reads, in the order the live
+// service fetches them; the others are counted in Set.Skipped.
+var readTypes = []string{
+	"Patient", "Encounter", "Claim", "Coverage", "ExplanationOfBenefit", "ClaimResponse",
+	"Condition", "Procedure", "Organization", "Account", "Task", "Communication",
+}
+
+// ReadTypes are the resource types Build reads: a change to a resource of
+// one of them can change a finding.
+func ReadTypes() []string { return append([]string(nil), readTypes...) }
+
+// readType reports whether Build reads resources of the type.
 func readType(t string) bool {
 	switch t {
 	case "Patient", "Encounter", "Claim", "Coverage", "ExplanationOfBenefit", "ClaimResponse",

@@ -773,3 +773,19 @@ func TestProblemFormat(t *testing.T) {
 		t.Fatalf("first problem: got %v, want %q", set.Problems, want)
 	}
 }
+
+func TestReadTypes(t *testing.T) {
+	t.Parallel()
+	types := ReadTypes()
+	if len(types) < 12 {
+		t.Fatalf("got %d types, want at least 12", len(types))
+	}
+	for _, typ := range types {
+		if !readType(typ) {
+			t.Errorf("%s listed but not read", typ)
+		}
+	}
+	if readType("Observation") {
+		t.Error("Observation read but not listed")
+	}
+}

@@ -1,0 +1,230 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/queue"
+)
+
+// CatchUpQueue is what the catch-up needs of the queue (service/queue).
+type CatchUpQueue interface {
+	Enqueue(ctx context.Context, e queue.Entry) (bool, error)
+	TakeCatchUpRequest(ctx context.Context) (bool, error)
+	Watermark(ctx context.Context, typ string) (time.Time, bool, error)
+	AdvanceWatermark(ctx context.Context, typ string, t time.Time) error
+	CatchUpLock(ctx context.Context, ttl time.Duration) (release func(), ok bool, err error)
+	Gaps(ctx context.Context, grace time.Duration) (bool, error)
+}
+
+// CatchUpConfig configures the catch-up searches.
+type CatchUpConfig struct {
+	// Types are the followed resource types (facts.ReadTypes less Patient
+	// and Organization, whose changes reach a patient through the others).
+	Types []string
+	// Filter is added to every search, e.g. "_tag=urn:example|ward-7"
+	// (UTILREVIEW_SUBSCRIPTION_FILTER), so a service follows only its part
+	// of a shared server.
+	Filter url.Values
+	// Interval between two catch-ups (default 60 s); Window how far back a
+	// start with no watermark looks (default 24 h); Overlap how far before
+	// the watermark each search starts again (default 30 s), for writes
+	// the server committed after a later one was already visible.
+	Interval, Window, Overlap time.Duration
+	// GapGrace: a hole in topic event numbers still open after it means
+	// notifications were lost (default 30 s).
+	GapGrace time.Duration
+	PageSize int // default 200
+	Logger   *slog.Logger
+	Metrics  *Metrics
+}
+
+// CatchUp finds what the FHIR server changed and never notified (HAPI drops
+// a notification after a minute of failed deliveries; some servers send
+// none) by searching each followed type by _lastUpdated, and enqueues the
+// patients found. Its watermarks are the server's lastUpdated values, never
+// the service's clock, and advance only past what was enqueued.
+type CatchUp struct {
+	cfg  CatchUpConfig
+	fhir FHIR
+	q    CatchUpQueue
+}
+
+// NewCatchUp returns a CatchUp.
+func NewCatchUp(cfg CatchUpConfig, c FHIR, q CatchUpQueue) *CatchUp {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Minute
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = 24 * time.Hour
+	}
+	if cfg.Overlap < 0 {
+		cfg.Overlap = 0
+	} else if cfg.Overlap == 0 {
+		cfg.Overlap = 30 * time.Second
+	}
+	if cfg.GapGrace <= 0 {
+		cfg.GapGrace = 30 * time.Second
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 200
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &CatchUp{cfg: cfg, fhir: c, q: q}
+}
+
+// Run catches up at once (a start may follow an outage), then every
+// Interval, and whenever a ping or an event gap asks for it (checked every
+// second, so a burst of pings gives one catch-up). It returns when ctx ends.
+func (c *CatchUp) Run(ctx context.Context) error {
+	c.run(ctx, "start")
+	interval := time.NewTicker(c.cfg.Interval)
+	defer interval.Stop()
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-interval.C:
+			c.run(ctx, "interval")
+		case <-poll.C:
+			if ok, err := c.q.TakeCatchUpRequest(ctx); err == nil && ok {
+				c.run(ctx, "request")
+			}
+			if gap, err := c.q.Gaps(ctx, c.cfg.GapGrace); err == nil && gap {
+				c.run(ctx, "event-gap")
+			}
+		}
+	}
+}
+
+func (c *CatchUp) run(ctx context.Context, trigger string) {
+	n, err := c.Once(ctx)
+	switch {
+	case err != nil && ctx.Err() != nil:
+	case err != nil:
+		c.cfg.Metrics.catchUp(trigger, "error")
+		c.cfg.Logger.WarnContext(ctx, "catch-up failed", "trigger", trigger, "error", err.Error())
+	default:
+		c.cfg.Metrics.catchUp(trigger, "ok")
+		c.cfg.Logger.InfoContext(ctx, "catch-up", "trigger", trigger, "resources", n)
+	}
+}
+
+// Once runs one catch-up over every followed type, unless another replica
+// is running one; it returns the number of resources found.
+func (c *CatchUp) Once(ctx context.Context) (int, error) {
+	release, ok, err := c.q.CatchUpLock(ctx, 5*time.Minute)
+	if err != nil {
+		return 0, fmt.Errorf("live.CatchUp: %w", err)
+	}
+	if !ok {
+		return 0, nil
+	}
+	defer release()
+	total := 0
+	for _, typ := range c.cfg.Types {
+		n, err := c.catchUpType(ctx, typ)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("live.CatchUp %s: %w", typ, err)
+		}
+	}
+	return total, nil
+}
+
+func (c *CatchUp) catchUpType(ctx context.Context, typ string) (int, error) {
+	from, ok, err := c.q.Watermark(ctx, typ)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		now, err := c.serverNow(ctx, typ)
+		if err != nil {
+			return 0, err
+		}
+		from = now.Add(-c.cfg.Window)
+	} else {
+		from = from.Add(-c.cfg.Overlap)
+	}
+	params := url.Values{}
+	for k, vs := range c.cfg.Filter {
+		params[k] = append([]string(nil), vs...)
+	}
+	params.Set("_lastUpdated", "ge"+from.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
+	params.Set("_sort", "_lastUpdated")
+	params.Set("_count", strconv.Itoa(c.cfg.PageSize))
+	var newest time.Time
+	n := 0
+	err = c.fhir.Search(ctx, typ, params, func(e fhir.Entry) error {
+		if e.Resource == nil || e.Mode == "include" {
+			return nil
+		}
+		s, err := fhir.SummarizeResource(e.Resource)
+		if err != nil {
+			return nil // not a resource utilreview can place; the search goes on
+		}
+		entry := queue.Entry{Patient: s.Patient, Resource: s.Type + "/" + s.ID, Version: s.Version, Reason: "catch-up"}
+		if _, err := c.q.Enqueue(ctx, entry); err != nil {
+			return err
+		}
+		n++
+		if t := lastUpdated(e.Resource); t.After(newest) {
+			newest = t
+		}
+		return nil
+	})
+	c.cfg.Metrics.found(typ, n)
+	if err != nil {
+		// The watermark stays: what was enqueued is found again next time,
+		// which costs a review, never a loss.
+		return n, err
+	}
+	if !newest.IsZero() {
+		if err := c.q.AdvanceWatermark(ctx, typ, newest); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// serverNow is the FHIR server's clock (its Date header), for the first
+// catch-up's window: the service's own clock may be minutes off.
+func (c *CatchUp) serverNow(ctx context.Context, typ string) (time.Time, error) {
+	resp, err := c.fhir.Do(ctx, http.MethodGet, typ+"?_summary=count", nil, nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("the server sent no usable Date header")
+	}
+	return t, nil
+}
+
+// lastUpdated is meta.lastUpdated of a resource, zero when absent.
+func lastUpdated(raw json.RawMessage) time.Time {
+	var r struct {
+		Meta struct {
+			LastUpdated string `json:"lastUpdated"`
+		} `json:"meta"`
+	}
+	if json.Unmarshal(raw, &r) != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, r.Meta.LastUpdated)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

@@ -1,0 +1,104 @@
+package live
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/utilreview/utilreview/service/worklist"
+)
+
+// Metrics are processing's Prometheus metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	reviews      prometheus.Histogram
+	failures     prometheus.Counter
+	conflicts    prometheus.Counter
+	findings     *prometheus.CounterVec
+	writes       *prometheus.CounterVec
+	customErrors *prometheus.CounterVec
+	catchUps     *prometheus.CounterVec
+	catchUpFound *prometheus.CounterVec
+}
+
+// NewMetrics registers processing's metrics on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		reviews: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "utilreview_review_duration_seconds", Help: "Time to review one patient: read its context, run the checks, write the plan.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		failures:  prometheus.NewCounter(prometheus.CounterOpts{Name: "utilreview_review_failures_total", Help: "Patient reviews that failed (the queue retries them)."}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Name: "utilreview_write_conflicts_total", Help: "Plan writes that lost a race (409) and were computed again."}),
+		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_findings_total", Help: "Open findings per review, by check.",
+		}, []string{"check"}),
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_writes_total", Help: "Task and CommunicationRequest writes by check and action (create, update, cancel, note, revoke); dry_run says whether they were only computed.",
+		}, []string{"check", "action", "dry_run"}),
+		customErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_custom_check_errors_total", Help: "Payer CEL checks that could not be evaluated.",
+		}, []string{"check"}),
+		catchUps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_catchups_total", Help: "Catch-up searches run, by trigger and outcome.",
+		}, []string{"trigger", "outcome"}),
+		catchUpFound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_catchup_resources_total", Help: "Resources the catch-up searches found, by type.",
+		}, []string{"type"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.reviews, m.failures, m.conflicts, m.findings, m.writes, m.customErrors, m.catchUps, m.catchUpFound)
+	}
+	return m
+}
+
+func (m *Metrics) observeReview(_ *Outcome, d time.Duration) {
+	if m != nil {
+		m.reviews.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) failure() {
+	if m != nil {
+		m.failures.Inc()
+	}
+}
+
+func (m *Metrics) conflict() {
+	if m != nil {
+		m.conflicts.Inc()
+	}
+}
+
+func (m *Metrics) finding(check string) {
+	if m != nil {
+		m.findings.WithLabelValues(check).Inc()
+	}
+}
+
+func (m *Metrics) change(check string, a worklist.Action, dryRun bool) {
+	if m != nil {
+		d := "false"
+		if dryRun {
+			d = "true"
+		}
+		m.writes.WithLabelValues(check, string(a), d).Inc()
+	}
+}
+
+func (m *Metrics) customError(check string) {
+	if m != nil {
+		m.customErrors.WithLabelValues(check).Inc()
+	}
+}
+
+func (m *Metrics) catchUp(trigger, outcome string) {
+	if m != nil {
+		m.catchUps.WithLabelValues(trigger, outcome).Inc()
+	}
+}
+
+func (m *Metrics) found(typ string, n int) {
+	if m != nil && n > 0 {
+		m.catchUpFound.WithLabelValues(typ).Add(float64(n))
+	}
+}
