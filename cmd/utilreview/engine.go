@@ -1,0 +1,125 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/checks"
+	"github.com/utilreview/utilreview/service/review"
+	"github.com/utilreview/utilreview/service/worklist"
+)
+
+// engineConfig is what `review` and `serve` share: the time zone, the rules,
+// how findings are identified and written. Both read it from the same flags
+// and UTILREVIEW_* variables (flags win), so the live service and the
+// offline command are configured alike and never disagree.
+type engineConfig struct {
+	TZ               *time.Location
+	RulesDir         string
+	Base             string
+	IdentifierSystem string
+	StaleDays        int
+	// Owners are the Task.owner references per role; roles not set keep
+	// worklist.DefaultOwners.
+	Owners map[checks.Owner]fhir.Reference
+	// Sender is CommunicationRequest.sender; zero keeps the default.
+	Sender fhir.Reference
+}
+
+// engineFlags are the engine flags registered on a FlagSet, resolved after
+// parsing.
+type engineFlags struct {
+	tz, rulesDir, base, idSystem, sender *string
+	stale                                *int
+	owners                               ownerFlag
+	getenv                               func(string) string
+}
+
+// addEngineFlags registers the engine flags, with their environment defaults.
+func addEngineFlags(fs *flag.FlagSet, getenv func(string) string) (*engineFlags, error) {
+	e := &engineFlags{owners: ownerFlag{}, getenv: getenv}
+	e.rulesDir = fs.String("rules", getenv("UTILREVIEW_RULES_DIR"), "directory of payer rule sets overriding the embedded ones")
+	e.tz = fs.String("tz", envOr(getenv, "UTILREVIEW_TZ", "America/New_York"), "facility time zone (IANA name): it decides what a midnight is")
+	e.base = fs.String("canonical-base", envOr(getenv, "UTILREVIEW_CANONICAL_BASE", worklist.DefaultBase), "canonical base URL of utilreview's CodeSystems and identifiers")
+	e.idSystem = fs.String("identifier-system", getenv("UTILREVIEW_IDENTIFIER_SYSTEM"), "system of Task and CommunicationRequest identifiers (default <canonical-base>/identifier/finding)")
+	staleDefault := checks.DefaultStaleAfterDays
+	if v := getenv("UTILREVIEW_STALE_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("UTILREVIEW_STALE_DAYS %q: want a whole number of days, 1 or more", v)
+		}
+		staleDefault = n
+	}
+	e.stale = fs.Int("stale-days", staleDefault, "an encounter in progress for more days than this is reported as stale")
+	fs.Var(e.owners, "owner", "ROLE=REFERENCE[|DISPLAY]: who owns the Tasks of a role ("+roleNames()+"), e.g. ur-team=PractitionerRole/ur-nurses|UR nurses (repeatable)")
+	e.sender = fs.String("sender", getenv("UTILREVIEW_SENDER"), "REFERENCE[|DISPLAY]: CommunicationRequest.sender, e.g. Organization/ur-dept|Utilization Review")
+	return e, nil
+}
+
+// resolve checks the parsed values.
+func (e *engineFlags) resolve() (engineConfig, error) {
+	cfg := engineConfig{
+		RulesDir: *e.rulesDir, Base: strings.TrimRight(*e.base, "/"), IdentifierSystem: *e.idSystem, StaleDays: *e.stale,
+	}
+	if cfg.StaleDays < 1 {
+		return cfg, fmt.Errorf("--stale-days %d: want 1 or more", cfg.StaleDays)
+	}
+	var err error
+	if cfg.Owners, err = resolveOwners(e.owners, e.getenv); err != nil {
+		return cfg, err
+	}
+	if *e.sender != "" {
+		if cfg.Sender, err = parseReference(*e.sender, senderTypes); err != nil {
+			return cfg, fmt.Errorf("--sender: %v", err)
+		}
+	}
+	if cfg.TZ, err = time.LoadLocation(*e.tz); err != nil {
+		return cfg, fmt.Errorf("--tz %q: not an IANA time zone name", *e.tz)
+	}
+	return cfg, nil
+}
+
+// options loads the rules and builds the writer and the pipeline's options.
+func (c engineConfig) options() (review.Options, error) {
+	reg, err := loadRules(c.RulesDir)
+	if err != nil {
+		return review.Options{}, err
+	}
+	writer := worklist.New(worklist.Config{
+		Base:             c.Base,
+		IdentifierSystem: c.IdentifierSystem,
+		Location:         c.TZ,
+		CustomChecks:     worklist.CustomConcepts(reg.RuleSets()),
+		Owners:           c.Owners,
+		Sender:           c.Sender,
+	})
+	return review.Options{
+		Location: c.TZ,
+		Rules:    reg,
+		Checks: checks.Config{
+			Location:         c.TZ,
+			StaleAfterDays:   c.StaleDays,
+			IdentifierSystem: writer.IdentifierSystem(),
+		},
+		Writer: writer,
+	}, nil
+}
+
+// literalRefs are the configured owner and sender references that name a
+// resource ("Type/id" or an absolute URL), which the FHIR server must hold.
+func (c engineConfig) literalRefs() []string {
+	var out []string
+	for _, r := range ownerRoles {
+		if ref, ok := c.Owners[r.role]; ok && ref.Reference != "" {
+			out = append(out, ref.Reference)
+		}
+	}
+	if c.Sender.Reference != "" {
+		out = append(out, c.Sender.Reference)
+	}
+	return out
+}
