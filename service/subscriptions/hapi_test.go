@@ -208,32 +208,39 @@ func TestEnsureRepairsAndCleansUpOnHAPI(t *testing.T) {
 	cfg := s.config(types...)
 	cfg.Logger = slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := s.manager(cfg)
-	s.ensure(m)
-	s.waitActive(m)
-	before := s.exactlyOneEach(s.instance, types)
 
-	// Encounter's switched off, Claim's pointing elsewhere, Coverage's duplicated.
-	off := before["Encounter"]
-	off["status"] = "off"
-	s.fhir.Put("Subscription/"+off["id"].(string), off).MustStatus(t, http.StatusOK)
-	moved := before["Claim"]
-	channelOf(moved)["endpoint"] = "http://127.0.0.1:9/elsewhere"
-	s.fhir.Put("Subscription/"+moved["id"].(string), moved).MustStatus(t, http.StatusOK)
-	dup := before["Coverage"]
-	delete(dup, "id")
-	delete(dup, "meta")
-	dup["meta"] = map[string]any{"tag": []any{
-		map[string]any{"system": tagSystem, "code": s.instance},
-		map[string]any{"system": tagSystem, "code": s.instance + ":Coverage"},
-	}}
-	dupID := s.fhir.Create(dup)
-	if n := len(s.byType(s.instance)["Coverage"]); n != 2 {
-		t.Fatalf("setup: got %d Coverage Subscriptions, want 2", n)
+	// The drifted Subscriptions are written by the test, not by Ensure: HAPI
+	// activates a requested Subscription late (and sometimes twice), writing
+	// the requested version back and undoing a change made in between. These
+	// are created off or active, which HAPI's activation leaves alone.
+	// Encounter's is off, Claim's points elsewhere, Coverage's is there twice,
+	// Task's is missing.
+	raw := func(typ, status, endpoint string) map[string]any {
+		return map[string]any{
+			"resourceType": "Subscription",
+			"meta": map[string]any{"tag": []any{
+				map[string]any{"system": tagSystem, "code": s.instance},
+				map[string]any{"system": tagSystem, "code": s.instance + ":" + typ},
+			}},
+			"status":   status,
+			"reason":   "drifted",
+			"criteria": typ + "?_tag=" + s.tag.Param(),
+			"channel": map[string]any{
+				"extension": []any{map[string]any{"url": subscriptions.SendDeleteExtension, "valueBoolean": true}},
+				"type":      "rest-hook", "endpoint": endpoint, "payload": "application/fhir+json",
+				"header": []any{"Authorization: Bearer " + cfg.Secret},
+			},
+		}
 	}
+	right := unreachable + "/fhir/notify"
+	s.fhir.Create(raw("Encounter", "off", right))
+	s.fhir.Create(raw("Claim", "active", unreachable+"/elsewhere"))
+	keptID := s.fhir.Create(raw("Coverage", "active", right))
+	dupID := s.fhir.Create(raw("Coverage", "active", right))
 
 	rep := s.ensure(m)
-	if rep.Repaired != 2 || rep.Deleted != 1 || rep.Created != 0 {
-		t.Errorf("Ensure: got %+v, want 2 repaired, 1 deleted", rep)
+	if rep.Repaired != 2 || rep.Deleted != 1 || rep.Created != 1 || rep.Active != 1 {
+		t.Errorf("Ensure: got %+v, want 1 created, 2 repaired, 1 deleted, 1 active", rep)
 	}
 	after := s.exactlyOneEach(s.instance, types)
 	if st := after["Encounter"]["status"]; st != "requested" && st != "active" {
@@ -242,8 +249,8 @@ func TestEnsureRepairsAndCleansUpOnHAPI(t *testing.T) {
 	if ep := channelOf(after["Claim"])["endpoint"]; ep != unreachable+"/fhir/notify" {
 		t.Errorf("Claim endpoint: got %v", ep)
 	}
-	if id := after["Coverage"]["id"]; id == dupID {
-		t.Errorf("kept the duplicate Subscription/%s, want the older one", dupID)
+	if id := after["Coverage"]["id"]; id != keptID {
+		t.Errorf("kept Subscription/%v of Coverage, want the older one (%s, not %s)", id, keptID, dupID)
 	}
 	s.waitActive(m)
 
