@@ -1,6 +1,8 @@
 // Command utilreview runs utilization review over FHIR R4.
 //
 //	utilreview review [flags] PATH...   review FHIR files offline and print a worklist
+//	utilreview serve [flags]            the live service: FHIR notifications in, Tasks out
+//	utilreview subscriptions remove     take the instance's Subscriptions off the FHIR server
 //	utilreview rules validate DIR       validate a directory of payer rule sets
 package main
 
@@ -44,10 +46,13 @@ const usage = `utilreview: utilization review over FHIR R4
 
 Usage:
   utilreview review [flags] PATH...   review FHIR files (resources, Bundles, NDJSON, directories)
+  utilreview serve [flags]            the live service: FHIR notifications in, Tasks and
+                                      CommunicationRequests written back to the FHIR server
+  utilreview subscriptions remove     take this instance's Subscriptions off the FHIR server
   utilreview rules validate DIR       validate payer rule sets and their tables
   utilreview help                     this text
 
-Run "utilreview review -h" for the review flags.
+Run "utilreview review -h" and "utilreview serve -h" for their flags.
 `
 
 // run is the whole program: main only wires the process to it.
@@ -59,6 +64,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "review":
 		return runReview(ctx, args[1:], getenv, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stderr)
+	case "subscriptions":
+		return runSubscriptions(ctx, args[1:], getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "utilreview", version)
+		return nil
 	case "rules":
 		if len(args) >= 2 && args[1] == "validate" {
 			return runRulesValidate(args[2:], stdout, stderr)

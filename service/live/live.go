@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
@@ -97,7 +99,7 @@ func New(cfg Config, c FHIR, sched Scheduler) (*Processor, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Tracer == nil {
-		cfg.Tracer = trace.NewNoopTracerProvider().Tracer("")
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	cfg.Review.Checks.IdentifierSystem = cfg.Review.Writer.IdentifierSystem()
 	return &Processor{cfg: cfg, fhir: c, sched: sched, system: cfg.Review.Writer.IdentifierSystem()}, nil
@@ -128,6 +130,9 @@ func (p *Processor) Handle(ctx context.Context, e queue.Entry) error {
 
 // Process resolves the entry's patient and reviews it.
 func (p *Processor) Process(ctx context.Context, e queue.Entry) (*Outcome, error) {
+	// The processing span joins the trace of the request that enqueued the
+	// entry (the webhook's), carried in the stream entry.
+	ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier(e.Trace))
 	ctx, span := p.cfg.Tracer.Start(ctx, "live.Process", trace.WithAttributes(
 		attribute.String("utilreview.reason", e.Reason),
 		attribute.String("utilreview.trigger.type", refType(e.Resource)),

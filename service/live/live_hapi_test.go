@@ -3,12 +3,12 @@ package live_test
 import (
 	"context"
 	"encoding/json"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/utilreview/utilreview/e2e/harness"
+	"github.com/utilreview/utilreview/e2e/worklisttest"
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
 	"github.com/utilreview/utilreview/service/live"
@@ -61,124 +61,6 @@ func (s *setup) processor(asOf time.Time, windowDays int) *live.Processor {
 	return p
 }
 
-// written is what the server holds of one utilreview resource.
-type written struct {
-	Status string
-	Code   string
-	Focus  string
-	Due    time.Time
-}
-
-// serverWorklist is every Task (or CommunicationRequest) with the test's
-// identifier system, by identifier value.
-func (s *setup) serverWorklist(typ string) map[string]written {
-	s.t.Helper()
-	raws, _ := s.c.SearchAll(harness.Query(typ, "identifier", s.system+"|", "_count", "200"), 50)
-	out := map[string]written{}
-	for _, raw := range raws {
-		var r struct {
-			Identifier  []struct{ System, Value string }
-			Status      string
-			Code        struct{ Coding []struct{ Code string } }
-			ReasonCode  json.RawMessage // Task: one CodeableConcept; CommunicationRequest: a list
-			Focus       struct{ Reference string }
-			About       []struct{ Reference string }
-			Restriction struct {
-				Period struct{ End string }
-			}
-			OccurrenceDateTime string
-		}
-		if err := json.Unmarshal(raw, &r); err != nil {
-			s.t.Fatal(err)
-		}
-		var id string
-		for _, x := range r.Identifier {
-			if x.System == s.system {
-				id = x.Value
-			}
-		}
-		w := written{Status: r.Status, Focus: r.Focus.Reference}
-		due := r.Restriction.Period.End
-		if typ == "CommunicationRequest" {
-			due = r.OccurrenceDateTime
-			if len(r.About) > 0 {
-				w.Focus = r.About[0].Reference
-			}
-			var reasons []struct{ Coding []struct{ Code string } }
-			if err := json.Unmarshal(r.ReasonCode, &reasons); err != nil {
-				s.t.Fatal(err)
-			}
-			if len(reasons) > 0 && len(reasons[0].Coding) > 0 {
-				w.Code = reasons[0].Coding[0].Code
-			}
-		} else if len(r.Code.Coding) > 0 {
-			w.Code = r.Code.Coding[0].Code
-		}
-		if due != "" {
-			t, err := time.Parse(time.RFC3339, due)
-			if err != nil {
-				s.t.Fatalf("%s %s: deadline %q: %v", typ, id, due, err)
-			}
-			w.Due = t
-		}
-		if _, dup := out[id]; dup {
-			s.t.Errorf("%s identifier %s is on two resources", typ, id)
-		}
-		out[id] = w
-	}
-	return out
-}
-
-// offline is what `utilreview review --as-of --since --format fhir` would
-// write over the same resources: Tasks and CommunicationRequests by identifier.
-func (s *setup) offline(asOf time.Time, since time.Time, files ...string) (tasks, requests map[string]written) {
-	s.t.Helper()
-	opt := s.opt
-	opt.AsOf = asOf
-	opt.Checks.Since = since
-	res, err := review.Run(context.Background(), files, opt)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if len(res.Errors) > 0 {
-		s.t.Fatalf("offline review: input problems: %v", res.Errors)
-	}
-	tasks, requests = map[string]written{}, map[string]written{}
-	w := opt.Writer
-	for i := range res.Findings {
-		f := &res.Findings[i]
-		tasks[w.Identifier(f).Value] = written{Status: "requested", Code: f.Check, Focus: f.FocusRef, Due: f.Due}
-		if f.Communication != nil {
-			requests[w.CommunicationIdentifier(f).Value] = written{Status: "active", Code: f.Check, Focus: f.FocusRef, Due: f.Due}
-		}
-	}
-	return tasks, requests
-}
-
-func compareWorklists(t *testing.T, what string, got, want map[string]written) {
-	t.Helper()
-	var missing, extra, differ []string
-	for id, w := range want {
-		g, ok := got[id]
-		switch {
-		case !ok:
-			missing = append(missing, id)
-		case g.Code != w.Code || g.Focus != w.Focus || !g.Due.Equal(w.Due) || g.Status != w.Status:
-			differ = append(differ, id+": got "+g.Code+" "+g.Focus+" "+g.Due.String()+" "+g.Status+", want "+w.Code+" "+w.Focus+" "+w.Due.String()+" "+w.Status)
-		}
-	}
-	for id := range got {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, id)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	if len(missing)+len(extra)+len(differ) > 0 {
-		t.Errorf("%s: live and offline disagree:\nmissing on the server: %v\nonly on the server: %v\ndiffering: %s", what, missing, extra, strings.Join(differ, "\n"))
-	}
-}
-
 // TestLiveEqualsReview is the central promise: the Tasks and
 // CommunicationRequests the live processor writes to the FHIR server for
 // each patient are exactly those `review` finds over the same resources, at
@@ -209,7 +91,9 @@ func TestLiveEqualsReview(t *testing.T) {
 				patients = append(patients, st.Refs("Patient")...)
 			}
 			p := s.processor(tt.asOf, tt.windowDays)
-			wantTasks, wantRequests := s.offline(tt.asOf, p.Since(tt.asOf), files...)
+			opt := s.opt
+			opt.AsOf, opt.Checks.Since = tt.asOf, p.Since(tt.asOf)
+			wantTasks, wantRequests := worklisttest.Offline(t, opt, files...)
 			if len(wantTasks) < tt.minTasks {
 				t.Fatalf("offline review found %d findings, want at least %d", len(wantTasks), tt.minTasks)
 			}
@@ -219,8 +103,12 @@ func TestLiveEqualsReview(t *testing.T) {
 					t.Fatalf("%s: %v", patient, err)
 				}
 			}
-			compareWorklists(t, "Tasks", s.serverWorklist("Task"), wantTasks)
-			compareWorklists(t, "CommunicationRequests", s.serverWorklist("CommunicationRequest"), wantRequests)
+			if d := worklisttest.Diff(worklisttest.Server(t, s.c, "Task", s.system), wantTasks); d != "" {
+				t.Errorf("Tasks: live and offline disagree:\n%s", d)
+			}
+			if d := worklisttest.Diff(worklisttest.Server(t, s.c, "CommunicationRequest", s.system), wantRequests); d != "" {
+				t.Errorf("CommunicationRequests: live and offline disagree:\n%s", d)
+			}
 
 			// Converged: reviewing again (a duplicate notification, a
 			// replay, the service's own writes coming back) creates and
@@ -240,7 +128,9 @@ func TestLiveEqualsReview(t *testing.T) {
 					}
 				}
 			}
-			compareWorklists(t, "Tasks after three passes", s.serverWorklist("Task"), wantTasks)
+			if d := worklisttest.Diff(worklisttest.Server(t, s.c, "Task", s.system), wantTasks); d != "" {
+				t.Errorf("Tasks after three passes: live and offline disagree:\n%s", d)
+			}
 		})
 	}
 }

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/handlers"
+	"github.com/utilreview/utilreview/service/facts"
+	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/queue"
+	"github.com/utilreview/utilreview/service/subscriptions"
+)
+
+// version is stamped by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+// followedTypes are the resource types whose change can change a finding:
+// every type the facts read, less Patient and Organization (their changes
+// reach a patient's review through the others, and the catch-up cannot
+// place an Organization with a patient).
+func followedTypes() []string {
+	var out []string
+	for _, t := range facts.ReadTypes() {
+		if t != "Patient" && t != "Organization" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// serveOptions are what tests change in process: the clock (tests of moving
+// time) and where the listener is.
+type serveOptions struct {
+	now      func() time.Time
+	listener net.Listener
+	// ready, when set, is called with the listener's address once the HTTP
+	// server accepts.
+	ready func(addr string)
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, getenv, stderr, serveOptions{})
+}
+
+// serve wires the live service and runs it until ctx ends (SIGTERM), then
+// shuts down within cfg.ShutdownTimeout: intake stops first, in-flight
+// reviews finish or are left for another replica, telemetry is flushed.
+func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, stderr io.Writer, so serveOptions) error {
+	log := newLogger(stderr, slog.LevelInfo)
+	log.Info("utilreview serve starting", append([]any{slog.String("version", version)}, cfg.logAttrs()...)...)
+	fail := func(msg string, err error) error {
+		log.Error(msg, "error", err.Error())
+		return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", msg, err)}
+	}
+
+	tp, shutdownTracing, err := setupTracing(ctx, getenv, version)
+	if err != nil {
+		return fail("telemetry", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(sctx)
+	}()
+	tracer := tp.Tracer("github.com/utilreview/utilreview")
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Redis: the queue, leases, wake-ups, watermarks.
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fail("redis", errors.New("UTILREVIEW_REDIS_URL does not parse"))
+	}
+	ropt.PoolSize = max(ropt.PoolSize, cfg.Workers+16) // a blocked read per worker, plus the webhook's writes
+	rdb := redis.NewClient(ropt)
+	defer rdb.Close()
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp)); err != nil {
+		return fail("redis tracing", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err = rdb.Ping(pctx).Err()
+	cancel()
+	if err != nil {
+		return fail("redis", errors.New("cannot reach Redis at UTILREVIEW_REDIS_URL"))
+	}
+
+	// The FHIR server.
+	client, err := newFHIRClient(cfg)
+	if err != nil {
+		return fail("fhir client", err)
+	}
+	if err := checkReferences(ctx, client, cfg.literalRefs()); err != nil {
+		return fail("owner and sender references", err)
+	}
+
+	opt, err := cfg.options()
+	if err != nil {
+		return fail("rules", err)
+	}
+	clock := so.now
+	if clock == nil {
+		clock = time.Now
+		if !cfg.AsOf.IsZero() {
+			asOf := cfg.AsOf
+			clock = func() time.Time { return asOf }
+		}
+	}
+
+	q, err := queue.New(rdb, queue.Config{
+		Prefix: cfg.RedisPrefix, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts,
+		DrainTimeout: cfg.ShutdownTimeout * 3 / 4, Logger: log, Registerer: reg,
+	})
+	if err != nil {
+		return fail("queue", err)
+	}
+	metrics := live.NewMetrics(reg)
+	proc, err := live.New(live.Config{
+		Review: opt, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
+		Logger: log, Metrics: metrics, Tracer: tracer,
+	}, client, q)
+	if err != nil {
+		return fail("processor", err)
+	}
+	filter, _ := url.ParseQuery(cfg.SubscriptionFilter)
+	catchUp := live.NewCatchUp(live.CatchUpConfig{
+		Types: followedTypes(), Filter: filter, Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow,
+		Logger: log, Metrics: metrics,
+	}, client, q)
+	subs, err := subscriptions.New(client, subscriptions.Config{
+		Instance: cfg.Instance, CanonicalBase: cfg.Base, PublicURL: cfg.PublicURL, Secret: cfg.WebhookSecret,
+		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter, Logger: log,
+	})
+	if err != nil {
+		return fail("subscriptions", err)
+	}
+
+	ready := map[string]handlers.Checker{
+		"redis": q.Ping,
+		"fhir":  func(ctx context.Context) error { return pingFHIR(ctx, client) },
+	}
+	if cfg.Subscriptions != subscriptions.ModeOff {
+		ready["subscriptions"] = func(ctx context.Context) error {
+			ok, err := subs.Active(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("not all Subscriptions are active yet")
+			}
+			return nil
+		}
+	}
+	web, err := handlers.New(handlers.Config{
+		WebhookSecret: cfg.WebhookSecret, AdminToken: cfg.AdminToken, Logger: log,
+		Registerer: reg, Gatherer: reg, Ready: ready,
+	}, q, q)
+	if err != nil {
+		return fail("handlers", err)
+	}
+
+	ln := so.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fail("listen", err)
+		}
+	}
+	srv := &http.Server{Handler: web.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	// Everything runs until ctx ends; the workers get their own context so
+	// that intake stops before them.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http: %w", err)
+		}
+	}()
+	if so.ready != nil {
+		so.ready(ln.Addr().String())
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = q.Run(workCtx, func(ctx context.Context, e queue.Entry) error {
+			return proc.Handle(ctx, e)
+		})
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = catchUp.Run(workCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		keepSubscriptions(workCtx, subs, log, tracer)
+	}()
+	log.Info("utilreview serve listening", "addr", ln.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case runErr = <-errc:
+		log.Error("stopping", "error", runErr.Error())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Intake first: no new notification is accepted once we stop working.
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	stopWork()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		log.Warn("shutdown bound reached; unfinished entries stay pending for another replica")
+	}
+	if runErr != nil {
+		return &exitError{code: 1, msg: runErr.Error()}
+	}
+	return nil
+}
+
+// keepSubscriptions makes sure the instance's Subscriptions exist and are
+// active, at start and every 5 minutes (a server restart or an operator may
+// remove or switch them off); a failure is retried sooner.
+func keepSubscriptions(ctx context.Context, subs *subscriptions.Manager, log *slog.Logger, tracer trace.Tracer) {
+	wait := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		sctx, span := tracer.Start(ctx, "subscriptions.Ensure")
+		rep, err := subs.Ensure(sctx)
+		span.End()
+		if err != nil {
+			log.Warn("subscriptions not ensured", "error", err.Error())
+			wait = 15 * time.Second
+			continue
+		}
+		log.Info("subscriptions ensured", "report", fmt.Sprintf("%+v", rep))
+		wait = 5 * time.Minute
+	}
+}
+
+// newFHIRClient builds the FHIR client with the configured authentication.
+func newFHIRClient(cfg *serveConfig) (*fhir.Client, error) {
+	cc := fhir.ClientConfig{BaseURL: cfg.FHIRURL, MaxConcurrency: cfg.FHIRMaxConcurrency, UserAgent: "utilreview/" + version}
+	switch cfg.FHIRAuth {
+	case "bearer":
+		cc.Auth = fhir.BearerTokenFile(cfg.FHIRTokenFile)
+	case "smart":
+		key, err := fhir.LoadPrivateKeyFile(cfg.SMARTKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := fhir.NewSMARTTokenSource(fhir.SMARTConfig{ClientID: cfg.SMARTClientID, TokenURL: cfg.SMARTTokenURL, Key: key, Scopes: cfg.SMARTScopes})
+		if err != nil {
+			return nil, err
+		}
+		cc.Auth = ts
+	}
+	return fhir.NewClient(cc)
+}
+
+// checkReferences refuses to start when a configured owner or sender names
+// a resource the FHIR server does not hold: the server would refuse every
+// transaction that references it (HAPI-1094).
+func checkReferences(ctx context.Context, c *fhir.Client, refs []string) error {
+	for _, ref := range refs {
+		r, ok := fhir.ParseReference(ref)
+		if !ok || r.Type == "" {
+			continue
+		}
+		if r.Base != "" && r.Base != strings.TrimRight(c.Base(), "/") {
+			continue // on another server: not ours to check
+		}
+		if _, err := c.Read(ctx, r.Type, r.ID); err != nil {
+			if fhir.IsStatus(err, http.StatusNotFound) || fhir.IsStatus(err, http.StatusGone) {
+				return fmt.Errorf("%s does not exist on the FHIR server: create it or change the owner/sender setting", r.Relative())
+			}
+			return fmt.Errorf("reading %s: %w", r.Relative(), err)
+		}
+	}
+	return nil
+}
+
+// pingFHIR is the readiness check of the FHIR server: a cheap search.
+func pingFHIR(ctx context.Context, c *fhir.Client) error {
+	_, err := c.Do(ctx, http.MethodGet, "Task?_summary=count", nil, nil)
+	return err
+}
+
+// runSubscriptions is `utilreview subscriptions remove`: it takes the
+// instance's Subscriptions off the FHIR server (uninstall).
+func runSubscriptions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "remove" {
+		fmt.Fprint(stderr, "usage: utilreview subscriptions remove [--fhir-url URL] [--instance NAME]\n")
+		return &exitError{code: 2}
+	}
+	fs := newSubsFlagSet(stderr)
+	fhirURL := fs.String("fhir-url", getenv("UTILREVIEW_FHIR_URL"), "the FHIR server's base URL")
+	instance := fs.String("instance", envOr(getenv, "UTILREVIEW_INSTANCE", subscriptions.DefaultInstance), "the deployment whose Subscriptions are removed")
+	base := fs.String("canonical-base", envOr(getenv, "UTILREVIEW_CANONICAL_BASE", ""), "canonical base of the instance tag")
+	auth := fs.String("fhir-auth", envOr(getenv, "UTILREVIEW_FHIR_AUTH", "none"), "none | bearer | smart, as for serve")
+	if err := fs.Parse(args[1:]); err != nil {
+		return &exitError{code: 2}
+	}
+	if *fhirURL == "" {
+		return &exitError{code: 2, msg: "subscriptions remove: UTILREVIEW_FHIR_URL (--fhir-url) is required"}
+	}
+	cfg := &serveConfig{FHIRURL: strings.TrimRight(*fhirURL, "/"), FHIRAuth: *auth, FHIRTokenFile: getenv("UTILREVIEW_FHIR_TOKEN_FILE"),
+		SMARTClientID: getenv("UTILREVIEW_SMART_CLIENT_ID"), SMARTKeyFile: getenv("UTILREVIEW_SMART_KEY_FILE"), SMARTTokenURL: getenv("UTILREVIEW_SMART_TOKEN_URL"),
+		SMARTScopes: strings.Fields(envOr(getenv, "UTILREVIEW_SMART_SCOPES", "system/Subscription.rs system/Subscription.d"))}
+	client, err := newFHIRClient(cfg)
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	subs, err := subscriptions.New(client, subscriptions.Config{Instance: *instance, CanonicalBase: *base, Mode: subscriptions.ModeOff})
+	if err != nil {
+		return &exitError{code: 2, msg: err.Error()}
+	}
+	n, err := subs.Remove(ctx)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("subscriptions remove: %v", err)}
+	}
+	fmt.Fprintf(stdout, "removed %d Subscription(s) of instance %s\n", n, *instance)
+	return nil
+}
+
+func newSubsFlagSet(stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("subscriptions remove", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/subscriptions"
+)
+
+// serveConfig is everything `utilreview serve` can be told: flags first,
+// then UTILREVIEW_* environment variables, then defaults. Secrets come only
+// from the environment or files, never from flags (a process list shows
+// flags).
+type serveConfig struct {
+	engineConfig
+	Listen             string
+	FHIRURL            string
+	RedisURL           string
+	PublicURL          string
+	WebhookSecret      string
+	AdminToken         string
+	Instance           string
+	RedisPrefix        string
+	SubscriptionFilter string
+	Subscriptions      string
+	WindowDays         int
+	CatchUpInterval    time.Duration
+	CatchUpWindow      time.Duration
+	FHIRAuth           string
+	FHIRTokenFile      string
+	SMARTClientID      string
+	SMARTKeyFile       string
+	SMARTTokenURL      string
+	SMARTScopes        []string
+	FHIRMaxConcurrency int
+	DryRun             bool
+	ShutdownTimeout    time.Duration
+	AsOf               time.Time // zero: the real clock
+	Workers            int
+	MaxAttempts        int
+}
+
+const serveUsage = `usage: utilreview serve [flags]
+
+Runs the live service: the FHIR server notifies it (FHIR Subscriptions) when
+resources change; it reviews each patient concerned against the server's
+current state and writes Tasks and CommunicationRequests back. Every flag
+has a UTILREVIEW_* environment variable (flags win); secrets are read only
+from UTILREVIEW_WEBHOOK_SECRET / UTILREVIEW_WEBHOOK_SECRET_FILE and
+UTILREVIEW_ADMIN_TOKEN / UTILREVIEW_ADMIN_TOKEN_FILE.
+
+Flags:
+`
+
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	var problems []string
+	intEnv := func(key string, def int) int {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s %q: want a whole number", key, v))
+			return def
+		}
+		return n
+	}
+	durEnv := func(key string, def time.Duration) time.Duration {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			if n, err2 := strconv.Atoi(v); err2 == nil {
+				return time.Duration(n) * time.Second // a plain number is seconds
+			}
+			problems = append(problems, fmt.Sprintf("%s %q: want a duration such as 60s or 5m", key, v))
+			return def
+		}
+		return d
+	}
+	boolEnv := func(key string) bool {
+		v := getenv(key)
+		if v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s %q: want true or false", key, v))
+		}
+		return b
+	}
+
+	listen := fs.String("listen", envOr(getenv, "UTILREVIEW_LISTEN", ":8080"), "address of the HTTP server")
+	fhirURL := fs.String("fhir-url", getenv("UTILREVIEW_FHIR_URL"), "the hospital FHIR server's base URL (required)")
+	redisURL := fs.String("redis-url", getenv("UTILREVIEW_REDIS_URL"), "redis:// or rediss:// URL of the queue's Redis (required); credentials may be in the URL")
+	publicURL := fs.String("public-url", getenv("UTILREVIEW_PUBLIC_URL"), "the service's base URL as the FHIR server reaches it; notifications go to <public-url>/fhir/notify")
+	secretFile := fs.String("webhook-secret-file", getenv("UTILREVIEW_WEBHOOK_SECRET_FILE"), "file holding the webhook secret (or UTILREVIEW_WEBHOOK_SECRET)")
+	adminFile := fs.String("admin-token-file", getenv("UTILREVIEW_ADMIN_TOKEN_FILE"), "file holding the admin routes' bearer token (or UTILREVIEW_ADMIN_TOKEN); none: /admin/ is off")
+	instance := fs.String("instance", envOr(getenv, "UTILREVIEW_INSTANCE", subscriptions.DefaultInstance), "this deployment's name: its Subscriptions carry a tag with it")
+	prefix := fs.String("redis-prefix", envOr(getenv, "UTILREVIEW_REDIS_PREFIX", "{utilreview}:"), "prefix of every Redis key (keep one {hash tag} for Redis Cluster)")
+	filter := fs.String("subscription-filter", getenv("UTILREVIEW_SUBSCRIPTION_FILTER"), "search parameters added to every subscription criteria and catch-up search, e.g. _tag=urn:example|ward-7")
+	mode := fs.String("subscriptions", envOr(getenv, "UTILREVIEW_SUBSCRIPTIONS", subscriptions.ModeRestHook), "rest-hook | topic (Subscriptions Backport IG) | off (catch-up polling only)")
+	window := fs.Int("review-window-days", intEnv("UTILREVIEW_REVIEW_WINDOW_DAYS", live.DefaultWindowDays), "review stays and claims that ended within this many days (review --since)")
+	cuInterval := fs.Duration("catchup-interval", durEnv("UTILREVIEW_CATCHUP_INTERVAL", time.Minute), "how often the catch-up searches run")
+	cuWindow := fs.Duration("catchup-window", durEnv("UTILREVIEW_CATCHUP_WINDOW", 24*time.Hour), "how far back a start with no watermark catches up")
+	auth := fs.String("fhir-auth", envOr(getenv, "UTILREVIEW_FHIR_AUTH", "none"), "none | bearer (UTILREVIEW_FHIR_TOKEN_FILE) | smart (SMART Backend Services)")
+	tokenFile := fs.String("fhir-token-file", getenv("UTILREVIEW_FHIR_TOKEN_FILE"), "file holding the FHIR server's bearer token (re-read when it changes)")
+	smartID := fs.String("smart-client-id", getenv("UTILREVIEW_SMART_CLIENT_ID"), "SMART Backend Services client_id")
+	smartKey := fs.String("smart-key-file", getenv("UTILREVIEW_SMART_KEY_FILE"), "PEM private key (RSA 2048+ for RS384, or P-384 for ES384) that signs the client assertion")
+	smartURL := fs.String("smart-token-url", getenv("UTILREVIEW_SMART_TOKEN_URL"), "the authorization server's token endpoint")
+	smartScopes := fs.String("smart-scopes", envOr(getenv, "UTILREVIEW_SMART_SCOPES", "system/*.rs system/Task.cu system/CommunicationRequest.cu system/Subscription.cud"), "space-separated scopes to request")
+	maxConc := fs.Int("fhir-max-concurrency", intEnv("UTILREVIEW_FHIR_MAX_CONCURRENCY", fhir.DefaultMaxConcurrency), "bound on concurrent calls to the FHIR server")
+	dryRun := fs.Bool("dry-run", boolEnv("UTILREVIEW_DRY_RUN"), "compute and count the writes without making them (for go-live)")
+	shutdown := fs.Duration("shutdown-timeout", durEnv("UTILREVIEW_SHUTDOWN_TIMEOUT", 25*time.Second), "bound on graceful shutdown")
+	asOf := fs.String("as-of", getenv("UTILREVIEW_AS_OF"), "a fixed clock, for tests and demos only")
+	workers := fs.Int("workers", intEnv("UTILREVIEW_WORKERS", 4), "patients reviewed at once")
+	attempts := fs.Int("max-attempts", intEnv("UTILREVIEW_MAX_ATTEMPTS", 8), "attempts before an entry goes to the dead letters (backoff 5 s doubling to 5 min: 8 span over 10 minutes)")
+	engine, err := addEngineFlags(fs, getenv)
+	if err != nil {
+		return nil, &exitError{code: 2, msg: err.Error()}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, &exitError{code: 0}
+		}
+		return nil, &exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	cfg := &serveConfig{
+		Listen: *listen, FHIRURL: strings.TrimRight(*fhirURL, "/"), RedisURL: *redisURL, PublicURL: strings.TrimRight(*publicURL, "/"),
+		Instance: *instance, RedisPrefix: *prefix, SubscriptionFilter: *filter, Subscriptions: *mode,
+		WindowDays: *window, CatchUpInterval: *cuInterval, CatchUpWindow: *cuWindow,
+		FHIRAuth: *auth, FHIRTokenFile: *tokenFile, SMARTClientID: *smartID, SMARTKeyFile: *smartKey, SMARTTokenURL: *smartURL,
+		SMARTScopes: strings.Fields(*smartScopes), FHIRMaxConcurrency: *maxConc, DryRun: *dryRun, ShutdownTimeout: *shutdown,
+		Workers: *workers, MaxAttempts: *attempts,
+	}
+	if cfg.engineConfig, err = engine.resolve(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if cfg.WebhookSecret, err = secret(getenv, "UTILREVIEW_WEBHOOK_SECRET", *secretFile); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if cfg.AdminToken, err = secret(getenv, "UTILREVIEW_ADMIN_TOKEN", *adminFile); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if *asOf != "" && cfg.TZ != nil {
+		t, _, err := fhir.ParseDateTime(*asOf, cfg.TZ)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("UTILREVIEW_AS_OF %q: %v", *asOf, err))
+		}
+		cfg.AsOf = t
+	}
+	problems = append(problems, cfg.validate()...)
+	if len(problems) > 0 {
+		return nil, &exitError{code: 2, msg: "serve: configuration:\n  " + strings.Join(problems, "\n  ")}
+	}
+	return cfg, nil
+}
+
+// secret reads a secret from KEY, or from the file KEY_FILE (or the flag)
+// names; both set is an error, so an operator never wonders which one wins.
+func secret(getenv func(string) string, key, file string) (string, error) {
+	v := getenv(key)
+	if v != "" && file != "" {
+		return "", fmt.Errorf("%s and %s_FILE are both set: set one", key, key)
+	}
+	if file == "" {
+		return v, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: cannot read %s", key, file)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// validate lists every problem at once, so an operator fixes them in one go.
+func (c *serveConfig) validate() []string {
+	var p []string
+	if c.FHIRURL == "" {
+		p = append(p, "UTILREVIEW_FHIR_URL (--fhir-url) is required: the hospital FHIR server's base URL")
+	} else if u, err := url.Parse(c.FHIRURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p = append(p, "UTILREVIEW_FHIR_URL: want an absolute http(s) URL")
+	}
+	if c.RedisURL == "" {
+		p = append(p, "UTILREVIEW_REDIS_URL (--redis-url) is required, e.g. redis://127.0.0.1:6379/0")
+	} else if _, err := redis.ParseURL(c.RedisURL); err != nil {
+		p = append(p, "UTILREVIEW_REDIS_URL: want redis://[user:password@]host:port[/db] or rediss://")
+	}
+	if c.WebhookSecret == "" {
+		p = append(p, "UTILREVIEW_WEBHOOK_SECRET or UTILREVIEW_WEBHOOK_SECRET_FILE is required: the FHIR server sends it with every notification")
+	} else if len(c.WebhookSecret) < 16 {
+		p = append(p, "the webhook secret is shorter than 16 characters")
+	}
+	switch c.Subscriptions {
+	case subscriptions.ModeRestHook, subscriptions.ModeTopic:
+		if c.PublicURL == "" {
+			p = append(p, "UTILREVIEW_PUBLIC_URL (--public-url) is required with subscriptions on: the FHIR server posts to <public-url>/fhir/notify")
+		} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, "UTILREVIEW_PUBLIC_URL: want an absolute http(s) URL")
+		}
+	case subscriptions.ModeOff:
+	default:
+		p = append(p, fmt.Sprintf("UTILREVIEW_SUBSCRIPTIONS %q: want rest-hook, topic or off", c.Subscriptions))
+	}
+	if c.SubscriptionFilter != "" {
+		if _, err := url.ParseQuery(c.SubscriptionFilter); err != nil || strings.Contains(c.SubscriptionFilter, "?") {
+			p = append(p, "UTILREVIEW_SUBSCRIPTION_FILTER: want search parameters such as _tag=system|code")
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		p = append(p, fmt.Sprintf("UTILREVIEW_LISTEN %q: want host:port or :port", c.Listen))
+	}
+	switch c.FHIRAuth {
+	case "none":
+	case "bearer":
+		if c.FHIRTokenFile == "" {
+			p = append(p, "UTILREVIEW_FHIR_AUTH=bearer needs UTILREVIEW_FHIR_TOKEN_FILE")
+		}
+	case "smart":
+		if c.SMARTClientID == "" || c.SMARTKeyFile == "" || c.SMARTTokenURL == "" {
+			p = append(p, "UTILREVIEW_FHIR_AUTH=smart needs UTILREVIEW_SMART_CLIENT_ID, UTILREVIEW_SMART_KEY_FILE and UTILREVIEW_SMART_TOKEN_URL")
+		}
+	default:
+		p = append(p, fmt.Sprintf("UTILREVIEW_FHIR_AUTH %q: want none, bearer or smart", c.FHIRAuth))
+	}
+	for _, x := range []struct {
+		name string
+		v    int
+	}{{"UTILREVIEW_REVIEW_WINDOW_DAYS", c.WindowDays}, {"UTILREVIEW_FHIR_MAX_CONCURRENCY", c.FHIRMaxConcurrency}, {"UTILREVIEW_WORKERS", c.Workers}, {"UTILREVIEW_MAX_ATTEMPTS", c.MaxAttempts}} {
+		if x.v < 1 {
+			p = append(p, fmt.Sprintf("%s %d: want 1 or more", x.name, x.v))
+		}
+	}
+	for _, x := range []struct {
+		name string
+		v    time.Duration
+	}{{"UTILREVIEW_CATCHUP_INTERVAL", c.CatchUpInterval}, {"UTILREVIEW_CATCHUP_WINDOW", c.CatchUpWindow}, {"UTILREVIEW_SHUTDOWN_TIMEOUT", c.ShutdownTimeout}} {
+		if x.v <= 0 {
+			p = append(p, fmt.Sprintf("%s %s: want a positive duration", x.name, x.v))
+		}
+	}
+	return p
+}
+
+// logAttrs is the resolved configuration for the start log line, secrets
+// masked (said to be set or not), credentials taken out of the Redis URL.
+func (c *serveConfig) logAttrs() []any {
+	set := func(s string) string {
+		if s == "" {
+			return "unset"
+		}
+		return "set"
+	}
+	asOf := "real clock"
+	if !c.AsOf.IsZero() {
+		asOf = c.AsOf.Format(time.RFC3339)
+	}
+	return []any{
+		slog.String("listen", c.Listen), slog.String("fhir_url", c.FHIRURL), slog.String("redis_url", maskRedisURL(c.RedisURL)),
+		slog.String("public_url", c.PublicURL), slog.String("webhook_secret", set(c.WebhookSecret)), slog.String("admin_token", set(c.AdminToken)),
+		slog.String("instance", c.Instance), slog.String("redis_prefix", c.RedisPrefix), slog.String("subscription_filter", c.SubscriptionFilter),
+		slog.String("subscriptions", c.Subscriptions), slog.Int("review_window_days", c.WindowDays),
+		slog.Duration("catchup_interval", c.CatchUpInterval), slog.Duration("catchup_window", c.CatchUpWindow),
+		slog.String("fhir_auth", c.FHIRAuth), slog.Int("fhir_max_concurrency", c.FHIRMaxConcurrency), slog.Bool("dry_run", c.DryRun),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout), slog.String("as_of", asOf), slog.Int("workers", c.Workers),
+		slog.Int("max_attempts", c.MaxAttempts), slog.String("tz", c.TZ.String()), slog.String("rules_dir", c.RulesDir),
+		slog.String("canonical_base", c.Base), slog.String("identifier_system", c.IdentifierSystem),
+	}
+}
+
+// maskRedisURL hides the password of a redis:// URL.
+func maskRedisURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	return u.String()
+}

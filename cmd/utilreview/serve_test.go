@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/utilreview/utilreview/e2e/harness"
+	"github.com/utilreview/utilreview/e2e/worklisttest"
+)
+
+// syncBuffer is a log destination several goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// liveEnv is the environment of one test's services: its own instance,
+// Redis prefix, identifier system and subscription filter (a tag on its
+// resources), so tests sharing HAPI and Redis never see each other's work.
+type liveEnv struct {
+	env    map[string]string
+	tag    harness.Tag
+	system string
+}
+
+func newLiveEnv(t *testing.T, asOf string) *liveEnv {
+	t.Helper()
+	fhirURL, redisAddr := harness.FHIRURL(t), harness.RedisAddr(t)
+	id := harness.UniqueID("serve")
+	tag := harness.UniqueTag(t)
+	system := "https://utilreview.dev/fhir/identifier/" + id
+	return &liveEnv{tag: tag, system: system, env: map[string]string{
+		"UTILREVIEW_FHIR_URL":            fhirURL,
+		"UTILREVIEW_REDIS_URL":           "redis://" + redisAddr + "/0",
+		"UTILREVIEW_WEBHOOK_SECRET":      "test-secret-" + id,
+		"UTILREVIEW_INSTANCE":            id,
+		"UTILREVIEW_REDIS_PREFIX":        "{" + id + "}:",
+		"UTILREVIEW_SUBSCRIPTION_FILTER": "_tag=" + tag.Param(),
+		"UTILREVIEW_IDENTIFIER_SYSTEM":   system,
+		"UTILREVIEW_AS_OF":               asOf,
+		"UTILREVIEW_TZ":                  "America/New_York",
+		"UTILREVIEW_SHUTDOWN_TIMEOUT":    "10s",
+	}}
+}
+
+// start runs `serve` in process on a free loopback port until the test
+// ends; publicURL "" makes the service its own public URL. It returns the
+// service's base URL and its log.
+func (l *liveEnv) start(t *testing.T, publicURL string) (string, *syncBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	env := map[string]string{}
+	for k, v := range l.env {
+		env[k] = v
+	}
+	env["UTILREVIEW_LISTEN"] = ln.Addr().String()
+	env["UTILREVIEW_PUBLIC_URL"] = base
+	if publicURL != "" {
+		env["UTILREVIEW_PUBLIC_URL"] = publicURL
+	}
+	getenv := func(k string) string { return env[k] }
+	log := &syncBuffer{}
+	cfg, err := parseServeFlags(nil, getenv, log)
+	if err != nil {
+		t.Fatalf("configuration: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, getenv, log, serveOptions{listener: ln}) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30 s of its context's end")
+		}
+		if t.Failed() {
+			t.Logf("service log (last 6000 bytes):\n%s", tail(log.String(), 6000))
+		}
+	})
+	harness.Eventually(t, 60*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK, fmt.Errorf("readyz %d", resp.StatusCode)
+	})
+	return base, log
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// offline is review's worklist over the stored files, with the service's
+// configuration (the same flags and variables).
+func (l *liveEnv) offline(t *testing.T, files ...string) (tasks, requests map[string]worklisttest.Item) {
+	t.Helper()
+	getenv := func(k string) string { return l.env[k] }
+	cfg, err := parseServeFlags([]string{"--public-url", "http://127.0.0.1:1"}, getenv, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := cfg.options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.AsOf = cfg.AsOf
+	opt.Checks.Since = time.Date(cfg.AsOf.In(cfg.TZ).Year(), cfg.AsOf.In(cfg.TZ).Month(), cfg.AsOf.In(cfg.TZ).Day(), 0, 0, 0, 0, cfg.TZ).AddDate(0, 0, -cfg.WindowDays)
+	return worklisttest.Offline(t, opt, files...)
+}
+
+// converge waits until the server's worklist equals want, then until it
+// stays unchanged (no Task or CommunicationRequest version moves) for quiet.
+func (l *liveEnv) converge(t *testing.T, c *harness.FHIR, wantTasks, wantRequests map[string]worklisttest.Item, quiet time.Duration) {
+	t.Helper()
+	var last string
+	harness.Eventually(t, 120*time.Second, time.Second, "the server's worklist equals review's", func() (bool, error) {
+		d := worklisttest.Diff(worklisttest.Server(t, c, "Task", l.system), wantTasks)
+		if d == "" {
+			d = worklisttest.Diff(worklisttest.Server(t, c, "CommunicationRequest", l.system), wantRequests)
+		}
+		last = d
+		return d == "", fmt.Errorf("%s", d)
+	})
+	_ = last
+	snapshot := func() string {
+		var b strings.Builder
+		for _, typ := range []string{"Task", "CommunicationRequest"} {
+			items := worklisttest.Server(t, c, typ, l.system)
+			keys := make([]string, 0, len(items))
+			for k := range items {
+				keys = append(keys, k)
+			}
+			sortStrings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%s %s %s\n", k, items[k].Version, items[k].LastUpdated)
+			}
+		}
+		return b.String()
+	}
+	prev := snapshot()
+	stableSince := time.Now()
+	harness.Eventually(t, 120*time.Second, 2*time.Second, "the worklist stays unchanged (no write) for "+quiet.String(), func() (bool, error) {
+		now := snapshot()
+		if now != prev {
+			prev, stableSince = now, time.Now()
+		}
+		return time.Since(stableSince) >= quiet, fmt.Errorf("still changing")
+	})
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// TestServeEqualsReview runs the whole loop against the real HAPI and
+// Redis: resources written to the FHIR server reach the service by
+// Subscription, queue and processing, and within a deadline the Tasks and
+// CommunicationRequests on the server are exactly those `review` finds over
+// the same resources; then the service stays quiet (its own writes come
+// back as notifications and change nothing). Every notification is then
+// replayed three times, shuffled, to two replicas sharing one Redis: no
+// identifier gets a second Task.
+func TestServeEqualsReview(t *testing.T) {
+	t.Parallel()
+	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	base, log := l.start(t, "")
+	c := harness.NewFHIR(t)
+	suffix := harness.UniqueID("")
+	st := c.PutBundle("../../testdata/examples/ur-scenarios.json", suffix[len(suffix)-8:], l.tag)
+	wantTasks, wantRequests := l.offline(t, st.File)
+	if len(wantTasks) < 20 {
+		t.Fatalf("offline review found %d findings, want at least 20", len(wantTasks))
+	}
+	l.converge(t, c, wantTasks, wantRequests, 15*time.Second)
+
+	// A second replica on the same Redis and instance.
+	base2, _ := l.start(t, base)
+	secret := l.env["UTILREVIEW_WEBHOOK_SECRET"]
+	type delivery struct {
+		url  string
+		body []byte
+	}
+	var ds []delivery
+	for _, r := range st.Resources {
+		if r["resourceType"] == "Organization" {
+			continue
+		}
+		body, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := "/fhir/notify/" + r["resourceType"].(string) + "/" + r["id"].(string)
+		for i := 0; i < 3; i++ {
+			ds = append(ds, delivery{base + path, body}, delivery{base2 + path, body})
+		}
+	}
+	rand.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
+	for _, d := range ds {
+		req, err := http.NewRequest(http.MethodPut, d.url, bytes.NewReader(d.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/fhir+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("replayed notification: status %d, want 204", resp.StatusCode)
+		}
+	}
+	l.converge(t, c, wantTasks, wantRequests, 10*time.Second)
+
+	// No PHI in the log: the examples' names, birth dates and identifier
+	// values never appear.
+	out := log.String()
+	for _, r := range st.Resources {
+		for _, v := range phiValues(r) {
+			if strings.Contains(out, v) {
+				t.Errorf("the service log contains a %s value of %s/%s", "PHI", r["resourceType"], r["id"])
+			}
+		}
+	}
+}
+
+// phiValues are a resource's values that must never be logged: names,
+// birth dates, identifier values, free text.
+func phiValues(r map[string]any) []string {
+	var out []string
+	for _, n := range asList(r["name"]) {
+		nm, _ := n.(map[string]any)
+		for _, g := range asList(nm["given"]) {
+			if s, _ := g.(string); len(s) > 3 {
+				out = append(out, s)
+			}
+		}
+		if s, _ := nm["family"].(string); len(s) > 3 {
+			out = append(out, s)
+		}
+	}
+	if s, _ := r["birthDate"].(string); s != "" {
+		out = append(out, s)
+	}
+	for _, id := range asList(r["identifier"]) {
+		im, _ := id.(map[string]any)
+		if s, _ := im["value"].(string); len(s) > 3 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
