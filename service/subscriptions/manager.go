@@ -98,6 +98,12 @@ const typeConcurrency = 4
 // ones that drifted, and deletes duplicates and Subscriptions of types no
 // longer followed. In ModeOff it deletes all of the instance's Subscriptions.
 // Call it at start and periodically.
+//
+// A duplicate or unfollowed Subscription that the server has not activated
+// yet is left for a later Ensure (Report.Deferred; see Remove for why). For
+// the same reason a repair can be undone once: HAPI's late activation of an
+// earlier requested version writes that version back; the next Ensure
+// repairs it again.
 func (m *Manager) Ensure(ctx context.Context) (Report, error) {
 	var rep Report
 	owned, err := m.list(ctx, m.cfg.Instance)
@@ -194,9 +200,10 @@ func (m *Manager) Active(ctx context.Context) (bool, error) {
 // that was written as requested and writing it back as active; when the
 // Subscription was deleted in between, that write brings it back to life.
 // Measured on a loaded server: deleted while requested, active again 1m46s
-// later; and deleted once active, active again 3 s to 80 s later, because
-// HAPI activates the same version twice (from the create's message and from
-// its periodic reload) and the second one can come after the delete. So
+// later; and deleted once active, active again 3 s to 80 s later: HAPI
+// sometimes activates the same requested version twice (we saw it in the
+// history: requested v1, active v2, deleted v3, active v4 with v1's content),
+// and the second activation can come after the delete. So
 // Remove deletes a Subscription only once the server has activated it
 // (waiting up to Config.ActivationWait, then deleting what is still requested
 // with a warning), and returns only when the instance has had no Subscription
