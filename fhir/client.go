@@ -126,7 +126,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	c.sem = make(chan struct{}, orDefault(cfg.MaxConcurrency, DefaultMaxConcurrency))
 	rt := cfg.Transport
 	if rt == nil {
-		rt = otelhttp.NewTransport(redactQuery{http.DefaultTransport})
+		rt = NewTransport(http.DefaultTransport)
 	}
 	// No Client.Timeout: each attempt has its own deadline, which also
 	// covers reading the body.
@@ -510,4 +510,12 @@ func versionFromETag(etag string) string {
 		return etag[1 : len(etag)-1]
 	}
 	return ""
+}
+
+// NewTransport is the client's default transport over next: traced with
+// otelhttp, the query (which carries PHI) left out of the spans. A caller
+// that sets ClientConfig.Transport to add a layer of its own (metrics) wraps
+// this one.
+func NewTransport(next http.RoundTripper) http.RoundTripper {
+	return otelhttp.NewTransport(redactQuery{next})
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,7 +108,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	}
 
 	// The FHIR server.
-	client, err := newFHIRClient(cfg)
+	client, err := newFHIRClient(cfg, newFHIRMetrics(reg, fhir.NewTransport(http.DefaultTransport)))
 	if err != nil {
 		return fail("fhir client", err)
 	}
@@ -275,8 +276,8 @@ func keepSubscriptions(ctx context.Context, subs *subscriptions.Manager, log *sl
 }
 
 // newFHIRClient builds the FHIR client with the configured authentication.
-func newFHIRClient(cfg *serveConfig) (*fhir.Client, error) {
-	cc := fhir.ClientConfig{BaseURL: cfg.FHIRURL, MaxConcurrency: cfg.FHIRMaxConcurrency, UserAgent: "utilreview/" + version}
+func newFHIRClient(cfg *serveConfig, transport http.RoundTripper) (*fhir.Client, error) {
+	cc := fhir.ClientConfig{BaseURL: cfg.FHIRURL, MaxConcurrency: cfg.FHIRMaxConcurrency, UserAgent: "utilreview/" + version, Transport: transport}
 	switch cfg.FHIRAuth {
 	case "bearer":
 		cc.Auth = fhir.BearerTokenFile(cfg.FHIRTokenFile)
@@ -343,7 +344,7 @@ func runSubscriptions(ctx context.Context, args []string, getenv func(string) st
 	cfg := &serveConfig{FHIRURL: strings.TrimRight(*fhirURL, "/"), FHIRAuth: *auth, FHIRTokenFile: getenv("UTILREVIEW_FHIR_TOKEN_FILE"),
 		SMARTClientID: getenv("UTILREVIEW_SMART_CLIENT_ID"), SMARTKeyFile: getenv("UTILREVIEW_SMART_KEY_FILE"), SMARTTokenURL: getenv("UTILREVIEW_SMART_TOKEN_URL"),
 		SMARTScopes: strings.Fields(envOr(getenv, "UTILREVIEW_SMART_SCOPES", "system/Subscription.rs system/Subscription.d"))}
-	client, err := newFHIRClient(cfg)
+	client, err := newFHIRClient(cfg, nil)
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
@@ -363,4 +364,33 @@ func newSubsFlagSet(stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("subscriptions remove", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// fhirMetrics counts and times every request to the FHIR server, by method
+// and status ("error" when no answer came): the operator's view of the
+// hospital server's health from utilreview's side.
+type fhirMetrics struct {
+	next     http.RoundTripper
+	duration *prometheus.HistogramVec
+}
+
+func newFHIRMetrics(reg prometheus.Registerer, next http.RoundTripper) http.RoundTripper {
+	m := &fhirMetrics{next: next, duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "utilreview_fhir_request_duration_seconds",
+		Help:    "Requests to the FHIR server by method and status code (\"error\": no answer); count them with _count.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"method", "code"})}
+	reg.MustRegister(m.duration)
+	return m
+}
+
+func (m *fhirMetrics) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := m.next.RoundTrip(req)
+	code := "error"
+	if err == nil {
+		code = strconv.Itoa(resp.StatusCode)
+	}
+	m.duration.WithLabelValues(req.Method, code).Observe(time.Since(start).Seconds())
+	return resp, err
 }
