@@ -68,19 +68,16 @@ func (p *Processor) fetchContext(ctx context.Context, patient string) (*patientC
 	seen := map[string]bool{}
 	reader := fhir.NewReader()
 	add := func(raw json.RawMessage) error {
-		var head struct {
-			ResourceType string `json:"resourceType"`
-			ID           string `json:"id"`
-		}
-		if err := json.Unmarshal(raw, &head); err != nil {
+		head, err := fhir.SummarizeResource(raw)
+		if err != nil {
 			return fmt.Errorf("live: a search answered a resource that is not JSON")
 		}
-		key := head.ResourceType + "/" + head.ID
+		key := head.Type + "/" + head.ID
 		if head.ID == "" || seen[key] {
 			return nil
 		}
 		seen[key] = true
-		if head.ResourceType == "CommunicationRequest" {
+		if head.Type == "CommunicationRequest" {
 			r, err := p.request(raw, key)
 			if err != nil {
 				return err
