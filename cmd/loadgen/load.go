@@ -69,6 +69,9 @@ type loadResult struct {
 	Status    map[string]int64 `json:"status"`
 	// Errors counts every request not answered 204.
 	Errors int64 `json:"errors"`
+	// Sent counts every request sent, warm-up included: the denominator of
+	// CPU per request.
+	Sent int64 `json:"sent"`
 }
 
 type latencies struct {
@@ -84,6 +87,7 @@ type workerStats struct {
 	latency   []time.Duration
 	status    map[int]int64
 	transport int64
+	sent      int64
 }
 
 // runLoad runs the closed loop: each of the connections sends the next
@@ -149,6 +153,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (loadResult, error) {
 					status = resp.StatusCode
 				}
 				end := time.Now()
+				st.sent++
 				if start.Before(from) || end.After(until) {
 					continue
 				}
@@ -175,6 +180,7 @@ func mergeStats(stats []workerStats, window time.Duration) loadResult {
 	r := loadResult{Status: map[string]int64{}}
 	var all []time.Duration
 	for _, st := range stats {
+		r.Sent += st.sent
 		all = append(all, st.latency...)
 		for code, n := range st.status {
 			r.Status[strconv.Itoa(code)] += n

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -73,6 +74,17 @@ type report struct {
 	LoadBefore []float64 `json:"load_average_before,omitempty"`
 	LoadAfter  []float64 `json:"load_average_after,omitempty"`
 	GoMaxProcs int       `json:"gomaxprocs"`
+	// CPU is CPU time per request sent (warm-up included), in µs: of this
+	// process (client and any in-process server) and, where the target
+	// uses it, of the Redis server (from INFO cpu; other users of a shared
+	// Redis add to it). On a shared machine these vary far less than the
+	// rate.
+	CPU cpuPerRequest `json:"cpu_us_per_request"`
+}
+
+type cpuPerRequest struct {
+	Process float64 `json:"process"`
+	Redis   float64 `json:"redis,omitempty"`
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -184,9 +196,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer pprof.StopCPUProfile()
 	}
 	rep.LoadBefore = loadAverage()
+	cpu0, redis0 := processCPU(), time.Duration(0)
+	if t != nil && t.redisCPU != nil {
+		redis0 = t.redisCPU(ctx)
+	}
 	res, err := runLoad(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	perRequest := func(d time.Duration) float64 {
+		return math.Round(float64(d)/float64(max(res.Sent, 1))/10) / 100
+	}
+	rep.CPU.Process = perRequest(processCPU() - cpu0)
+	if t != nil && t.redisCPU != nil {
+		rep.CPU.Redis = perRequest(t.redisCPU(ctx) - redis0)
 	}
 	rep.LoadAfter = loadAverage()
 	rep.loadResult = res
@@ -251,6 +274,15 @@ func startTarget(ctx context.Context, mode string, baselineMode *string, take *t
 	return closeRun, t, nil
 }
 
+// processCPU is the CPU time (user and system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // describe is the number of bodies and patients and the mean body size.
 func describe(notes []notification) (bodies, patients, meanBytes int) {
 	seen := map[string]bool{}
@@ -294,6 +326,11 @@ func printTable(w io.Writer, r report) {
 		fmt.Fprintf(tw, "load average\tbefore %.2f %.2f %.2f\tafter %.2f %.2f %.2f\n",
 			r.LoadBefore[0], r.LoadBefore[1], r.LoadBefore[2], r.LoadAfter[0], r.LoadAfter[1], r.LoadAfter[2])
 	}
+	fmt.Fprintf(tw, "CPU µs per request\tprocess %.1f", r.CPU.Process)
+	if r.CPU.Redis > 0 {
+		fmt.Fprintf(tw, "\tRedis %.1f", r.CPU.Redis)
+	}
+	fmt.Fprintf(tw, "\t(%d sent, warm-up included)\n", r.Sent)
 	fmt.Fprintf(tw, "GOMAXPROCS\t%d\n", r.GoMaxProcs)
 	_ = tw.Flush()
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,6 +27,9 @@ type target struct {
 	// mode), nil elsewhere.
 	counts func(ctx context.Context) (*queueCounts, error)
 	close  func(ctx context.Context) error
+	// redisCPU is the Redis server's CPU time so far, nil when the target
+	// uses no Redis.
+	redisCPU func(ctx context.Context) time.Duration
 }
 
 // queueCounts is what the webhook did with the notifications it accepted,
@@ -80,7 +85,11 @@ func startBaseline(mode string, rdb *redis.Client, prefix string) (*target, erro
 	if err != nil {
 		return nil, err
 	}
-	return &target{url: url, close: closeFn}, nil
+	t := &target{url: url, close: closeFn}
+	if rdb != nil {
+		t.redisCPU = redisCPU(rdb)
+	}
+	return t, nil
 }
 
 // webhookSecret is the in-process webhook's secret.
@@ -124,8 +133,9 @@ func startWebhook(rdb *redis.Client, prefix string, take time.Duration) (*target
 		stopTaking = func() { cancel(); <-done }
 	}
 	return &target{
-		url:    url,
-		counts: func(context.Context) (*queueCounts, error) { return webhookCounts(reg) },
+		url:      url,
+		redisCPU: redisCPU(rdb),
+		counts:   func(context.Context) (*queueCounts, error) { return webhookCounts(reg) },
 		close: func(ctx context.Context) error {
 			stopTaking()
 			return closeServer(ctx)
@@ -173,6 +183,26 @@ func newRedis(ctx context.Context, addr string) (*redis.Client, error) {
 		return nil, fmt.Errorf("redis %s: %w", addr, err)
 	}
 	return rdb, nil
+}
+
+// redisCPU reads the server's used_cpu_user and used_cpu_sys (INFO cpu);
+// 0 when it cannot.
+func redisCPU(rdb *redis.Client) func(ctx context.Context) time.Duration {
+	return func(ctx context.Context) time.Duration {
+		info, err := rdb.Info(ctx, "cpu").Result()
+		if err != nil {
+			return 0
+		}
+		var total float64
+		for line := range strings.Lines(info) {
+			k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+			if k == "used_cpu_user" || k == "used_cpu_sys" {
+				f, _ := strconv.ParseFloat(v, 64)
+				total += f
+			}
+		}
+		return time.Duration(total * float64(time.Second))
+	}
 }
 
 // runPrefix is a key prefix no other run uses, with one hash tag.
