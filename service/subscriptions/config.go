@@ -267,7 +267,7 @@ func checkFilter(f string) error {
 	return nil
 }
 
-// Endpoint is the channel endpoint the Subscriptions point at.
+// endpoint is the channel endpoint the Subscriptions point at.
 func (c Config) endpoint() string { return c.PublicURL + NotifyPath }
 
 // tagSystem is the system of the instance and slot tags.

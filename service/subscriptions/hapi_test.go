@@ -293,10 +293,33 @@ func TestEnsureRepairsAndCleansUpOnHAPI(t *testing.T) {
 // Two replicas starting at once end with exactly one Subscription per type.
 func TestConcurrentEnsureOnHAPI(t *testing.T) {
 	t.Parallel()
+	// One Remove per round's instance, all at once when the test ends (each waits out its quiet period).
+	var cleanup []*subscriptions.Manager
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		var wg sync.WaitGroup
+		for _, m := range cleanup {
+			wg.Go(func() {
+				if _, err := m.Remove(ctx); err != nil {
+					t.Errorf("cleanup: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+	})
 	for round := range 5 {
 		s := newSetup(t)
 		cfg := s.config(subscriptions.DefaultTypes...)
-		a, b := s.manager(cfg), s.manager(cfg)
+		a, err := subscriptions.New(s.client, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := subscriptions.New(s.client, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cleanup = append(cleanup, a)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		reps := make([]subscriptions.Report, 2)
