@@ -102,6 +102,12 @@ func (l *liveEnv) start(t *testing.T, publicURL string) (string, *syncBuffer) {
 		case <-time.After(30 * time.Second):
 			t.Error("serve did not stop within 30 s of its context's end")
 		}
+		// Leave the shared server as found: Subscriptions to a closed port
+		// would keep HAPI busy retrying.
+		var out bytes.Buffer
+		if err := runSubscriptions(context.Background(), []string{"remove"}, getenv, &out, &out); err != nil {
+			t.Errorf("subscriptions remove: %v", err)
+		}
 		if t.Failed() {
 			t.Logf("service log (last 6000 bytes):\n%s", tail(log.String(), 6000))
 		}
