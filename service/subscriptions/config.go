@@ -47,6 +47,10 @@ const DefaultCanonicalBase = "https://utilreview.dev/fhir"
 // DefaultActivationWait is Config.ActivationWait when unset.
 const DefaultActivationWait = 2 * time.Minute
 
+// DefaultRemoveQuiet is Config.RemoveQuiet when unset: on a loaded HAPI a
+// deleted Subscription came back up to ~20 s after its activation.
+const DefaultRemoveQuiet = 30 * time.Second
+
 // NotifyPath is appended to Config.PublicURL to make the channel endpoint.
 const NotifyPath = "/fhir/notify"
 
@@ -123,6 +127,10 @@ type Config struct {
 	// a Subscription before deleting it anyway (see Manager.Remove). Default
 	// DefaultActivationWait.
 	ActivationWait time.Duration
+	// RemoveQuiet is how long Remove watches, once the instance has no
+	// Subscription left, for one that a late activation brings back (see
+	// Manager.Remove). Default DefaultRemoveQuiet.
+	RemoveQuiet time.Duration
 	// Logger gets one line per Subscription created, repaired or deleted.
 	// Default: discard.
 	Logger *slog.Logger
@@ -151,6 +159,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ActivationWait <= 0 {
 		c.ActivationWait = DefaultActivationWait
+	}
+	if c.RemoveQuiet <= 0 {
+		c.RemoveQuiet = DefaultRemoveQuiet
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -34,7 +34,7 @@ type Manager struct {
 	cfg  Config
 	mask masker
 	log  *slog.Logger
-	// Remove's pace (removePoll, removeQuiet; shorter in unit tests).
+	// Remove's pace (removePoll and Config.RemoveQuiet; shorter in unit tests).
 	poll, quiet time.Duration
 }
 
@@ -50,7 +50,7 @@ func New(c Client, cfg Config) (*Manager, error) {
 	}
 	return &Manager{
 		c: c, cfg: cfg, mask: m, log: cfg.Logger.With("instance", cfg.Instance),
-		poll: removePoll, quiet: removeQuiet,
+		poll: removePoll, quiet: cfg.RemoveQuiet,
 	}, nil
 }
 
@@ -199,18 +199,19 @@ func (m *Manager) Active(ctx context.Context) (bool, error) {
 // HAPI 8.8 activates a Subscription asynchronously by reading the version
 // that was written as requested and writing it back as active; when the
 // Subscription was deleted in between, that write brings it back to life.
-// Measured on a loaded server: deleted while requested, active again 1m46s
-// later; and deleted once active, active again 3 s to 80 s later: HAPI
-// sometimes activates the same requested version twice (we saw it in the
-// history: requested v1, active v2, deleted v3, active v4 with v1's content),
-// and the second activation can come after the delete. So
-// Remove deletes a Subscription only once the server has activated it
-// (waiting up to Config.ActivationWait, then deleting what is still requested
-// with a warning), and returns only when the instance has had no Subscription
-// for a quiet period (10 s), deleting again whatever came back. On an idle
-// server activation takes 0.2 to 1.3 s; a Subscription that comes back after
-// the quiet period is still possible on a loaded one (a later Ensure in
-// ModeOff, or Remove again, deletes it).
+// Measured on a loaded server (load average 10 to 20, activation taking up
+// to 40 s): deleted while requested, active again 1m46s later; and deleted
+// once active, active again up to ~20 s after its first activation: HAPI
+// sometimes activates the same requested version twice (the history shows
+// requested v1, active v2, deleted v3, active v4 with v1's content), and the
+// second activation can come after the delete. So Remove deletes a
+// Subscription only once the server has activated it (waiting up to
+// Config.ActivationWait, then deleting what is still requested with a
+// warning), and returns only when the instance has had no Subscription for
+// Config.RemoveQuiet, deleting again whatever came back. On an idle server
+// activation takes 0.2 to 1.3 s and nothing came back; on a loaded one a
+// Subscription can still come back after the quiet period (Remove again, or
+// an Ensure in ModeOff, deletes it).
 //
 // Stop the instance's services first: Remove gives up when Subscriptions keep
 // appearing.
@@ -266,7 +267,6 @@ func (m *Manager) Remove(ctx context.Context) (int, error) {
 
 const (
 	removePoll       = 500 * time.Millisecond
-	removeQuiet      = 10 * time.Second
 	removeLateRounds = 3
 )
 
