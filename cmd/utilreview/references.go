@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -31,9 +30,6 @@ var (
 	senderTypes = []string{"Device", "Organization", "Patient", "Practitioner", "PractitionerRole", "RelatedPerson", "HealthcareService"}
 )
 
-// relativeRef is a FHIR relative literal reference, Type/id.
-var relativeRef = regexp.MustCompile(`^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$`)
-
 // parseReference reads REFERENCE[|DISPLAY]: REFERENCE is "Type/id" or an
 // absolute http(s) URL ending in Type/id, and Type must be one of allowed.
 // A reference is required: a display alone cannot route work in an EHR.
@@ -43,26 +39,20 @@ func parseReference(s string, allowed []string) (fhir.Reference, error) {
 	if ref == "" {
 		return fhir.Reference{}, fmt.Errorf("no reference: want Type/id[|display]")
 	}
-	path := ref
 	if strings.Contains(ref, "://") {
 		u, err := url.Parse(ref)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fhir.Reference{}, fmt.Errorf("%q: not an absolute http(s) URL", ref)
 		}
-		parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-		if len(parts) < 2 {
-			return fhir.Reference{}, fmt.Errorf("%q: want a URL ending in Type/id", ref)
-		}
-		path = parts[len(parts)-2] + "/" + parts[len(parts)-1]
 	}
-	m := relativeRef.FindStringSubmatch(path)
-	if m == nil {
-		return fhir.Reference{}, fmt.Errorf("%q: want Type/id (e.g. PractitionerRole/ur-nurses) or an absolute URL", ref)
+	r, ok := fhir.ParseReference(ref)
+	if !ok || r.Type == "" || r.Version != "" {
+		return fhir.Reference{}, fmt.Errorf("%q: want Type/id (e.g. PractitionerRole/ur-nurses) or an absolute URL ending in Type/id", ref)
 	}
-	if !slices.Contains(allowed, m[1]) {
-		return fhir.Reference{}, fmt.Errorf("%q: type %s not allowed here; want one of %s", ref, m[1], strings.Join(allowed, ", "))
+	if !slices.Contains(allowed, r.Type) {
+		return fhir.Reference{}, fmt.Errorf("%q: type %s not allowed here; want one of %s", ref, r.Type, strings.Join(allowed, ", "))
 	}
-	return fhir.Reference{Reference: ref, Type: m[1], Display: display}, nil
+	return fhir.Reference{Reference: ref, Type: r.Type, Display: display}, nil
 }
 
 // ownerFlag collects repeated --owner ROLE=REFERENCE[|DISPLAY] values.

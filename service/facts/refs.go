@@ -61,35 +61,21 @@ func refOf(r *fhir.Resource) string {
 }
 
 // normalizeRef turns a reference as written into "Type/id" where it names
-// one: absolute URLs lose their base and _history suffix. urn:uuid and
-// contained ("#id") references stay as written.
+// one (fhir.ParseReference: absolute URLs lose their base and _history
+// suffix). urn:uuid and contained ("#id") references, and anything that is
+// not a reference, stay as written.
 func normalizeRef(s string) string {
-	if s == "" || s[0] == '#' || strings.HasPrefix(s, "urn:") {
-		return s
+	if rel := fhir.RelativeRef(s); rel != "" {
+		return rel
 	}
-	if i := strings.Index(s, "/_history/"); i >= 0 {
-		s = s[:i]
-	}
-	if strings.Count(s, "/") <= 1 {
-		return s
-	}
-	j := strings.LastIndexByte(s, '/')
-	k := strings.LastIndexByte(s[:j], '/')
-	t := s[k+1 : j]
-	if t == "" || t[0] < 'A' || t[0] > 'Z' || j+1 == len(s) {
-		return s
-	}
-	return s[k+1:]
+	return s
 }
 
-// refType is the resource type of a "Type/id" reference, "" when the
-// reference does not say (urn:uuid, contained).
+// refType is the resource type of a "Type/id" (or absolute) reference, ""
+// when the reference does not say (urn:uuid, contained).
 func refType(s string) string {
-	i := strings.IndexByte(s, '/')
-	if i <= 0 || s[0] < 'A' || s[0] > 'Z' || strings.HasPrefix(s, "urn:") {
-		return ""
-	}
-	return s[:i]
+	r, _ := fhir.ParseReference(s)
+	return r.Type
 }
 
 // resolveType resolves a reference of resource from and returns the target

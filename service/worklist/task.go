@@ -235,31 +235,13 @@ func literal(ref, typ string) fhir.Reference {
 // refType is the resource type of "Type/id", ".../Type/id" or
 // ".../Type/id/_history/v"; "" when it does not look like one.
 func refType(ref string) string {
-	parts := strings.Split(ref, "/")
-	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
-		parts = parts[:n-2]
-	}
-	if len(parts) < 2 {
-		return ""
-	}
-	t := parts[len(parts)-2]
-	if t == "" || t[0] < 'A' || t[0] > 'Z' {
-		return ""
-	}
-	for i := 1; i < len(t); i++ {
-		if c := t[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return ""
-		}
-	}
-	return t
+	r, _ := fhir.ParseReference(ref)
+	return r.Type
 }
 
-func isLiteral(ref string) bool {
-	if ref == "" || ref[0] == '#' || strings.HasPrefix(ref, "urn:") {
-		return false
-	}
-	return strings.IndexByte(ref, '/') > 0 && strings.TrimSpace(ref) == ref
-}
+// isLiteral reports whether ref names a resource by type and id (relative
+// or absolute), as a written reference must.
+func isLiteral(ref string) bool { return refType(ref) != "" }
 
 // keyReference is a logical reference by business identifier, from a stable
 // key "system|value"; zero when the key is not an identifier. The system
