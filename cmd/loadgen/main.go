@@ -1,9 +1,12 @@
 // Command loadgen measures webhook acceptance: a closed-loop HTTP load of
-// full-resource Encounter notifications, on loopback only.
+// full-resource Encounter notifications, on loopback only; and, in mode e2e,
+// the end-to-end latency from a write to the FHIR server until its Task is
+// readable (see e2e.go).
 //
 //	loadgen accept -url URL [-secret S]        against a running service
 //	loadgen baseline -mode noop|xadd -redis A  against a bare Echo handler started in process
 //	loadgen webhook -redis A                   against the real webhook started in process
+//	loadgen e2e -fhir URL -serve               a running or started service against the FHIR server
 //
 // Every mode runs the same client: -c keep-alive connections, each sending
 // PUT <url>/fhir/notify/Encounter/<id> back to back for -d after -warmup,
@@ -53,6 +56,8 @@ Usage:
   loadgen accept -url URL [-secret S] [flags]      a running service (secret also from UTILREVIEW_WEBHOOK_SECRET)
   loadgen baseline -mode noop|xadd [-redis A] [flags]  a bare Echo handler in process (204, or one XADD then 204)
   loadgen webhook [-redis A] [flags]               the real webhook (handlers on service/queue) in process
+  loadgen e2e -fhir URL (-service URL -tag S|C | -serve) [flags]  end-to-end latency: a write to the FHIR
+                                                   server until its Task is readable, and HAPI's delivery
 
 -redis defaults to UTILREVIEW_TEST_REDIS_ADDR. Run "loadgen MODE -h" for the flags.
 `
@@ -93,6 +98,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return flag.ErrHelp
 	}
 	mode := args[0]
+	if mode == "e2e" {
+		return runE2E(ctx, args[1:], getenv, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("loadgen "+mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	conns := fs.Int("c", 32, "keep-alive connections (closed loop: one request in flight on each)")
