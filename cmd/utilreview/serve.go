@@ -129,18 +129,28 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		}
 	}
 
+	// Wake-ups are times of the review clock, and the queue compares them
+	// with its own: a clock a test moves is the queue's too. A fixed
+	// UTILREVIEW_AS_OF is not (no retry would ever come due).
 	q, err := queue.New(rdb, queue.Config{
 		Prefix: cfg.RedisPrefix, Workers: cfg.Workers, MaxAttempts: cfg.MaxAttempts,
-		DrainTimeout: cfg.ShutdownTimeout * 3 / 4, Logger: log, Registerer: reg,
+		DrainTimeout: cfg.ShutdownTimeout * 3 / 4, Logger: log, Registerer: reg, Now: so.now,
 	})
 	if err != nil {
 		return fail("queue", err)
+	}
+	// A fixed clock never reaches a wake-up, so none is scheduled: on the
+	// queue's real clock a past one would review every stay in progress
+	// again each second.
+	var wake live.Scheduler = q
+	if so.now == nil && !cfg.AsOf.IsZero() {
+		wake = nil
 	}
 	metrics := live.NewMetrics(reg)
 	proc, err := live.New(live.Config{
 		Review: opt, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
 		Logger: log, Metrics: metrics, Tracer: tracer,
-	}, client, q)
+	}, client, wake)
 	if err != nil {
 		return fail("processor", err)
 	}
