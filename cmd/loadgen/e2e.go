@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -242,9 +243,10 @@ type e2eReport struct {
 	Timeout  float64 `json:"timeout_s"`
 	Elapsed  float64 `json:"elapsed_s"`
 	e2eStats
-	LoadBefore []float64 `json:"load_average_before,omitempty"`
-	LoadAfter  []float64 `json:"load_average_after,omitempty"`
-	GoMaxProcs int       `json:"gomaxprocs"`
+	ServiceMetrics *serviceMetrics `json:"service_metrics,omitempty"` // with -serve
+	LoadBefore     []float64       `json:"load_average_before,omitempty"`
+	LoadAfter      []float64       `json:"load_average_after,omitempty"`
+	GoMaxProcs     int             `json:"gomaxprocs"`
 }
 
 // e2eSample is what one write measured; durations count from the write's
@@ -354,10 +356,10 @@ func runE2E(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer fc.http.CloseIdleConnections()
 	runID := newRunID()
 
+	var sp *serveProc
 	if cfg.Serve {
 		fmt.Fprintf(stderr, "loadgen e2e: starting utilreview serve, tag %s\n", cfg.Tag.param())
-		sp, err := startServe(ctx, cfg, "loadgen-e2e-"+runID, stderr)
-		if err != nil {
+		if sp, err = startServe(ctx, cfg, "loadgen-e2e-"+runID, stderr); err != nil {
 			return err
 		}
 		defer func() {
@@ -411,6 +413,11 @@ func runE2E(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	rep.e2eStats = summarize(samples)
+	if sp != nil {
+		if rep.ServiceMetrics, err = scrapeMetrics(ctx, sp.url); err != nil {
+			return fmt.Errorf("the service's metrics: %w", err)
+		}
+	}
 
 	if cfg.JSON {
 		enc := json.NewEncoder(stdout)
@@ -523,6 +530,12 @@ func printE2E(w io.Writer, r e2eReport) {
 	row("  service (Task − delivery)", r.ServiceMS)
 	row("transaction round trip ms", r.WriteMS)
 	fmt.Fprintf(tw, "service's share of the Task latency\tmedian %.0f%%\n", r.ServiceShare*100)
+	if m := r.ServiceMetrics; m != nil {
+		fmt.Fprintf(tw, "the service's /metrics\t%.0f notifications\t%.0f reviews, mean %.0f ms\t%.0f writes\n", m.Notifications, m.Reviews, m.ReviewMeanMS, m.Writes)
+		for _, method := range slices.Sorted(maps.Keys(m.FHIR)) {
+			fmt.Fprintf(tw, "  FHIR %s\t%.0f requests, mean %.0f ms\n", method, m.FHIR[method].Count, m.FHIR[method].MeanMS)
+		}
+	}
 	if r.LoadBefore != nil && r.LoadAfter != nil {
 		fmt.Fprintf(tw, "load average\tbefore %.2f %.2f %.2f\tafter %.2f %.2f %.2f\n",
 			r.LoadBefore[0], r.LoadBefore[1], r.LoadBefore[2], r.LoadAfter[0], r.LoadAfter[1], r.LoadAfter[2])

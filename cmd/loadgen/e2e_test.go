@@ -216,6 +216,9 @@ func TestE2EServeShortRun(t *testing.T) {
 	if !(0 < l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max && l.Max < 30_000) {
 		t.Errorf("Task latencies not ordered or out of range: %+v", l)
 	}
+	if m := rep.ServiceMetrics; m == nil || m.Reviews < 3 || m.Writes < 3 || m.Notifications < 3 {
+		t.Errorf("the service's metrics: %+v, want at least 3 notifications, reviews and writes", m)
+	}
 	if rep.DeliveryMS.P50 <= 0 || rep.DeliveryMS.Max > rep.TaskMS.Max+1000 {
 		t.Errorf("delivery %+v beside Task %+v", rep.DeliveryMS, rep.TaskMS)
 	}
@@ -237,5 +240,39 @@ func TestE2EServeShortRun(t *testing.T) {
 	fc.Get("Encounter?_tag="+url.QueryEscape(tag.Param())+"&_summary=count").MustStatus(t, http.StatusOK).Decode(t, &b)
 	if b.Total == nil || *b.Total != 3 {
 		t.Errorf("the run's Encounters: %v, want 3", b.Total)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	t.Parallel()
+	text := `# HELP utilreview_review_duration_seconds Time to review one patient.
+# TYPE utilreview_review_duration_seconds histogram
+utilreview_review_duration_seconds_bucket{le="0.1"} 3
+utilreview_review_duration_seconds_sum 0.6
+utilreview_review_duration_seconds_count 4
+utilreview_notifications_received_total{outcome="accepted",style="full-resource"} 5
+utilreview_notifications_received_total{outcome="coalesced",style="full-resource"} 2
+utilreview_writes_total{action="create",check="admission-notification",dry_run="false"} 3
+utilreview_writes_total{action="create",check="continued-stay-review",dry_run="false"} 3
+utilreview_fhir_request_duration_seconds_sum{code="200",method="POST"} 1.5
+utilreview_fhir_request_duration_seconds_count{code="200",method="POST"} 10
+utilreview_fhir_request_duration_seconds_sum{code="409",method="POST"} 0.5
+utilreview_fhir_request_duration_seconds_count{code="409",method="POST"} 2
+utilreview_fhir_request_duration_seconds_sum{code="200",method="GET"} 0.2
+utilreview_fhir_request_duration_seconds_count{code="200",method="GET"} 4
+`
+	m, err := parseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := serviceMetrics{Notifications: 7, Reviews: 4, ReviewMeanMS: 150, Writes: 6}
+	if m.Notifications != want.Notifications || m.Reviews != want.Reviews || m.ReviewMeanMS != want.ReviewMeanMS || m.Writes != want.Writes {
+		t.Errorf("got %+v, want %+v", *m, want)
+	}
+	if got := m.FHIR["POST"]; got != (callStats{Count: 12, MeanMS: 166.7}) {
+		t.Errorf("POST: got %+v, want 12 requests, mean 166.7 ms", got)
+	}
+	if got := m.FHIR["GET"]; got != (callStats{Count: 4, MeanMS: 50}) {
+		t.Errorf("GET: got %+v, want 4 requests, mean 50 ms", got)
 	}
 }
