@@ -362,7 +362,11 @@ func runSubscriptions(ctx context.Context, args []string, getenv func(string) st
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
 	}
-	n, err := subs.Remove(ctx)
+	// Remove waits for HAPI to activate what it deletes, and watches for
+	// Subscriptions a late activation brings back (docs/fhir-server-behaviour.md).
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	n, err := subs.Remove(rctx)
 	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("subscriptions remove: %v", err)}
 	}
