@@ -385,16 +385,16 @@ func runE2E(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cctx, cancel := context.WithTimeout(context.Background(), subscriptionActivation+2*subscriptionQuiet)
 		defer cancel()
-		if derr := fc.delete(cctx, "Subscription/"+subID); derr != nil {
+		if derr := fc.removeSubscription(cctx, subID, cfg.Tag); derr != nil {
 			fmt.Fprintf(stderr, "loadgen e2e: removing the tool's Subscription/%s: %v\n", subID, derr)
 			if err == nil {
 				err = derr
 			}
 		}
 	}()
-	if err := fc.waitActive(ctx, subID, 60*time.Second); err != nil {
+	if err := fc.waitActive(ctx, subID, subscriptionActivation); err != nil {
 		return err
 	}
 	payer := "lg-" + runID + "-payer"

@@ -95,17 +95,31 @@ func (c *fhirClient) transaction(ctx context.Context, bundle any) error {
 
 // found runs a search and reports whether it matched anything.
 func (c *fhirClient) found(ctx context.Context, query string) (bool, error) {
+	ids, err := c.searchIDs(ctx, query)
+	return len(ids) > 0, err
+}
+
+// searchIDs runs a search and returns the ids of its first page's matches.
+func (c *fhirClient) searchIDs(ctx context.Context, query string) ([]string, error) {
 	b, err := c.do(ctx, http.MethodGet, query, nil, nil, http.StatusOK)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var bundle struct {
-		Entry []json.RawMessage `json:"entry"`
+		Entry []struct {
+			Resource struct {
+				ID string `json:"id"`
+			} `json:"resource"`
+		} `json:"entry"`
 	}
 	if err := json.Unmarshal(b, &bundle); err != nil {
-		return false, err
+		return nil, err
 	}
-	return len(bundle.Entry) > 0, nil
+	ids := make([]string, 0, len(bundle.Entry))
+	for _, e := range bundle.Entry {
+		ids = append(ids, e.Resource.ID)
+	}
+	return ids, nil
 }
 
 // taskQuery finds the admission-notification Task on an Encounter.
@@ -147,13 +161,52 @@ func (c *fhirClient) createSubscription(ctx context.Context, tag runTag, endpoin
 	return created.ID, nil
 }
 
-// waitActive waits until HAPI has activated the Subscription (asynchronous,
-// 0.2 s on an idle machine).
+// Under load HAPI activates Subscriptions late (over a minute) and can undo
+// a delete: its activation writes back the version it read, so a
+// Subscription deleted while requested, or just after its activation, comes
+// back (docs/fhir-server-behaviour.md, "Subscriptions under load"). The tool
+// removes its own as `utilreview subscriptions remove` does.
+const (
+	subscriptionActivation = 3 * time.Minute
+	subscriptionQuiet      = 30 * time.Second
+)
+
+// removeSubscription waits for the Subscription to be active (deleting a
+// requested one is the last resort), deletes it, then watches until no
+// Subscription with the run's tag has appeared for subscriptionQuiet,
+// deleting any that does.
+func (c *fhirClient) removeSubscription(ctx context.Context, id string, tag runTag) error {
+	_ = c.waitActive(ctx, id, subscriptionActivation)
+	if err := c.delete(ctx, "Subscription/"+id); err != nil {
+		return err
+	}
+	query := "Subscription?_tag=" + url.QueryEscape(tag.param()) + "&_elements=id"
+	for quiet := time.Now(); time.Since(quiet) < subscriptionQuiet; {
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+		back, err := c.searchIDs(ctx, query)
+		if err != nil {
+			return err
+		}
+		for _, id := range back {
+			if err := c.delete(ctx, "Subscription/"+id); err != nil {
+				return err
+			}
+			quiet = time.Now()
+		}
+	}
+	return nil
+}
+
+// waitActive waits until HAPI has activated the Subscription (asynchronous:
+// 0.2 s on an idle machine, over a minute under load); an error when it is
+// not active by the timeout or is gone.
 func (c *fhirClient) waitActive(ctx context.Context, id string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	status := ""
 	for time.Now().Before(deadline) {
-		b, err := c.do(ctx, http.MethodGet, "Subscription/"+id, nil, nil, http.StatusOK)
+		b, err := c.do(ctx, http.MethodGet, "Subscription/"+id, nil, nil, http.StatusOK, http.StatusNotFound, http.StatusGone)
 		if err == nil {
 			var s struct {
 				Status string `json:"status"`
@@ -161,6 +214,9 @@ func (c *fhirClient) waitActive(ctx context.Context, id string, timeout time.Dur
 			_ = json.Unmarshal(b, &s)
 			if status = s.Status; status == "active" {
 				return nil
+			}
+			if status == "" {
+				return fmt.Errorf("the tool's Subscription/%s is gone", id)
 			}
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
