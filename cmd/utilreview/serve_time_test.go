@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -66,6 +68,10 @@ func TestServeObservationCrosses48h(t *testing.T) {
 
 	svc := l.run(t, "127.0.0.1:0", serveOptions{now: clock.Now})
 	c.Transaction(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
+	// The test delivers the Encounter's notification itself, as HAPI does:
+	// what is proven here is the wake-up, not HAPI's delivery latency
+	// (TestServeEqualsReview proves that loop).
+	notify(t, svc.base, l.env["UTILREVIEW_WEBHOOK_SECRET"], c.Get("Encounter/enc-obs-"+sfx).MustStatus(t, http.StatusOK).Body)
 	versions := func() string {
 		r := c.Get("Encounter/enc-obs-"+sfx).MustStatus(t, http.StatusOK).Resource(t)
 		return fmt.Sprint(r["meta"].(map[string]any)["versionId"])
@@ -109,6 +115,29 @@ func TestServeObservationCrosses48h(t *testing.T) {
 		t.Fatalf("offline after hour 48 does not find observation-48h")
 	}
 	l.converge(t, c, wantTasks, wantRequests, 5*time.Second)
+}
+
+// notify delivers a full-resource rest-hook notification to the service.
+func notify(t *testing.T, base, secret string, resource []byte) {
+	t.Helper()
+	var r struct{ ResourceType, ID string }
+	if err := json.Unmarshal(resource, &r); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPut, base+"/fhir/notify/"+r.ResourceType+"/"+r.ID, bytes.NewReader(resource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("notification: status %d, want 204", resp.StatusCode)
+	}
 }
 
 func has48h(items map[string]worklisttest.Item) bool {
