@@ -363,8 +363,11 @@ func runE2E(ctx context.Context, args []string, getenv func(string) string, stdo
 			return err
 		}
 		defer func() {
-			if stopErr := sp.stop(stderr, err != nil); stopErr != nil && err == nil {
-				err = stopErr
+			if stopErr := sp.stop(stderr, err != nil); stopErr != nil {
+				fmt.Fprintf(stderr, "loadgen e2e: stopping the service: %v\n", stopErr)
+				if err == nil {
+					err = stopErr
+				}
 			}
 		}()
 		rep.Service, rep.Instance = sp.url, sp.instance
@@ -385,9 +388,9 @@ func runE2E(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), subscriptionActivation+2*subscriptionQuiet)
+		cctx, cancel := context.WithTimeout(context.Background(), subscriptionRemoval)
 		defer cancel()
-		if derr := fc.removeSubscription(cctx, subID, cfg.Tag); derr != nil {
+		if derr := fc.removeSubscription(cctx, cfg.Tag); derr != nil {
 			fmt.Fprintf(stderr, "loadgen e2e: removing the tool's Subscription/%s: %v\n", subID, derr)
 			if err == nil {
 				err = derr

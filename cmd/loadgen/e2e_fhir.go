@@ -169,34 +169,56 @@ func (c *fhirClient) createSubscription(ctx context.Context, tag runTag, endpoin
 const (
 	subscriptionActivation = 3 * time.Minute
 	subscriptionQuiet      = 30 * time.Second
+	subscriptionRemoval    = 10 * time.Minute // the bound on removal, however HAPI answers
 )
 
-// removeSubscription waits for the Subscription to be active (deleting a
-// requested one is the last resort), deletes it, then watches until no
-// Subscription with the run's tag has appeared for subscriptionQuiet,
-// deleting any that does.
-func (c *fhirClient) removeSubscription(ctx context.Context, id string, tag runTag) error {
-	_ = c.waitActive(ctx, id, subscriptionActivation)
-	if err := c.delete(ctx, "Subscription/"+id); err != nil {
-		return err
-	}
-	query := "Subscription?_tag=" + url.QueryEscape(tag.param()) + "&_elements=id"
-	for quiet := time.Now(); time.Since(quiet) < subscriptionQuiet; {
-		if err := sleep(ctx, time.Second); err != nil {
-			return err
+// removeSubscription removes the tool's Subscription (and any copy a late
+// activation brings back: every Subscription with the run's tag): one still
+// requested is left to the server to activate first, unless it is late; a
+// delete that fails (HAPI answers 500 when a lock times out, or answers
+// after the client's timeout) is tried again next round; done when none has
+// been seen for subscriptionQuiet. An error names what is left at the
+// deadline of ctx.
+func (c *fhirClient) removeSubscription(ctx context.Context, tag runTag) error {
+	query := "Subscription?_tag=" + url.QueryEscape(tag.param()) + "&_elements=id,status"
+	late := time.Now().Add(subscriptionActivation)
+	quiet := time.Now()
+	var lastErr error
+	for {
+		b, err := c.do(ctx, http.MethodGet, query, nil, nil, http.StatusOK)
+		var found struct {
+			Entry []struct {
+				Resource struct {
+					ID     string `json:"id"`
+					Status string `json:"status"`
+				} `json:"resource"`
+			} `json:"entry"`
 		}
-		back, err := c.searchIDs(ctx, query)
-		if err != nil {
-			return err
+		if err == nil {
+			err = json.Unmarshal(b, &found)
 		}
-		for _, id := range back {
-			if err := c.delete(ctx, "Subscription/"+id); err != nil {
-				return err
+		switch {
+		case err != nil:
+			lastErr = err
+		case len(found.Entry) == 0:
+			if time.Since(quiet) >= subscriptionQuiet {
+				return nil
 			}
+		default:
 			quiet = time.Now()
+			for _, e := range found.Entry {
+				if e.Resource.Status == "requested" && time.Now().Before(late) {
+					continue
+				}
+				if err := c.delete(ctx, "Subscription/"+e.Resource.ID); err != nil {
+					lastErr = err
+				}
+			}
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return fmt.Errorf("Subscriptions tagged %s may be left: %w (last error: %v)", tag.param(), err, lastErr)
 		}
 	}
-	return nil
 }
 
 // waitActive waits until HAPI has activated the Subscription (asynchronous:

@@ -145,16 +145,25 @@ func (sp *serveProc) stop(stderr io.Writer, keepLog bool) error {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), subscriptionRemoval)
 	defer cancel()
-	rm := exec.CommandContext(ctx, sp.bin, "subscriptions", "remove")
-	rm.Env = sp.env
-	var out bytes.Buffer
-	rm.Stdout, rm.Stderr = &out, &out
-	if err := rm.Run(); err != nil {
-		errs = append(errs, fmt.Errorf("utilreview subscriptions remove (instance %s): %w: %s", sp.instance, err, strings.TrimSpace(out.String())))
-	} else {
-		fmt.Fprintf(stderr, "loadgen e2e: %s\n", strings.TrimSpace(out.String()))
+	// HAPI under load can fail a delete (500 when a lock times out): run
+	// remove again until it succeeds or the bound passes.
+	for attempt := 1; ; attempt++ {
+		rm := exec.CommandContext(ctx, sp.bin, "subscriptions", "remove")
+		rm.Env = sp.env
+		var out bytes.Buffer
+		rm.Stdout, rm.Stderr = &out, &out
+		err := rm.Run()
+		if err == nil {
+			fmt.Fprintf(stderr, "loadgen e2e: %s\n", strings.TrimSpace(out.String()))
+			break
+		}
+		fmt.Fprintf(stderr, "loadgen e2e: utilreview subscriptions remove (instance %s), attempt %d: %v: %s\n", sp.instance, attempt, err, strings.TrimSpace(out.String()))
+		if serr := sleep(ctx, 10*time.Second); serr != nil {
+			errs = append(errs, fmt.Errorf("utilreview subscriptions remove (instance %s) failed %d times: Subscriptions may be left: %w", sp.instance, attempt, err))
+			break
+		}
 	}
 
 	if rdb, err := newRedis(ctx, sp.redis); err != nil {
