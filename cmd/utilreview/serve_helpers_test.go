@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,7 +91,7 @@ func (l *liveEnv) getenv(extra map[string]string) func(string) string {
 // FHIR server reachable, its Subscriptions active.
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	harness.Eventually(t, 60*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
+	harness.Eventually(t, 120*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false, err
@@ -185,4 +186,45 @@ func collectionFile(t *testing.T, base string, resources []map[string]any) strin
 func idSuffix() string {
 	s := harness.UniqueID("")
 	return s[len(s)-8:]
+}
+
+// notify delivers a full-resource rest-hook notification to the service.
+func notify(t *testing.T, base, secret string, resource []byte) {
+	t.Helper()
+	var r struct{ ResourceType, ID string }
+	if err := json.Unmarshal(resource, &r); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPut, base+"/fhir/notify/"+r.ResourceType+"/"+r.ID, bytes.NewReader(resource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("notification: status %d, want 204", resp.StatusCode)
+	}
+}
+
+// notifyAll delivers the notifications of stored resources (the followed
+// types) to the service, as HAPI would: tests that prove what the service
+// does with notifications do not wait on HAPI's delivery, which stalls when
+// another Subscription on the shared server has a dead endpoint.
+func notifyAll(t *testing.T, base, secret string, resources []map[string]any) {
+	t.Helper()
+	for _, r := range resources {
+		if typ := r["resourceType"]; typ == "Organization" || typ == "Patient" {
+			continue
+		}
+		body, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notify(t, base, secret, body)
+	}
 }

@@ -28,7 +28,8 @@ import (
 // one Task and the server's worklist equal to the offline review's.
 
 // TestServeCrash kills the service with SIGKILL while it is writing a load's
-// Tasks, then starts a second process with the same instance and Redis: the
+// Tasks (notified by HAPI and by the test itself, so the load starts
+// whatever HAPI's delivery latency), then starts a second process with the same instance and Redis: the
 // entries the first left pending (and its leases) expire or are claimed,
 // the start's catch-up finds the rest, and the worklist converges to
 // exactly the offline review's, with no identifier on two Tasks.
@@ -47,6 +48,8 @@ func TestServeCrash(t *testing.T) {
 	// middle of the load.
 	a := c.PutBundle("../../testdata/examples/ur-scenarios.json", idSuffix(), l.tag)
 	b := c.PutBundle("../../testdata/examples/ur-scenarios.json", idSuffix(), l.tag)
+	secret := l.env["UTILREVIEW_WEBHOOK_SECRET"]
+	notifyAll(t, "http://"+first.addr, secret, append(append([]map[string]any(nil), a.Resources...), b.Resources...))
 	var seen int
 	harness.Eventually(t, 120*time.Second, 50*time.Millisecond, "the first Tasks appear", func() (bool, error) {
 		seen = l.countItems(t, c, "Task")
@@ -334,9 +337,10 @@ func (p *switchProxy) set(on bool) {
 }
 
 // TestServeFHIRUnreachable cuts the service off from the FHIR server (a
-// proxy between them, switched off) while HAPI keeps notifying it: the
-// entries wait in the queue and are retried, nothing is written, and when
-// the server is reachable again the worklist converges.
+// proxy between them, switched off) while notifications keep arriving
+// (HAPI's, and the test's own, so the test does not wait on HAPI's delivery):
+// the entries wait in the queue and are retried, nothing is written, and
+// when the server is reachable again the worklist converges.
 func TestServeFHIRUnreachable(t *testing.T) {
 	t.Parallel()
 	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
@@ -350,10 +354,9 @@ func TestServeFHIRUnreachable(t *testing.T) {
 	svc := l.run(t, "127.0.0.1:0", serveOptions{})
 	proxy.set(false)
 	st := c.PutBundle("../../testdata/examples/ur-scenarios.json", idSuffix(), l.tag)
+	notifyAll(t, svc.base, l.env["UTILREVIEW_WEBHOOK_SECRET"], st.Resources)
 	wantTasks, wantRequests := l.offline(t, st.File)
 	off := time.Now()
-	// HAPI's notifications may take a while when other tests keep its
-	// subscription matching busy.
 	harness.Eventually(t, 150*time.Second, time.Second, "reviews fail and are retried", func() (bool, error) {
 		n := metric(t, svc.base, "utilreview_queue_retries_total")
 		return n > 0 && time.Since(off) >= 15*time.Second, fmt.Errorf("%v retries after %s (notifications %v, processed %v, xlen %v)", n, time.Since(off).Round(time.Second),

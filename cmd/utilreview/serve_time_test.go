@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -24,11 +22,17 @@ func (c *testClock) Advance(d time.Duration) { c.ahead.Add(int64(d)) }
 // TestServeObservationCrosses48h is issue 6's proof of time: an observation
 // stay at hour 47 when the service reviews it gets its observation-48h Task
 // within a minute of hour 48 with no write to the FHIR server, from the
-// wake-up the review scheduled in Redis. The periodic catch-up is an hour
-// apart, so it cannot be what wakes the patient.
+// wake-up the review scheduled in Redis. The service has no Subscriptions
+// and its periodic catch-up is an hour apart, so nothing else can wake the
+// patient.
 func TestServeObservationCrosses48h(t *testing.T) {
 	t.Parallel()
 	l := newLiveEnv(t, "")
+	// No Subscriptions: the test delivers the stay's one notification
+	// itself, and nothing (no HAPI delivery of the service's own Task
+	// writes, no periodic catch-up) can bring a review after the clock
+	// moves but the wake-up.
+	l.env["UTILREVIEW_SUBSCRIPTIONS"] = "off"
 	l.env["UTILREVIEW_CATCHUP_INTERVAL"] = "1h"
 	l.redisOf(t)
 	c := harness.NewFHIR(t)
@@ -68,9 +72,8 @@ func TestServeObservationCrosses48h(t *testing.T) {
 
 	svc := l.run(t, "127.0.0.1:0", serveOptions{now: clock.Now})
 	c.Transaction(map[string]any{"resourceType": "Bundle", "type": "transaction", "entry": entries})
-	// The test delivers the Encounter's notification itself, as HAPI does:
-	// what is proven here is the wake-up, not HAPI's delivery latency
-	// (TestServeEqualsReview proves that loop).
+	// The Encounter's notification, as HAPI sends it (TestServeEqualsReview
+	// proves HAPI's delivery).
 	notify(t, svc.base, l.env["UTILREVIEW_WEBHOOK_SECRET"], c.Get("Encounter/enc-obs-"+sfx).MustStatus(t, http.StatusOK).Body)
 	versions := func() string {
 		r := c.Get("Encounter/enc-obs-"+sfx).MustStatus(t, http.StatusOK).Resource(t)
@@ -115,29 +118,6 @@ func TestServeObservationCrosses48h(t *testing.T) {
 		t.Fatalf("offline after hour 48 does not find observation-48h")
 	}
 	l.converge(t, c, wantTasks, wantRequests, 5*time.Second)
-}
-
-// notify delivers a full-resource rest-hook notification to the service.
-func notify(t *testing.T, base, secret string, resource []byte) {
-	t.Helper()
-	var r struct{ ResourceType, ID string }
-	if err := json.Unmarshal(resource, &r); err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPut, base+"/fhir/notify/"+r.ResourceType+"/"+r.ID, bytes.NewReader(resource))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+secret)
-	req.Header.Set("Content-Type", "application/fhir+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("notification: status %d, want 204", resp.StatusCode)
-	}
 }
 
 func has48h(items map[string]worklisttest.Item) bool {
