@@ -154,14 +154,18 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	if err != nil {
 		return fail("processor", err)
 	}
+	// utilreview's own Tasks (which clinicians complete) are followed by
+	// their identifier system: they carry none of the tags a filter names.
 	filter, _ := url.ParseQuery(cfg.SubscriptionFilter)
+	tasks := url.Values{"identifier": {opt.Writer.IdentifierSystem() + "|"}}
 	catchUp := live.NewCatchUp(live.CatchUpConfig{
-		Types: followedTypes(), Filter: filter, Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow,
-		Logger: log, Metrics: metrics,
+		Types: followedTypes(), Filter: filter, TypeFilters: map[string]url.Values{"Task": tasks},
+		Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow, Logger: log, Metrics: metrics,
 	}, client, q)
 	subs, err := subscriptions.New(client, subscriptions.Config{
 		Instance: cfg.Instance, CanonicalBase: cfg.Base, PublicURL: cfg.PublicURL, Secret: cfg.WebhookSecret,
-		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter, Logger: log,
+		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter,
+		TypeFilters: map[string]string{"Task": "identifier=" + opt.Writer.IdentifierSystem() + "|"}, Logger: log,
 	})
 	if err != nil {
 		return fail("subscriptions", err)
@@ -337,7 +341,7 @@ func pingFHIR(ctx context.Context, c *fhir.Client) error {
 // instance's Subscriptions off the FHIR server (uninstall).
 func runSubscriptions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "remove" {
-		fmt.Fprint(stderr, "usage: utilreview subscriptions remove [--fhir-url URL] [--instance NAME]\n")
+		fmt.Fprint(stderr, "usage: utilreview subscriptions remove [--fhir-url URL] [--instance NAME] [--watch 30s]\n")
 		return &exitError{code: 2}
 	}
 	fs := newSubsFlagSet(stderr)
@@ -345,6 +349,7 @@ func runSubscriptions(ctx context.Context, args []string, getenv func(string) st
 	instance := fs.String("instance", envOr(getenv, "UTILREVIEW_INSTANCE", subscriptions.DefaultInstance), "the deployment whose Subscriptions are removed")
 	base := fs.String("canonical-base", envOr(getenv, "UTILREVIEW_CANONICAL_BASE", ""), "canonical base of the instance tag")
 	auth := fs.String("fhir-auth", envOr(getenv, "UTILREVIEW_FHIR_AUTH", "none"), "none | bearer | smart, as for serve")
+	watch := fs.Duration("watch", subscriptions.DefaultRemoveQuiet, "how long to watch for Subscriptions the server's late activation brings back (see docs/fhir-server-behaviour.md)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return &exitError{code: 2}
 	}
@@ -358,7 +363,7 @@ func runSubscriptions(ctx context.Context, args []string, getenv func(string) st
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
-	subs, err := subscriptions.New(client, subscriptions.Config{Instance: *instance, CanonicalBase: *base, Mode: subscriptions.ModeOff})
+	subs, err := subscriptions.New(client, subscriptions.Config{Instance: *instance, CanonicalBase: *base, Mode: subscriptions.ModeOff, RemoveQuiet: *watch})
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
 	}

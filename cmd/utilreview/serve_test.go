@@ -105,7 +105,7 @@ func (l *liveEnv) start(t *testing.T, publicURL string) (string, *syncBuffer) {
 		// Leave the shared server as found: Subscriptions to a closed port
 		// would keep HAPI busy retrying.
 		var out bytes.Buffer
-		if err := runSubscriptions(context.Background(), []string{"remove"}, getenv, &out, &out); err != nil {
+		if err := runSubscriptions(context.Background(), []string{"remove", "--watch", "5s"}, getenv, &out, &out); err != nil {
 			t.Errorf("subscriptions remove: %v", err)
 		}
 		if t.Failed() {
@@ -217,6 +217,33 @@ func TestServeEqualsReview(t *testing.T) {
 	}
 	l.converge(t, c, wantTasks, wantRequests, 15*time.Second)
 
+	// A clinician completes the two-midnight review of stay e2 in the EHR:
+	// the Task's notification (utilreview follows its own Tasks by their
+	// identifier system) has the patient reviewed again, and the claim held
+	// for that review (claim-before-determination on c2) is released: its
+	// untouched Task cancelled. The result equals review's over the same
+	// resources with the completed Task among them.
+	sfx := st.Resources[0]["id"].(string)[strings.LastIndex(st.Resources[0]["id"].(string), "-")+1:]
+	review := serverTask(t, c, l.system, "two-midnight", "Encounter/e2-"+sfx)
+	review["status"] = "completed"
+	done := c.Put("Task/"+review["id"].(string), review).MustStatus(t, http.StatusOK).Resource(t)
+	held := serverTask(t, c, l.system, "claim-before-determination", "Claim/c2-"+sfx)
+	harness.Eventually(t, 120*time.Second, time.Second, "the held claim's Task cancelled", func() (bool, error) {
+		got := c.Get("Task/" + held["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
+		return got["status"] == "cancelled", fmt.Errorf("status %v", got["status"])
+	})
+	withDone := append(append([]map[string]any(nil), st.Resources...), done)
+	wantTasks, wantRequests = l.offline(t, collectionFile(t, c.Base, withDone))
+	// The completed and the cancelled Task stay on the server as they are.
+	onServer := worklisttest.Server(t, c, "Task", l.system)
+	for id, status := range map[string]string{idValue(done, l.system): "completed", idValue(held, l.system): "cancelled"} {
+		if _, open := wantTasks[id]; open || onServer[id].Status != status {
+			t.Fatalf("Task %s: offline open %v, on the server %q; want closed, %s", id, open, onServer[id].Status, status)
+		}
+		wantTasks[id] = onServer[id]
+	}
+	l.converge(t, c, wantTasks, wantRequests, 10*time.Second)
+
 	// A second replica on the same Redis and instance.
 	base2, _ := l.start(t, base)
 	secret := l.env["UTILREVIEW_WEBHOOK_SECRET"]
@@ -299,4 +326,43 @@ func phiValues(r map[string]any) []string {
 func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
+}
+
+// serverTask is the test's Task of a check on a focus.
+func serverTask(t *testing.T, c *harness.FHIR, system, check, focus string) map[string]any {
+	t.Helper()
+	raws, _ := c.SearchAll(harness.Query("Task", "identifier", system+"|", "focus", focus), 5)
+	for _, raw := range raws {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		if codeOf(m) == check {
+			return m
+		}
+	}
+	t.Fatalf("no %s Task on %s", check, focus)
+	return nil
+}
+
+func codeOf(task map[string]any) string {
+	code, _ := task["code"].(map[string]any)
+	for _, c := range asList(code["coding"]) {
+		if s, _ := c.(map[string]any)["code"].(string); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// idValue is a resource's identifier value in system ("" system: the first).
+func idValue(r map[string]any, system string) string {
+	for _, x := range asList(r["identifier"]) {
+		m, _ := x.(map[string]any)
+		if system == "" || m["system"] == system {
+			s, _ := m["value"].(string)
+			return s
+		}
+	}
+	return ""
 }

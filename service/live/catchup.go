@@ -33,6 +33,9 @@ type CatchUpConfig struct {
 	// (UTILREVIEW_SUBSCRIPTION_FILTER), so a service follows only its part
 	// of a shared server.
 	Filter url.Values
+	// TypeFilters replace Filter for the types they name (Task:
+	// identifier=<system>|, utilreview's own Tasks, which carry no tag).
+	TypeFilters map[string]url.Values
 	// Interval between two catch-ups (default 60 s); Window how far back a
 	// start with no watermark looks (default 24 h); Overlap how far before
 	// the watermark each search starts again (default 30 s), for writes
@@ -158,7 +161,11 @@ func (c *CatchUp) catchUpType(ctx context.Context, typ string) (int, error) {
 		from = from.Add(-c.cfg.Overlap)
 	}
 	params := url.Values{}
-	for k, vs := range c.cfg.Filter {
+	filter := c.cfg.Filter
+	if f, ok := c.cfg.TypeFilters[typ]; ok {
+		filter = f
+	}
+	for k, vs := range filter {
 		params[k] = append([]string(nil), vs...)
 	}
 	params.Set("_lastUpdated", "ge"+from.UTC().Format("2006-01-02T15:04:05.000Z07:00"))

@@ -120,6 +120,10 @@ type Config struct {
 	// "_tag=urn:example|ward-7": the criteria is <Type>?<Filter> (in topic
 	// mode the backport-filter-criteria).
 	Filter string
+	// TypeFilters replace Filter for the types they name, e.g. Task:
+	// "identifier=<system>|" to follow utilreview's own Tasks (which carry
+	// none of the tags a Filter names).
+	TypeFilters map[string]string
 	// TopicURL gives the topic canonical per type in topic mode. Default
 	// DefaultTopicURL; the topics must exist on the server.
 	TopicURL func(typ string) string
@@ -185,6 +189,15 @@ func (c Config) withDefaults() (Config, error) {
 	if err := checkFilter(c.Filter); err != nil {
 		errs = append(errs, err)
 	}
+	filters := make(map[string]string, len(c.TypeFilters))
+	for typ, f := range c.TypeFilters {
+		f = strings.TrimSpace(f)
+		if err := checkFilter(f); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", typ, err))
+		}
+		filters[typ] = f
+	}
+	c.TypeFilters = filters
 	if c.Mode != ModeOff {
 		errs = append(errs, checkPublicURL(c.PublicURL)...)
 		if err := checkSecret(c.Secret); err != nil {

@@ -79,9 +79,17 @@ func (e *element) extension(url string) *extension {
 	return findExtension(e.Extension, url)
 }
 
-// criteria is the search criteria for a type: <Type>?<filter>. HAPI refuses a
-// bare type (HAPI-0014 wants "{Resource Type}?[params]").
-func (c Config) criteria(typ string) string { return typ + "?" + c.Filter }
+// criteria is the search criteria for a type: <Type>?<filter>, the type's
+// own filter where TypeFilters has one. HAPI refuses a bare type (HAPI-0014
+// wants "{Resource Type}?[params]").
+func (c Config) criteria(typ string) string { return typ + "?" + c.filter(typ) }
+
+func (c Config) filter(typ string) string {
+	if f, ok := c.TypeFilters[typ]; ok {
+		return f
+	}
+	return c.Filter
+}
 
 // header is the channel header that carries the secret.
 func (c Config) header() string { return "Authorization: Bearer " + c.Secret }
@@ -107,7 +115,7 @@ func (c Config) desired(typ string) subscription {
 	case ModeTopic:
 		s.Meta.Profile = []string{BackportProfile}
 		s.Criteria = c.TopicURL(typ)
-		if c.Filter != "" {
+		if c.filter(typ) != "" {
 			s.CriteriaExt = &element{Extension: []extension{{URL: BackportFilterCriteria, ValueString: c.criteria(typ)}}}
 		}
 		s.Channel.PayloadExt = &element{Extension: []extension{{URL: BackportPayloadContent, ValueCode: "full-resource"}}}

@@ -181,3 +181,25 @@ func TestSlot(t *testing.T) {
 		t.Errorf("two slot tags: got %q, want none", got)
 	}
 }
+
+func TestTypeFilters(t *testing.T) {
+	t.Parallel()
+	cfg := validConfig()
+	cfg.Types = []string{"Encounter", "Task"}
+	cfg.Filter = "_tag=urn:example|ward-7"
+	cfg.TypeFilters = map[string]string{"Task": " identifier=https://utilreview.dev/fhir/identifier/finding| "}
+	c, err := cfg.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.desired("Encounter").Criteria, "Encounter?_tag=urn:example|ward-7"; got != want {
+		t.Errorf("Encounter criteria %q, want %q", got, want)
+	}
+	if got, want := c.desired("Task").Criteria, "Task?identifier=https://utilreview.dev/fhir/identifier/finding|"; got != want {
+		t.Errorf("Task criteria %q, want %q (its own filter, not the tag)", got, want)
+	}
+	cfg.TypeFilters = map[string]string{"Task": "?identifier=x"}
+	if _, err := cfg.withDefaults(); err == nil {
+		t.Error("a type filter with a leading '?' was accepted")
+	}
+}
