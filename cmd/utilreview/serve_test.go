@@ -229,7 +229,7 @@ func TestServeEqualsReview(t *testing.T) {
 	done := c.Put("Task/"+review["id"].(string), review).MustStatus(t, http.StatusOK).Resource(t)
 	held := serverTask(t, c, l.system, "claim-before-determination", "Claim/c2-"+sfx)
 	harness.Eventually(t, 120*time.Second, time.Second, "the held claim's Task cancelled", func() (bool, error) {
-		got := c.Get("Task/" + held["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
+		got := c.Get("Task/"+held["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
 		return got["status"] == "cancelled", fmt.Errorf("status %v", got["status"])
 	})
 	withDone := append(append([]map[string]any(nil), st.Resources...), done)
