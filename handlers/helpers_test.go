@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/utilreview/utilreview/e2e/harness"
 	"github.com/utilreview/utilreview/handlers"
 	"github.com/utilreview/utilreview/service/queue"
 )
@@ -125,30 +126,12 @@ type testServer struct {
 	in     *fakeIntake
 	dl     *fakeDeadLetters
 	reg    *prometheus.Registry
-	logbuf *syncBuffer
-}
-
-// syncBuffer is a log sink the handlers may write to from several requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logbuf *harness.LogBuffer
 }
 
 func newTestServer(t testing.TB, edit func(*handlers.Config)) *testServer {
 	t.Helper()
-	ts := &testServer{in: newFakeIntake(), dl: &fakeDeadLetters{}, reg: prometheus.NewRegistry(), logbuf: &syncBuffer{}}
+	ts := &testServer{in: newFakeIntake(), dl: &fakeDeadLetters{}, reg: prometheus.NewRegistry(), logbuf: &harness.LogBuffer{}}
 	cfg := handlers.Config{
 		WebhookSecret: secret,
 		AdminToken:    adminToken,

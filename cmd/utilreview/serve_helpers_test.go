@@ -29,7 +29,7 @@ import (
 type inProcess struct {
 	base string
 	addr string
-	log  *syncBuffer
+	log  *harness.LogBuffer
 	stop func()
 }
 
@@ -41,7 +41,7 @@ func (l *liveEnv) run(t *testing.T, addr string, so serveOptions) *inProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &inProcess{addr: ln.Addr().String(), base: "http://" + ln.Addr().String(), log: &syncBuffer{}}
+	p := &inProcess{addr: ln.Addr().String(), base: "http://" + ln.Addr().String(), log: &harness.LogBuffer{}}
 	getenv := l.getenv(map[string]string{"UTILREVIEW_LISTEN": p.addr, "UTILREVIEW_PUBLIC_URL": p.base})
 	cfg, err := parseServeFlags(nil, getenv, p.log)
 	if err != nil {

@@ -84,7 +84,7 @@ func buildBinary(t *testing.T) string {
 type process struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *syncBuffer
+	log  *harness.LogBuffer
 	done chan error
 }
 
@@ -100,7 +100,7 @@ func (l *liveEnv) startProcess(t *testing.T, bin, addr string) *process {
 		addr = ln.Addr().String()
 		ln.Close()
 	}
-	p := &process{addr: addr, log: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{addr: addr, log: &harness.LogBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(bin, "serve")
 	p.cmd.Env = os.Environ()
 	for k, v := range l.env {

@@ -9,31 +9,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/utilreview/utilreview/e2e/harness"
 	"github.com/utilreview/utilreview/e2e/worklisttest"
 )
-
-// syncBuffer is a log destination several goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // liveEnv is the environment of one test's services: its own instance,
 // Redis prefix, identifier system and subscription filter (a tag on its
@@ -67,7 +48,7 @@ func newLiveEnv(t *testing.T, asOf string) *liveEnv {
 // start runs `serve` in process on a free loopback port until the test
 // ends; publicURL "" makes the service its own public URL. It returns the
 // service's base URL and its log.
-func (l *liveEnv) start(t *testing.T, publicURL string) (string, *syncBuffer) {
+func (l *liveEnv) start(t *testing.T, publicURL string) (string, *harness.LogBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +65,7 @@ func (l *liveEnv) start(t *testing.T, publicURL string) (string, *syncBuffer) {
 		env["UTILREVIEW_PUBLIC_URL"] = publicURL
 	}
 	getenv := func(k string) string { return env[k] }
-	log := &syncBuffer{}
+	log := &harness.LogBuffer{}
 	cfg, err := parseServeFlags(nil, getenv, log)
 	if err != nil {
 		t.Fatalf("configuration: %v", err)
@@ -248,7 +229,7 @@ func TestServeEqualsReview(t *testing.T) {
 	base2, _ := l.start(t, base)
 	secret := l.env["UTILREVIEW_WEBHOOK_SECRET"]
 	type delivery struct {
-		url  string
+		base string
 		body []byte
 	}
 	var ds []delivery
@@ -260,27 +241,13 @@ func TestServeEqualsReview(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := "/fhir/notify/" + r["resourceType"].(string) + "/" + r["id"].(string)
 		for i := 0; i < 3; i++ {
-			ds = append(ds, delivery{base + path, body}, delivery{base2 + path, body})
+			ds = append(ds, delivery{base, body}, delivery{base2, body})
 		}
 	}
 	rand.Shuffle(len(ds), func(i, j int) { ds[i], ds[j] = ds[j], ds[i] })
 	for _, d := range ds {
-		req, err := http.NewRequest(http.MethodPut, d.url, bytes.NewReader(d.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+secret)
-		req.Header.Set("Content-Type", "application/fhir+json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("replayed notification: status %d, want 204", resp.StatusCode)
-		}
+		notify(t, d.base, secret, d.body)
 	}
 	l.converge(t, c, wantTasks, wantRequests, 10*time.Second)
 
