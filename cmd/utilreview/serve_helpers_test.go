@@ -91,7 +91,7 @@ func (l *liveEnv) getenv(extra map[string]string) func(string) string {
 // FHIR server reachable, its Subscriptions active.
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	harness.Eventually(t, 120*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
+	harness.Eventually(t, 180*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false, err

@@ -93,7 +93,7 @@ func (l *liveEnv) start(t *testing.T, publicURL string) (string, *harness.LogBuf
 			t.Logf("service log (last 6000 bytes):\n%s", tail(log.String(), 6000))
 		}
 	})
-	harness.Eventually(t, 60*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
+	harness.Eventually(t, 180*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false, err
