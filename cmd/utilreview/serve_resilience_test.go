@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -151,12 +152,13 @@ func (p *process) terminate(t *testing.T) {
 	}
 }
 
-// TestServeDownPastRetries stops the service, writes to HAPI while it is
-// down until HAPI has given up delivering (it retries for about a minute),
-// then starts it again: the catch-up from the watermark kept in Redis finds
-// everything, and the worklist converges. The start window (used only
-// where there is no watermark) is 30 s, far shorter than the outage, so
-// only the watermarks can find what changed.
+// TestServeDownPastRetries stops the service for longer than HAPI's retry
+// minute while resources change, with its notifications lost (the
+// Subscriptions switched off, see below), then starts it again: the catch-up
+// from the watermark kept in Redis finds everything, the Subscriptions are
+// repaired, and the worklist converges. The start window (used only where
+// there is no watermark) is 30 s, far shorter than the outage, so only the
+// watermarks can find what changed.
 func TestServeDownPastRetries(t *testing.T) {
 	t.Parallel()
 	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
@@ -183,6 +185,13 @@ func TestServeDownPastRetries(t *testing.T) {
 		}
 		return true, nil
 	})
+	// HAPI retries a notification to a closed port for a minute on the
+	// delivery threads every Subscription of the server shares: an outage
+	// with the Subscriptions on would stall every other test's notifications
+	// for many minutes (docs/fhir-server-behaviour.md). So the outage is
+	// the notifications lost: the Subscriptions switched off while the
+	// service is down; at its start it repairs them (off -> requested).
+	l.subscriptionsOff(t, c)
 	svc.stop()
 
 	// The outage: a second copy of the examples and a change to the first.
@@ -191,7 +200,7 @@ func TestServeDownPastRetries(t *testing.T) {
 	down := time.Now()
 	wantTasks, wantRequests := l.offline(t, collectionFile(t, c.Base, a.Resources), b.File)
 	wantTasks, wantRequests = withCancelled(tasksA, wantTasks), withRevoked(requestsA, wantRequests)
-	time.Sleep(80*time.Second - time.Since(down)) // HAPI retries for ~60 s, then drops
+	time.Sleep(80*time.Second - time.Since(down)) // longer than HAPI's retry minute
 	if n := l.countItems(t, c, "Task"); n != len(tasksA) {
 		t.Fatalf("%d Tasks while the service was down, want the %d from before", n, len(tasksA))
 	}
@@ -481,4 +490,22 @@ func TestServeRedisRestarted(t *testing.T) {
 		return err == nil && wm["Encounter"] != "" && wm["Claim"] != "", fmt.Errorf("watermarks %v (%v)", wm, err)
 	})
 	t.Logf("converged %s after the Redis restart", time.Since(restarted).Round(time.Second))
+}
+
+// subscriptionsOff switches the instance's Subscriptions off on the server.
+func (l *liveEnv) subscriptionsOff(t *testing.T, c *harness.FHIR) {
+	t.Helper()
+	q := harness.Query("Subscription", "_tag", "https://utilreview.dev/fhir/CodeSystem/instance|"+l.env["UTILREVIEW_INSTANCE"], "_count", "100")
+	raws, _ := c.SearchAll(q, 5)
+	if len(raws) == 0 {
+		t.Fatal("the instance has no Subscriptions to switch off")
+	}
+	for _, raw := range raws {
+		var sub map[string]any
+		if err := json.Unmarshal(raw, &sub); err != nil {
+			t.Fatal(err)
+		}
+		sub["status"] = "off"
+		c.Put("Subscription/"+sub["id"].(string), sub).MustStatus(t, http.StatusOK)
+	}
 }

@@ -26,7 +26,7 @@ import (
 const (
 	tagSystem         = "https://utilreview.dev/fhir/CodeSystem/instance"
 	activationTimeout = 60 * time.Second
-	deliveryTimeout   = 60 * time.Second
+	deliveryTimeout   = 180 * time.Second
 	// unreachable is a PublicURL nobody listens on: the tests that do not
 	// look at deliveries filter on a tag no resource carries, so HAPI never
 	// tries to deliver there.
