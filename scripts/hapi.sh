@@ -10,7 +10,7 @@
 #
 # Environment:
 #   UTILREVIEW_CACHE_DIR          state directory (default: <repo>/.cache); the server's is <cache>/hapi
-#   HAPI_HEAP                     JVM max heap (default 1536m)
+#   HAPI_HEAP                     JVM max heap (default 4g: 1536m ran out under the live service's tests)
 #   HAPI_START_TIMEOUT            seconds to wait for /fhir/metadata (default 300)
 #   HAPI_PORT                     fixed port instead of a free one
 #   UTILREVIEW_HAPI_VALIDATE_REQUESTS  true (default) | false: HAPI's validator on every write
@@ -86,7 +86,7 @@ start() {
 	local port="${HAPI_PORT:-0}" t0=$SECONDS deadline=$((SECONDS + ${HAPI_START_TIMEOUT:-300}))
 	local cp="$project/target/utilreview-hapi-1.0.0.jar:$(cat "$project/target/classpath.txt")"
 	# setsid: the server survives the shell that started it and is stopped only by `stop`.
-	setsid java -Xms256m -Xmx"${HAPI_HEAP:-1536m}" -XX:+UseParallelGC -XX:ActiveProcessorCount=2 \
+	setsid java -Xms256m -Xmx"${HAPI_HEAP:-4g}" -XX:+UseParallelGC -XX:ActiveProcessorCount=2 \
 		-Djava.awt.headless=true -cp "$cp" org.utilreview.hapi.TestFhirServer \
 		--server.address=127.0.0.1 --server.port="$port" \
 		--utilreview.hapi.topics-dir="$project/topics" \
