@@ -357,12 +357,14 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 		w.WriteHeader(200)
 	}))
 	t.Cleanup(srv.Close)
-	c := newTestClient(t, srv.URL+"/fhir", ClientConfig{Timeout: 100 * time.Millisecond})
+	// The attempt deadline is generous enough for the quick second answer on
+	// a loaded machine; a late one may take a third attempt, never just one.
+	c := newTestClient(t, srv.URL+"/fhir", ClientConfig{Timeout: time.Second})
 	if _, err := c.Read(context.Background(), "Encounter", "e1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := n.Load(); got != 2 {
-		t.Errorf("server got %d requests, want 2", got)
+	if got := n.Load(); got < 2 {
+		t.Errorf("server got %d requests, want the timed-out one retried (2 or more)", got)
 	}
 }
 
