@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (`make test`): runs `go test ./...` against one real FHIR server (HAPI FHIR, scripts/hapi.sh)
+# The test command (`make test`): runs `go test` over every package (libraries and e2e/ first, then cmd/) against one real FHIR server (HAPI FHIR, scripts/hapi.sh)
 # and one Redis (scripts/redis.sh) shared by every package of the run.
 #
 #   scripts/test.sh [go test flags] [packages]     e.g. scripts/test.sh -run TestSubscription ./e2e/
