@@ -2,6 +2,7 @@ package facts
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,14 +44,7 @@ var readTypes = []string{
 func ReadTypes() []string { return append([]string(nil), readTypes...) }
 
 // readType reports whether Build reads resources of the type.
-func readType(t string) bool {
-	switch t {
-	case "Patient", "Encounter", "Claim", "Coverage", "ExplanationOfBenefit", "ClaimResponse",
-		"Condition", "Procedure", "Organization", "Account", "Task", "Communication":
-		return true
-	}
-	return false
-}
+func readType(t string) bool { return slices.Contains(readTypes, t) }
 
 // builder holds the state of one Build call.
 type builder struct {
