@@ -37,12 +37,22 @@ type inProcess struct {
 // port), its own public URL, with so's clock, and waits until it is ready.
 func (l *liveEnv) run(t *testing.T, addr string, so serveOptions) *inProcess {
 	t.Helper()
+	return l.runAt(t, addr, "", so)
+}
+
+// runAt is run with another public URL ("" its own), for a second replica
+// behind the first one's address.
+func (l *liveEnv) runAt(t *testing.T, addr, publicURL string, so serveOptions) *inProcess {
+	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &inProcess{addr: ln.Addr().String(), base: "http://" + ln.Addr().String(), log: &harness.LogBuffer{}}
-	getenv := l.getenv(map[string]string{"UTILREVIEW_LISTEN": p.addr, "UTILREVIEW_PUBLIC_URL": p.base})
+	if publicURL == "" {
+		publicURL = p.base
+	}
+	getenv := l.getenv(map[string]string{"UTILREVIEW_LISTEN": p.addr, "UTILREVIEW_PUBLIC_URL": publicURL})
 	cfg, err := parseServeFlags(nil, getenv, p.log)
 	if err != nil {
 		t.Fatalf("configuration: %v", err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,58 +49,17 @@ func newLiveEnv(t *testing.T, asOf string) *liveEnv {
 // service's base URL and its log.
 func (l *liveEnv) start(t *testing.T, publicURL string) (string, *harness.LogBuffer) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	env := map[string]string{}
-	for k, v := range l.env {
-		env[k] = v
-	}
-	env["UTILREVIEW_LISTEN"] = ln.Addr().String()
-	env["UTILREVIEW_PUBLIC_URL"] = base
-	if publicURL != "" {
-		env["UTILREVIEW_PUBLIC_URL"] = publicURL
-	}
-	getenv := func(k string) string { return env[k] }
-	log := &harness.LogBuffer{}
-	cfg, err := parseServeFlags(nil, getenv, log)
-	if err != nil {
-		t.Fatalf("configuration: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, getenv, log, serveOptions{listener: ln}) }()
+	p := l.runAt(t, "127.0.0.1:0", publicURL, serveOptions{})
+	// Leave the shared server as found, before the service stops (cleanups
+	// run last first): Subscriptions to a closed port keep HAPI retrying.
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop within 30 s of its context's end")
-		}
-		// Leave the shared server as found: Subscriptions to a closed port
-		// would keep HAPI busy retrying.
 		var out bytes.Buffer
+		getenv := l.getenv(nil)
 		if err := runSubscriptions(context.Background(), []string{"remove", "--watch", "5s"}, getenv, &out, &out); err != nil {
 			t.Errorf("subscriptions remove: %v", err)
 		}
-		if t.Failed() {
-			t.Logf("service log (last 6000 bytes):\n%s", tail(log.String(), 6000))
-		}
 	})
-	harness.Eventually(t, 180*time.Second, 250*time.Millisecond, "the service is ready (Redis, FHIR, Subscriptions active)", func() (bool, error) {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusOK, fmt.Errorf("readyz %d", resp.StatusCode)
-	})
-	return base, log
+	return p.base, p.log
 }
 
 func tail(s string, n int) string {
