@@ -222,9 +222,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = q.Run(workCtx, func(ctx context.Context, e queue.Entry) error {
-			return proc.Handle(ctx, e)
-		})
+		_ = q.Run(workCtx, proc.Handle)
 	}()
 	wg.Add(1)
 	go func() {

@@ -167,7 +167,7 @@ func (p *Processor) ReviewPatient(ctx context.Context, patient string) (*Outcome
 	for attempt := 0; attempt < p.cfg.Attempts; attempt++ {
 		out, err := p.reviewOnce(ctx, ref.Relative())
 		if err == nil {
-			p.cfg.Metrics.observeReview(out, time.Since(start))
+			p.cfg.Metrics.observeReview(time.Since(start))
 			return out, nil
 		}
 		lastErr = err

@@ -51,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observeReview(_ *Outcome, d time.Duration) {
+func (m *Metrics) observeReview(d time.Duration) {
 	if m != nil {
 		m.reviews.Observe(d.Seconds())
 	}
