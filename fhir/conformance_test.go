@@ -95,9 +95,10 @@ func TestCheckConformance(t *testing.T) {
 // checker would cry wolf (this is how reasonCode/reasonReference and the
 // like were found to be separate elements, not a choice).
 func TestConformanceExamples(t *testing.T) {
+	const data = "../testdata/shared/data" // the repository's copy (testdata/shared/PROVENANCE.md)
 	var files int
 	for _, dir := range []string{"fhir-r4-examples", "davinci/pas-2.2.1", "davinci/crd-2.0.1", "synthea"} {
-		root := filepath.Join("..", "..", "shared", "data", filepath.FromSlash(dir))
+		root := filepath.Join(data, filepath.FromSlash(dir))
 		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -120,6 +121,6 @@ func TestConformanceExamples(t *testing.T) {
 		}
 	}
 	if files < 50 {
-		t.Fatalf("checked %d example files, want the shared data (../shared/data)", files)
+		t.Fatalf("checked %d example files, want the shared data (%s)", files, data)
 	}
 }

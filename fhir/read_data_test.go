@@ -11,19 +11,15 @@ import (
 	"testing"
 )
 
-// sharedData is the read-only shared data set (see its SOURCES.md); tests
-// that need it skip when it is not there, except under CI=true, where a
-// missing data set must not let the build go green.
-const sharedData = "../../shared/data"
+// sharedData is the repository's copy of the shared data set
+// (testdata/shared/PROVENANCE.md); a test that needs it fails without it.
+const sharedData = "../testdata/shared/data"
 
 func sharedDir(t testing.TB, sub string) string {
 	t.Helper()
 	dir := filepath.Join(sharedData, sub)
 	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared data not available under CI=true: %v", err)
-		}
-		t.Skipf("shared data not available: %v", err)
+		t.Fatalf("shared data: %v", err)
 	}
 	return dir
 }

@@ -1,7 +1,8 @@
-// Package fhirtest checks FHIR R4 JSON in tests: against the R4 JSON schema
-// (../shared/schema/fhir.r4.schema.json, found by walking up from the test's
-// working directory) and against fhir.CheckConformance, which checks what the
-// schema cannot see (required elements, exactly one value[x], no empty values).
+// Package fhirtest checks FHIR R4 JSON in tests: against the official R4 JSON
+// schema (the repository's copy, testdata/shared/schema/fhir.r4.schema.json
+// under the module root) and against fhir.CheckConformance, which checks what
+// the schema cannot see (required elements, exactly one value[x], no empty
+// values).
 package fhirtest
 
 import (
@@ -21,10 +22,12 @@ import (
 )
 
 // SchemaEnv names an environment variable that, when set, is the path of the
-// R4 JSON schema, for checkouts where ../shared is elsewhere.
+// R4 JSON schema to use instead of the repository's copy.
 const SchemaEnv = "UTILREVIEW_FHIR_SCHEMA"
 
-const schemaRel = "shared/schema/fhir.r4.schema.json"
+// SchemaRel is the repository's copy of the R4 JSON schema, relative to the
+// module root (provenance in testdata/shared/PROVENANCE.md).
+const SchemaRel = "testdata/shared/schema/fhir.r4.schema.json"
 
 // maxMessage bounds one schema error's text: a failure inside a oneOf over
 // every resource type lists each branch.
@@ -63,24 +66,37 @@ var loaded = sync.OnceValues(func() (*schemaSet, error) {
 	return &schemaSet{c: c, url: url, byType: make(map[string]*jsonschema.Schema)}, nil
 })
 
-// findSchema walks up from the working directory to the first directory
-// holding shared/schema/fhir.r4.schema.json (the repo's ../shared).
+// findSchema returns the schema's path: SchemaEnv when set, otherwise the
+// repository's copy. It never looks outside the repository.
 func findSchema() (string, error) {
 	if p := os.Getenv(SchemaEnv); p != "" {
 		return filepath.Abs(p)
 	}
+	root, err := moduleRoot()
+	if err != nil {
+		return "", fmt.Errorf("%w: %v; set %s", ErrNoSchema, err, SchemaEnv)
+	}
+	p := filepath.Join(root, filepath.FromSlash(SchemaRel))
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%w: %v; set %s", ErrNoSchema, err, SchemaEnv)
+	}
+	return p, nil
+}
+
+// moduleRoot returns the directory holding go.mod, found by walking up from
+// the working directory (go test runs each package in its own directory).
+func moduleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("fhirtest: working directory: %w", err)
 	}
 	for {
-		p := filepath.Join(dir, filepath.FromSlash(schemaRel))
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("%w: no %s above the working directory; set %s", ErrNoSchema, schemaRel, SchemaEnv)
+			return "", errors.New("fhirtest: no go.mod above the working directory")
 		}
 		dir = parent
 	}

@@ -1,6 +1,9 @@
 package fhirtest
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -43,5 +46,71 @@ func TestFindSchemaFromEnv(t *testing.T) {
 	p, err := findSchema()
 	if err != nil || !strings.HasSuffix(p, "does-not-matter.json") {
 		t.Errorf("got %q, %v; want the path from %s", p, err, SchemaEnv)
+	}
+}
+
+// TestFindSchemaRepoCopy: without SchemaEnv the schema is the repository's
+// own copy, found from the package directory, never ../shared.
+func TestFindSchemaRepoCopy(t *testing.T) {
+	t.Setenv(SchemaEnv, "")
+	p, err := findSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, filepath.FromSlash(SchemaRel)); p != want {
+		t.Errorf("got %s, want %s", p, want)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(p), "..", "PROVENANCE.md")); err != nil {
+		t.Errorf("the schema's copy has no provenance beside it: %v", err)
+	}
+}
+
+// TestSharedCopyUnchanged checks the provenance's claim that
+// testdata/shared holds files copied unchanged from ../shared, where
+// ../shared is beside the checkout (CI, the developers' machines). Without
+// it the test skips: the tests read only the repository's copy.
+func TestSharedCopyUnchanged(t *testing.T) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(root, "..", "shared")
+	if _, err := os.Stat(shared); err != nil {
+		t.Skipf("no ../shared beside the checkout to compare with: %v", err)
+	}
+	copyRoot := filepath.Join(root, "testdata", "shared")
+	files := 0
+	err = filepath.WalkDir(copyRoot, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(copyRoot, p)
+		if err != nil || rel == "PROVENANCE.md" {
+			return err
+		}
+		mine, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		theirs, err := os.ReadFile(filepath.Join(shared, rel))
+		if err != nil {
+			t.Errorf("%s: %v", rel, err)
+			return nil
+		}
+		files++
+		if !bytes.Equal(mine, theirs) {
+			t.Errorf("%s differs from ../shared/%s: copy it again and update testdata/shared/PROVENANCE.md", rel, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 100 {
+		t.Errorf("compared %d files, want the whole copy (over 100)", files)
 	}
 }

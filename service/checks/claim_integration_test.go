@@ -56,7 +56,7 @@ func TestClaimChecksSynthea(t *testing.T) {
 		t.Skip("reads all Synthea bundles")
 	}
 	t.Parallel()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea")
+	dir := filepath.Join("..", "..", "testdata", "shared", "data", "synthea")
 	got := reviewOn(t, "claim", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), dir)
 	per := map[string]int{}
 	for _, f := range got {

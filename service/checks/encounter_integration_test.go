@@ -91,7 +91,7 @@ func TestEncounterChecksSynthea(t *testing.T) {
 		t.Skip("reads all Synthea bundles")
 	}
 	t.Parallel()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "synthea")
+	dir := filepath.Join("..", "..", "testdata", "shared", "data", "synthea")
 	got := reviewOn(t, "encounter", time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), dir)
 	per := map[string]int{}
 	for _, f := range got {

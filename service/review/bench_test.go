@@ -26,7 +26,7 @@ import (
 // Synthea data at 1x, 10x and 100x. Results and the commands that produced
 // them are in docs/benchmarks.md.
 
-const syntheaDir = "../../../shared/data/synthea"
+const syntheaDir = sharedData + "/synthea"
 
 // loadSynthea reads the Synthea bundles, copied n times with every UUID
 // rewritten per copy so that each copy is a distinct set of patients.
@@ -34,7 +34,7 @@ func loadSynthea(tb testing.TB, n int) ([]File, int64) {
 	tb.Helper()
 	names, err := filepath.Glob(filepath.Join(syntheaDir, "*.json"))
 	if err != nil || len(names) == 0 {
-		tb.Skipf("Synthea data not found at %s (../shared next to the repository)", syntheaDir)
+		tb.Fatalf("Synthea data not found at %s: %v", syntheaDir, err)
 	}
 	sort.Strings(names)
 	var files []File

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestSyntheaGolden reviews all 24 Synthea patients in ../shared/data/synthea
+// TestSyntheaGolden reviews all 24 Synthea patients in testdata/shared/data/synthea
 // as of 2021-04-01 12:00 in New York (just after the newest encounter in the
 // data) and pins what it finds. Synthea codes in SNOMED CT, writes no DRG and
 // no standalone Coverage, and names payers only by Claim.insurance.coverage

@@ -12,7 +12,9 @@ import (
 	"github.com/utilreview/utilreview/fhir/fhirtest"
 )
 
-const sharedData = "../../../shared/data"
+// sharedData is the repository's copy of the shared data set
+// (testdata/shared/PROVENANCE.md).
+const sharedData = "../../testdata/shared/data"
 
 func runPaths(t *testing.T, asOf time.Time, paths ...string) *Result {
 	t.Helper()

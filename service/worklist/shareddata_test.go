@@ -23,7 +23,7 @@ import (
 // nothing again).
 func TestSharedDataOutputConforms(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reviews all of ../shared/data")
+		t.Skip("reviews all of testdata/shared/data")
 	}
 	reg, err := rules.LoadDefaults()
 	if err != nil {
@@ -33,7 +33,7 @@ func TestSharedDataOutputConforms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := filepath.Join("..", "..", "..", "shared", "data")
+	data := filepath.Join("..", "..", "testdata", "shared", "data") // the repository's copy (testdata/shared/PROVENANCE.md)
 	paths := []string{
 		filepath.Join(data, "synthea"),
 		filepath.Join(data, "fhir-r4-examples"),
