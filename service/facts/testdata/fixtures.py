@@ -1,5 +1,5 @@
 import json, os
-OUT = "/work/main/service/facts/testdata"
+OUT = os.path.dirname(os.path.abspath(__file__))  # this folder, wherever the checkout is
 TAG = {"tag": [{"system": "https://utilreview.example/test", "code": "synthetic",
                 "display": "synthetic test fixture written by hand, not real patient data"}]}
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"

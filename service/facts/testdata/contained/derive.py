@@ -1,11 +1,12 @@
 # Derives the fixtures of this folder from the HL7 FHIR R4 example
-# Claim-MED-00050 (../shared/data/fhir-r4-examples/Claim-MED-00050.json).
+# Claim-MED-00050 (the repository's copy of the shared data,
+# testdata/shared/data/fhir-r4-examples/Claim-MED-00050.json).
 # Each copy gets its own claim id and a different SYNTHETIC contained patient
 # (invented name and birth date), and carries the meta.tag
 # https://utilreview.example/test#synthetic.
 import copy, json, os
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join(HERE, "../../../../../shared/data/fhir-r4-examples/Claim-MED-00050.json")
+SRC = os.path.join(HERE, "../../../../testdata/shared/data/fhir-r4-examples/Claim-MED-00050.json")
 TAG = {"tag": [{"system": "https://utilreview.example/test", "code": "synthetic",
                 "display": "synthetic test fixture derived from the HL7 example Claim-MED-00050, modified"}]}
 src = json.load(open(SRC))
