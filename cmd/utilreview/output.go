@@ -148,8 +148,8 @@ func writeOutput(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revi
 const (
 	tableWidth   = 120
 	tableIndent  = "  "
-	maxNameWidth = 22
-	maxMRNWidth  = 16
+	minNameWidth = 16
+	minMRNWidth  = 12
 )
 
 // tableHidden are evidence types the table leaves to json and fhir: the rule
@@ -161,14 +161,9 @@ func writeTable(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revie
 		_, err := fmt.Fprintln(out, "No findings.")
 		return err
 	}
-	fit := func(s string, n int) string {
-		if cfg.Wide {
-			return s
-		}
-		return shorten(s, n)
-	}
 	// The first line of each finding is aligned on all the others (the
 	// lines under it do not count), so columns are measured first.
+	const namePatient, nameMRN = 3, 4
 	rows := make([][]string, 0, len(res.Findings)+1)
 	rows = append(rows, []string{"DUE", "STATUS", "OWNER", "PATIENT", "MRN", "DATES"})
 	for i := range res.Findings {
@@ -180,10 +175,10 @@ func writeTable(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revie
 		name, mrn := "-", "-"
 		if f.Patient != nil {
 			if n := cleanText(f.Patient.Name); n != "" {
-				name = fit(n, maxNameWidth)
+				name = n
 			}
 			if m := cleanText(f.Patient.MRN); m != "" {
-				mrn = fit(m, maxMRNWidth)
+				mrn = m
 			}
 		}
 		rows = append(rows, []string{f.Due.In(cfg.TZ).Format("2006-01-02 15:04"), status, string(f.Owner), name, mrn, findingDates(f, cfg.TZ)})
@@ -193,6 +188,37 @@ func writeTable(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revie
 		for j, c := range r {
 			widths[j] = max(widths[j], utf8.RuneCountInString(c))
 		}
+	}
+	if !cfg.Wide {
+		// Over 120 columns, the longer of the name and MRN columns gives
+		// way first, down to a floor; the cut cells end in "…".
+		total := 2 * (len(widths) - 1)
+		for _, w := range widths {
+			total += w
+		}
+	shrink:
+		for ; total > tableWidth; total-- {
+			switch {
+			case widths[namePatient] >= widths[nameMRN] && widths[namePatient] > minNameWidth:
+				widths[namePatient]--
+			case widths[nameMRN] > minMRNWidth:
+				widths[nameMRN]--
+			case widths[namePatient] > minNameWidth:
+				widths[namePatient]--
+			default:
+				break shrink // nothing more to give: the line stays long
+			}
+		}
+		for _, r := range rows[1:] {
+			r[namePatient] = shorten(r[namePatient], widths[namePatient])
+			r[nameMRN] = shorten(r[nameMRN], widths[nameMRN])
+		}
+	}
+	fit := func(s string, n int) string {
+		if cfg.Wide {
+			return s
+		}
+		return shorten(s, n)
 	}
 	bw := bufio.NewWriter(out)
 	writeRow := func(r []string) {

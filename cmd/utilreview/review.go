@@ -73,12 +73,15 @@ Exit status:
   2  usage error: an unknown flag, a bad flag value, no PATH
 `
 
+const reviewHint = `Run "utilreview review --help" for the flags, the environment and the exit statuses.`
+
 func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*reviewConfig, []string, error) {
 	fs := flag.NewFlagSet("review", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	// The flag package prints its error, then calls Usage: a pointer to the
-	// help is enough there; --help itself prints to standard output.
-	fs.Usage = func() { fmt.Fprintln(stderr, `Run "utilreview review --help" for the flags.`) }
+	// The flag package calls Usage for -h and after printing an error;
+	// the help goes to standard output and an error gets a pointer to it,
+	// both below.
+	fs.Usage = func() {}
 	format := fs.String("format", envOr(getenv, "UTILREVIEW_FORMAT", "table"), "output: table | json | ndjson | fhir (a transaction Bundle of Tasks and CommunicationRequests)")
 	asOf := fs.String("as-of", getenv("UTILREVIEW_AS_OF"), "the review's clock, RFC 3339 or YYYY-MM-DD (default now)")
 	since := fs.String("since", getenv("UTILREVIEW_SINCE"), "review only stays and claims that ended on or after this date (older ones still count as history)")
@@ -107,6 +110,7 @@ func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr 
 			fmt.Fprint(stdout, reviewHelpTail)
 			return nil, nil, &exitError{code: 0}
 		}
+		fmt.Fprintln(stderr, reviewHint)
 		return nil, nil, &exitError{code: 2}
 	}
 	cfg := &reviewConfig{Format: *format, Out: *out, IncludeCodeSystems: *withCS, Progress: !*noProgress, Roles: roles.set, Wide: *wide}
@@ -135,8 +139,7 @@ func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr 
 		cfg.Since = t
 	}
 	if len(paths) == 0 {
-		fmt.Fprint(stderr, "usage: utilreview review [flags] PATH...\n")
-		fs.Usage()
+		fmt.Fprint(stderr, "usage: utilreview review [flags] PATH...\n"+reviewHint+"\n")
 		return nil, nil, &exitError{code: 2, msg: "review: no PATH given"}
 	}
 	return cfg, paths, nil
