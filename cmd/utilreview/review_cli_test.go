@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -449,5 +450,40 @@ func TestReviewTableLongNameAndMRN(t *testing.T) {
 	}
 	if !strings.Contains(wide, "Maria Luisa "+family) || !strings.Contains(wide, mrn) {
 		t.Errorf("--wide: name or MRN not whole")
+	}
+}
+
+// rules validate reports every problem of every file in one run, one a line,
+// as FILE:LINE: FIELD: REASON; a YAML syntax error at its own line (issue 7,
+// point 17: an unclosed "{" on line 4 was reported on line 3).
+func TestRulesValidateEveryProblem(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"a.yaml": "id: x\nname: X\nversion: \"1\"\neffective: {from: 2025-01-01\nprogram: commercial\n",
+		"b.yaml": "id: y\nname: Y\nversion: \"1\"\neffective: {from: 2025-01-01}\nprogram: medicar\ndefault: true\nmatch: {names: [y]}\nchecks:\n  gmlos: {enabled: true, factr: 2}\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI(t, nil, "rules", "validate", dir)
+	if code != 1 || out != "" {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	want := []string{
+		dir + `/a.yaml:4: invalid YAML: did not find expected ',' or '}'`,
+		dir + `/b.yaml:5: program: unknown program "medicar" (want medicare-ffs, medicare-advantage, medicaid or commercial)`,
+		dir + `/b.yaml:9: checks.gmlos.default_review_day: must be > 0`,
+		dir + `/b.yaml:9: checks.gmlos.factor: must be > 0`,
+		dir + `/b.yaml:9: checks.gmlos.factr: unknown field "factr"`,
+	}
+	got := strings.Split(strings.TrimSpace(errOut), "\n")
+	if len(got) < len(want) || strings.Join(got[:len(want)], "\n") != strings.Join(want, "\n") {
+		t.Errorf("stderr:\n%s\nwant first:\n%s", errOut, strings.Join(want, "\n"))
+	}
+	if last := got[len(got)-1]; last != dir+": "+strconv.Itoa(len(got)-1)+" problem(s)" {
+		t.Errorf("last line %q", last)
 	}
 }
