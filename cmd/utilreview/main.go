@@ -9,10 +9,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -75,7 +77,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) >= 2 && args[1] == "validate" {
 			return runRulesValidate(args[2:], stdout, stderr)
 		}
-		fmt.Fprint(stderr, "usage: utilreview rules validate DIR\n")
+		if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+			fmt.Fprint(stdout, rulesUsage)
+			return nil
+		}
+		fmt.Fprint(stderr, rulesUsage)
 		return &exitError{code: 2}
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -84,4 +90,48 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "utilreview: unknown command %q\n\n%s", args[0], usage)
 		return &exitError{code: 2}
 	}
+}
+
+// parseArgs parses a subcommand's arguments with flags anywhere among the
+// positional ones ("review /data --format fhir --out x.json"), as the flag
+// package alone does not: it stops at the first non-flag. A lone "--" ends
+// the flags (what follows is positional even if it starts with "-"), and a
+// lone "-" is positional. It returns the positional arguments in order;
+// errors (an unknown flag, a missing value, -h) are the flag package's.
+// Every subcommand parses through it, so they all read flags alike.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue // --name=value
+		}
+		f := fs.Lookup(name)
+		if f == nil || isBoolFlag(f) {
+			continue // an unknown flag is reported by Parse; a bool takes no value
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i]) // the value, even if it starts with "-"
+		}
+	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, err
+	}
+	return positional, nil
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

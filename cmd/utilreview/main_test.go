@@ -44,9 +44,14 @@ func TestReviewTable(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "DUE") {
 		t.Fatalf("first line %q, want the table header", lines[0])
 	}
-	// Overdue first: once a line is not overdue, no later line may be.
+	// Overdue first: once a finding is not overdue, no later one may be.
+	// A finding's first line starts in column 1; the lines under it
+	// (description, check and evidence) are indented.
 	seenOnTime := false
 	for _, l := range lines[1:] {
+		if strings.HasPrefix(l, " ") {
+			continue
+		}
 		overdue := strings.Contains(l, "OVERDUE")
 		if overdue && seenOnTime {
 			t.Errorf("overdue line after one on time: %q", l)
@@ -391,11 +396,11 @@ func TestStaleDaysFromEnvironment(t *testing.T) {
 	if code, _, errOut := runCLI(t, env, "review", examples); code != 2 || !strings.Contains(errOut, "UTILREVIEW_STALE_DAYS") {
 		t.Errorf("bad UTILREVIEW_STALE_DAYS: exit %d, stderr %q; want 2", code, errOut)
 	}
-	cfg, _, err := parseReviewFlags([]string{examples}, func(k string) string { return map[string]string{"UTILREVIEW_STALE_DAYS": "30"}[k] }, io.Discard)
+	cfg, _, err := parseReviewFlags([]string{examples}, func(k string) string { return map[string]string{"UTILREVIEW_STALE_DAYS": "30"}[k] }, io.Discard, io.Discard)
 	if err != nil || cfg.StaleDays != 30 {
 		t.Errorf("UTILREVIEW_STALE_DAYS=30: StaleDays %v, err %v; want 30", cfg, err)
 	}
-	cfg, _, err = parseReviewFlags([]string{"--stale-days", "40", examples}, func(k string) string { return map[string]string{"UTILREVIEW_STALE_DAYS": "30"}[k] }, io.Discard)
+	cfg, _, err = parseReviewFlags([]string{"--stale-days", "40", examples}, func(k string) string { return map[string]string{"UTILREVIEW_STALE_DAYS": "30"}[k] }, io.Discard, io.Discard)
 	if err != nil || cfg.StaleDays != 40 {
 		t.Errorf("--stale-days 40 over UTILREVIEW_STALE_DAYS=30: %v, err %v; want 40", cfg, err)
 	}

@@ -8,8 +8,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/utilreview/utilreview/service/checks"
 	"github.com/utilreview/utilreview/service/review"
@@ -133,34 +134,155 @@ func writeOutput(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revi
 	return bw.Flush()
 }
 
+// The table is the UR coordinator's own screen: who (name, MRN), which stay,
+// what to do, who owns it and by when. It shows PHI (names, MRNs) on
+// purpose; nothing of it is logged. Each finding is three or more lines that
+// fit a 120-column terminal:
+//
+//	DUE               STATUS          OWNER    PATIENT      MRN      DATES
+//	2026-11-16 23:59  OVERDUE urgent  ur-team  Jane Q Doe   1234567  2026-11-13 – now
+//	  the description, in plain words, wrapped at 120 columns
+//	  check-id: evidence; evidence; … (shortened to the line unless --wide)
+//
+// Rule-set ids and rule sources stay in the json and fhir outputs.
+const (
+	tableWidth   = 120
+	tableIndent  = "  "
+	minNameWidth = 16
+	minMRNWidth  = 12
+)
+
+// tableHidden are evidence types the table leaves to json and fhir: the rule
+// set's own ids and sources are for audits, not for the coordinator.
+var tableHidden = map[string]bool{checks.EvRuleSet: true, checks.EvRuleSource: true, checks.EvCodeList: true}
+
 func writeTable(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *review.Result) error {
 	if len(res.Findings) == 0 {
 		_, err := fmt.Fprintln(out, "No findings.")
 		return err
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DUE\tPRIORITY\tCHECK\tPATIENT\tFOCUS\tEVIDENCE")
+	// The first line of each finding is aligned on all the others (the
+	// lines under it do not count), so columns are measured first.
+	const namePatient, nameMRN = 3, 4
+	rows := make([][]string, 0, len(res.Findings)+1)
+	rows = append(rows, []string{"DUE", "STATUS", "OWNER", "PATIENT", "MRN", "DATES"})
 	for i := range res.Findings {
 		f := &res.Findings[i]
-		due := f.Due.In(cfg.TZ).Format("2006-01-02 15:04")
+		status := string(f.Priority)
 		if f.Due.Before(cfg.AsOf) {
-			due += " OVERDUE"
+			status = "OVERDUE " + status
 		}
-		// A patient known only from a contained resource or by identifier has
-		// no Ref; the table does not print identifiers (they may be MRNs).
-		patient := "-"
-		if f.Patient != nil && f.Patient.Ref != "" {
-			patient = f.Patient.Ref
+		name, mrn := "-", "-"
+		if f.Patient != nil {
+			if n := cleanText(f.Patient.Name); n != "" {
+				name = n
+			}
+			if m := cleanText(f.Patient.MRN); m != "" {
+				mrn = m
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", due, f.Priority, f.Check, patient, f.FocusRef, evidenceText(f.Evidence, cfg.TZ))
+		rows = append(rows, []string{f.Due.In(cfg.TZ).Format("2006-01-02 15:04"), status, string(f.Owner), name, mrn, findingDates(f, cfg.TZ)})
 	}
-	return tw.Flush()
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for j, c := range r {
+			widths[j] = max(widths[j], utf8.RuneCountInString(c))
+		}
+	}
+	if !cfg.Wide {
+		// Over 120 columns, the longer of the name and MRN columns gives
+		// way first, down to a floor; the cut cells end in "…".
+		total := 2 * (len(widths) - 1)
+		for _, w := range widths {
+			total += w
+		}
+	shrink:
+		for ; total > tableWidth; total-- {
+			switch {
+			case widths[namePatient] >= widths[nameMRN] && widths[namePatient] > minNameWidth:
+				widths[namePatient]--
+			case widths[nameMRN] > minMRNWidth:
+				widths[nameMRN]--
+			case widths[namePatient] > minNameWidth:
+				widths[namePatient]--
+			default:
+				break shrink // nothing more to give: the line stays long
+			}
+		}
+		for _, r := range rows[1:] {
+			r[namePatient] = shorten(r[namePatient], widths[namePatient])
+			r[nameMRN] = shorten(r[nameMRN], widths[nameMRN])
+		}
+	}
+	fit := func(s string, n int) string {
+		if cfg.Wide {
+			return s
+		}
+		return shorten(s, n)
+	}
+	bw := bufio.NewWriter(out)
+	writeRow := func(r []string) {
+		var b strings.Builder
+		for j, c := range r {
+			b.WriteString(c)
+			if j < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[j]-utf8.RuneCountInString(c)+2))
+			}
+		}
+		fmt.Fprintln(bw, strings.TrimRight(b.String(), " "))
+	}
+	writeRow(rows[0])
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		writeRow(rows[i+1])
+		for _, l := range wrap(cleanText(f.Description), tableWidth-len(tableIndent)) {
+			fmt.Fprintln(bw, tableIndent+l)
+		}
+		line := f.Check
+		if ev := evidenceText(f.Evidence, cfg.TZ); ev != "" {
+			line += ": " + ev
+		}
+		fmt.Fprintln(bw, tableIndent+fit(line, tableWidth-len(tableIndent)))
+	}
+	return bw.Flush()
 }
 
-// evidenceText is the evidence in one short line: type=value pairs.
+// findingDates are the dates of the finding's stay (to "now" while it is in
+// progress), else the claim's service dates.
+func findingDates(f *checks.Finding, loc *time.Location) string {
+	day := func(t time.Time) string { return t.In(loc).Format(time.DateOnly) }
+	span := func(a, b time.Time) string {
+		switch {
+		case a.IsZero():
+			return "-"
+		case b.IsZero():
+			return day(a) + " – now"
+		case day(a) == day(b):
+			return day(a)
+		}
+		return day(a) + " – " + day(b)
+	}
+	switch {
+	case f.Encounter != nil:
+		return span(f.Encounter.Start, f.Encounter.End)
+	case f.Claim != nil && !f.Claim.BillableStart.IsZero():
+		end := f.Claim.BillableEnd
+		if end.IsZero() {
+			end = f.Claim.BillableStart
+		}
+		return span(f.Claim.BillableStart, end)
+	}
+	return "-"
+}
+
+// evidenceText is the evidence in one line: type=value pairs, "; " between
+// them, each value on one line (no control characters, no escapes).
 func evidenceText(ev []checks.Evidence, loc *time.Location) string {
 	parts := make([]string, 0, len(ev))
 	for _, e := range ev {
+		if tableHidden[e.Type] {
+			continue
+		}
 		var v string
 		switch {
 		case e.Int != nil:
@@ -168,11 +290,11 @@ func evidenceText(ev []checks.Evidence, loc *time.Location) string {
 		case e.Decimal != nil:
 			v = strconv.FormatFloat(*e.Decimal, 'f', -1, 64)
 		case e.String != nil:
-			v = *e.String
+			v = cleanText(*e.String)
 		case e.Bool != nil:
 			v = strconv.FormatBool(*e.Bool)
 		case e.DateTime != nil:
-			v = e.DateTime.In(loc).Format("2006-01-02T15:04")
+			v = e.DateTime.In(loc).Format("2006-01-02 15:04")
 		case e.Date != nil:
 			v = e.Date.In(loc).Format(time.DateOnly)
 		case e.Code != nil:
@@ -180,12 +302,61 @@ func evidenceText(ev []checks.Evidence, loc *time.Location) string {
 		case e.Ref != nil:
 			v = *e.Ref
 		}
-		if strings.ContainsAny(v, " \t") {
-			v = strconv.Quote(v)
-		}
 		parts = append(parts, e.Type+"="+v)
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, "; ")
+}
+
+// cleanText puts text from the input on one line: control characters
+// (newlines, tabs, terminal escapes) become spaces and runs of spaces one.
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// shorten cuts s to n runes, ending in "…" when cut.
+func shorten(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRight(string(r[:n-1]), " ;,") + "…"
+}
+
+// wrap breaks text into lines of at most width runes at spaces; a word
+// longer than a line is cut.
+func wrap(s string, width int) []string {
+	var lines []string
+	var cur []rune
+	for _, w := range strings.Fields(s) {
+		rw := []rune(w)
+		for len(rw) > width {
+			if len(cur) > 0 {
+				lines = append(lines, string(cur))
+				cur = nil
+			}
+			lines = append(lines, string(rw[:width]))
+			rw = rw[width:]
+		}
+		switch {
+		case len(cur) == 0:
+			cur = rw
+		case len(cur)+1+len(rw) <= width:
+			cur = append(append(cur, ' '), rw...)
+		default:
+			lines = append(lines, string(cur))
+			cur = rw
+		}
+	}
+	if len(cur) > 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
 }
 
 // summary is the end-of-run account printed on stderr (and included in --format json).
@@ -235,8 +406,12 @@ func writeSummary(w io.Writer, res *review.Result) {
 		fmt.Fprintf(w, ", %d already closed by existing Tasks", s.Closed)
 	}
 	fmt.Fprintln(w)
+	width := 0
+	for k := range s.PerCheck {
+		width = max(width, utf8.RuneCountInString(k))
+	}
 	for _, k := range sortedKeys(s.PerCheck) {
-		fmt.Fprintf(w, "  %-30s %d\n", k, s.PerCheck[k])
+		fmt.Fprintf(w, "  %-*s  %d\n", width, k, s.PerCheck[k])
 	}
 	if len(s.Skipped) > 0 {
 		parts := make([]string, 0, len(s.Skipped))

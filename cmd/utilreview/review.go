@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/checks"
 	"github.com/utilreview/utilreview/service/review"
 	"github.com/utilreview/utilreview/service/rules"
 )
@@ -27,24 +29,59 @@ type reviewConfig struct {
 	Out                string
 	IncludeCodeSystems bool
 	Progress           bool
+	// Roles, when not empty, keeps only the findings these roles own (--role).
+	Roles map[checks.Owner]bool
+	// Wide prints the table's long cells in full (--wide).
+	Wide bool
 }
 
 const reviewUsage = `usage: utilreview review [flags] PATH...
 
 Reviews FHIR R4 JSON files: single resources, Bundles (transaction, batch,
 collection, searchset, history), NDJSON (one resource per line) and
-directories of these. Prints a worklist, overdue first.
+directories of these. Prints a worklist, overdue first; the account of the
+run (files, findings per check, input problems) goes to standard error.
+Flags may come before, between or after the paths; "--" ends the flags.
 
 Flags:
 `
 
-func parseReviewFlags(args []string, getenv func(string) string, stderr io.Writer) (*reviewConfig, []string, error) {
+// reviewHelpTail follows the flags in "review --help": every UTILREVIEW_*
+// variable review reads, and the exit statuses. TestReviewHelp keeps it
+// complete.
+const reviewHelpTail = `
+Environment (a flag given on the command line wins over its variable):
+  UTILREVIEW_FORMAT                   --format
+  UTILREVIEW_AS_OF                    --as-of
+  UTILREVIEW_SINCE                    --since
+  UTILREVIEW_ROLE                     --role
+  UTILREVIEW_RULES_DIR                --rules
+  UTILREVIEW_TZ                       --tz
+  UTILREVIEW_CANONICAL_BASE           --canonical-base
+  UTILREVIEW_IDENTIFIER_SYSTEM        --identifier-system
+  UTILREVIEW_STALE_DAYS               --stale-days
+  UTILREVIEW_SENDER                   --sender
+  UTILREVIEW_OWNER_UR_TEAM            --owner ur-team=...
+  UTILREVIEW_OWNER_PHYSICIAN_ADVISOR  --owner physician-advisor=...
+  UTILREVIEW_OWNER_BILLING            --owner billing=...
+  UTILREVIEW_OWNER_PATIENT_ACCESS     --owner patient-access=...
+
+Exit status:
+  0  the input was reviewed (with or without findings)
+  1  some input could not be read (the rest was reviewed and written), or
+     the review or its output failed
+  2  usage error: an unknown flag, a bad flag value, no PATH
+`
+
+const reviewHint = `Run "utilreview review --help" for the flags, the environment and the exit statuses.`
+
+func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*reviewConfig, []string, error) {
 	fs := flag.NewFlagSet("review", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, reviewUsage)
-		fs.PrintDefaults()
-	}
+	// The flag package calls Usage for -h and after printing an error;
+	// the help goes to standard output and an error gets a pointer to it,
+	// both below.
+	fs.Usage = func() {}
 	format := fs.String("format", envOr(getenv, "UTILREVIEW_FORMAT", "table"), "output: table | json | ndjson | fhir (a transaction Bundle of Tasks and CommunicationRequests)")
 	asOf := fs.String("as-of", getenv("UTILREVIEW_AS_OF"), "the review's clock, RFC 3339 or YYYY-MM-DD (default now)")
 	since := fs.String("since", getenv("UTILREVIEW_SINCE"), "review only stays and claims that ended on or after this date (older ones still count as history)")
@@ -55,13 +92,28 @@ func parseReviewFlags(args []string, getenv func(string) string, stderr io.Write
 	out := fs.String("out", "", "write the output to this file instead of standard output")
 	withCS := fs.Bool("include-codesystems", false, "with --format fhir: also write utilreview's CodeSystems into the Bundle")
 	noProgress := fs.Bool("no-progress", false, "never show the progress bar")
-	if err := fs.Parse(args); err != nil {
+	roles := roleFlag{}
+	if v := getenv("UTILREVIEW_ROLE"); v != "" {
+		if err := roles.Set(v); err != nil {
+			return nil, nil, &exitError{code: 2, msg: "UTILREVIEW_ROLE: " + err.Error()}
+		}
+		roles.fromEnv = true
+	}
+	fs.Var(&roles, "role", "ROLE[,ROLE]: show only the findings owned by these roles ("+roleNames()+"); repeatable")
+	wide := fs.Bool("wide", false, "with --format table: print names, MRNs and the evidence in full, however long the lines")
+	paths, err := parseArgs(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, reviewUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			fmt.Fprint(stdout, reviewHelpTail)
 			return nil, nil, &exitError{code: 0}
 		}
+		fmt.Fprintln(stderr, reviewHint)
 		return nil, nil, &exitError{code: 2}
 	}
-	cfg := &reviewConfig{Format: *format, Out: *out, IncludeCodeSystems: *withCS, Progress: !*noProgress}
+	cfg := &reviewConfig{Format: *format, Out: *out, IncludeCodeSystems: *withCS, Progress: !*noProgress, Roles: roles.set, Wide: *wide}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		return nil, nil, &exitError{code: 2, msg: err.Error()}
 	}
@@ -86,11 +138,34 @@ func parseReviewFlags(args []string, getenv func(string) string, stderr io.Write
 		}
 		cfg.Since = t
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
+	if len(paths) == 0 {
+		fmt.Fprint(stderr, "usage: utilreview review [flags] PATH...\n"+reviewHint+"\n")
 		return nil, nil, &exitError{code: 2, msg: "review: no PATH given"}
 	}
-	return cfg, fs.Args(), nil
+	return cfg, paths, nil
+}
+
+// roleFlag collects --role values: owner roles, repeated or comma-separated.
+// The first --role replaces UTILREVIEW_ROLE rather than adding to it.
+type roleFlag struct {
+	set     map[checks.Owner]bool
+	fromEnv bool
+}
+
+func (r *roleFlag) String() string { return "" }
+
+func (r *roleFlag) Set(v string) error {
+	if r.set == nil || r.fromEnv {
+		r.set, r.fromEnv = map[checks.Owner]bool{}, false
+	}
+	for _, name := range strings.Split(v, ",") {
+		role := checks.Owner(strings.TrimSpace(name))
+		if !slices.ContainsFunc(ownerRoles, func(x ownerRole) bool { return x.role == role }) {
+			return fmt.Errorf("role %q: want one of %s", name, roleNames())
+		}
+		r.set[role] = true
+	}
+	return nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -101,7 +176,7 @@ func envOr(getenv func(string) string, key, def string) string {
 }
 
 func runReview(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, paths, err := parseReviewFlags(args, getenv, stderr)
+	cfg, paths, err := parseReviewFlags(args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -125,6 +200,10 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 	for _, e := range res.Errors {
 		fmt.Fprintln(stderr, "error:", e)
 	}
+	all := len(res.Findings)
+	if len(cfg.Roles) > 0 {
+		res.Findings = slices.DeleteFunc(res.Findings, func(f checks.Finding) bool { return !cfg.Roles[f.Owner] })
+	}
 
 	out := stdout
 	if cfg.Out != "" {
@@ -144,10 +223,32 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 		}
 	}
 	writeSummary(stderr, res)
+	if len(cfg.Roles) > 0 {
+		fmt.Fprintf(stderr, "Shown: the %d finding(s) of role %s; %d of other roles left out (--role).\n",
+			len(res.Findings), strings.Join(sortedRoles(cfg.Roles), ", "), all-len(res.Findings))
+	}
 	if len(res.Errors) > 0 {
-		return &exitError{code: 1, msg: fmt.Sprintf("%d input problem(s); the other input was reviewed", len(res.Errors))}
+		return &exitError{code: 1, msg: inputProblems(res)}
 	}
 	return nil
+}
+
+// inputProblems is the closing message of a run with input problems: it
+// says the other input was reviewed only when some was.
+func inputProblems(res *review.Result) string {
+	if res.Resources == 0 {
+		return fmt.Sprintf("%d input problem(s); nothing was reviewed", len(res.Errors))
+	}
+	return fmt.Sprintf("%d input problem(s); the other input was reviewed", len(res.Errors))
+}
+
+func sortedRoles(set map[checks.Owner]bool) []string {
+	out := make([]string, 0, len(set))
+	for r := range set {
+		out = append(out, string(r))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func loadRules(dir string) (*rules.Registry, error) {
@@ -189,18 +290,34 @@ func (p *progressBar) finish() {
 	}
 }
 
+const rulesUsage = `usage: utilreview rules validate DIR
+
+Checks every rule set file of DIR (*.yaml, *.yml, *.json) and the tables
+they name, and reports every problem found, one a line, as
+FILE:LINE: FIELD: REASON. Exit status 0 when the rule sets are valid, 1 when
+there are problems, 2 on a usage error.
+`
+
 func runRulesValidate(args []string, stdout, stderr io.Writer) error {
-	if len(args) != 1 {
-		fmt.Fprint(stderr, "usage: utilreview rules validate DIR\n")
+	fs := flag.NewFlagSet("rules validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {}
+	dirs, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, rulesUsage)
+		return nil
+	}
+	if err != nil || len(dirs) != 1 {
+		fmt.Fprint(stderr, rulesUsage)
 		return &exitError{code: 2}
 	}
-	errs := rules.ValidateDir(args[0])
+	errs := rules.ValidateDir(dirs[0])
 	for _, e := range errs {
 		fmt.Fprintln(stderr, e)
 	}
 	if len(errs) > 0 {
-		return &exitError{code: 1, msg: fmt.Sprintf("%s: %d problem(s)", args[0], len(errs))}
+		return &exitError{code: 1, msg: fmt.Sprintf("%s: %d problem(s)", dirs[0], len(errs))}
 	}
-	fmt.Fprintf(stdout, "%s: rule sets valid\n", args[0])
+	fmt.Fprintf(stdout, "%s: rule sets valid\n", dirs[0])
 	return nil
 }

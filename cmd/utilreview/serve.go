@@ -348,8 +348,12 @@ func runSubscriptions(ctx context.Context, args []string, getenv func(string) st
 	base := fs.String("canonical-base", envOr(getenv, "UTILREVIEW_CANONICAL_BASE", ""), "canonical base of the instance tag")
 	auth := fs.String("fhir-auth", envOr(getenv, "UTILREVIEW_FHIR_AUTH", "none"), "none | bearer | smart, as for serve")
 	watch := fs.Duration("watch", subscriptions.DefaultRemoveQuiet, "how long to watch for Subscriptions the server's late activation brings back (see docs/fhir-server-behaviour.md)")
-	if err := fs.Parse(args[1:]); err != nil {
+	rest, err := parseArgs(fs, args[1:])
+	if err != nil {
 		return &exitError{code: 2}
+	}
+	if len(rest) > 0 {
+		return &exitError{code: 2, msg: fmt.Sprintf("subscriptions remove: unexpected argument %q", rest[0])}
 	}
 	if *fhirURL == "" {
 		return &exitError{code: 2, msg: "subscriptions remove: UTILREVIEW_FHIR_URL (--fhir-url) is required"}

@@ -141,14 +141,15 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if err != nil {
 		return nil, &exitError{code: 2, msg: err.Error()}
 	}
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, &exitError{code: 0}
 		}
 		return nil, &exitError{code: 2}
 	}
-	if fs.NArg() > 0 {
-		problems = append(problems, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	if len(rest) > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected argument %q", rest[0]))
 	}
 	cfg := &serveConfig{
 		Listen: *listen, FHIRURL: strings.TrimRight(*fhirURL, "/"), RedisURL: *redisURL, PublicURL: strings.TrimRight(*publicURL, "/"),

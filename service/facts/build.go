@@ -264,6 +264,12 @@ func (b *builder) fillPatient(r *fhir.Resource, p *Patient) {
 			}
 		}
 	}
+	if p.Name == "" {
+		p.Name = patientName(pr.Name)
+	}
+	if p.MRN == "" {
+		p.MRN = patientMRN(pr.Identifier)
+	}
 	if pr.BirthDate != nil {
 		t, err := b.parseTime(*pr.BirthDate)
 		if err != nil {
@@ -591,4 +597,57 @@ func claimLess(a, c *Claim) bool {
 		return a.Created.Before(c.Created)
 	}
 	return a.Ref < c.Ref
+}
+
+// patientName is the patient's name for display: the official name (else
+// the usual, else the first name that says anything), its text when given,
+// else given names then family. Old and anonymous names are skipped.
+func patientName(names []fm.HumanName) string {
+	best, rank := "", 99
+	for _, n := range names {
+		r := 2
+		if n.Use != nil {
+			switch *n.Use {
+			case fm.NameUseOfficial:
+				r = 0
+			case fm.NameUseUsual:
+				r = 1
+			case fm.NameUseOld, fm.NameUseAnonymous:
+				continue
+			}
+		}
+		if r >= rank {
+			continue
+		}
+		var s string
+		if n.Text != nil && strings.TrimSpace(*n.Text) != "" {
+			s = *n.Text
+		} else {
+			parts := append([]string(nil), n.Given...)
+			if n.Family != nil {
+				parts = append(parts, *n.Family)
+			}
+			s = strings.Join(parts, " ")
+		}
+		if s = strings.Join(strings.Fields(s), " "); s != "" {
+			best, rank = s, r
+		}
+	}
+	return best
+}
+
+// patientMRN is the value of the first identifier typed MR (medical record
+// number, HL7 v2 table 0203), "" when there is none.
+func patientMRN(ids []fm.Identifier) string {
+	for _, id := range ids {
+		if id.Type == nil || id.Value == nil || strings.TrimSpace(*id.Value) == "" {
+			continue
+		}
+		for _, c := range id.Type.Coding {
+			if c.Code != nil && *c.Code == "MR" && (c.System == nil || *c.System == "http://terminology.hl7.org/CodeSystem/v2-0203") {
+				return strings.TrimSpace(*id.Value)
+			}
+		}
+	}
+	return ""
 }

@@ -54,6 +54,12 @@ type Patient struct {
 	BirthDate  time.Time // zero when unknown
 	Deceased   bool
 	DeceasedAt time.Time // zero when unknown
+	// Name and MRN are for the coordinator's own screen (review --format
+	// table) only: PHI, never logged and never written to Tasks. Name is
+	// the official (else first usable) HumanName as written; MRN the value
+	// of the first identifier typed MR (v2-0203). "" when the input has none.
+	Name string
+	MRN  string
 
 	Encounters     []*Encounter // sorted by Start
 	Claims         []*Claim     // sorted by Created, then Ref

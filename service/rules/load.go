@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,6 +89,12 @@ type loader struct {
 	// loaded remembers every table read (kind|name), with whether it parsed.
 	loaded map[string]bool
 	errs   ValidationErrors
+	// lines are the field lines of each rule set read, for the errors of
+	// the checks across files.
+	lines map[*RuleSet]map[string]int
+	// maybeDefault is set when a file whose structure is wrong may be the
+	// default rule set: its "default" field could not be read, or says true.
+	maybeDefault bool
 }
 
 func load(fsys fs.FS, label string, fallback fs.FS) (*Registry, error) {
@@ -95,7 +102,7 @@ func load(fsys fs.FS, label string, fallback fs.FS) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{fsys: fsys, label: label, fallback: fallback, env: env, tables: newTables(), loaded: map[string]bool{}}
+	l := &loader{fsys: fsys, label: label, fallback: fallback, env: env, tables: newTables(), loaded: map[string]bool{}, lines: map[*RuleSet]map[string]int{}}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		var pe *fs.PathError
@@ -143,8 +150,13 @@ func (l *loader) display(name string) string {
 	return path.Join(l.label, name)
 }
 
-// file parses, checks and compiles one rule set file. It returns nil when
-// the file's structure is wrong (the errors are recorded).
+// file parses, checks and compiles one rule set file, reporting every
+// problem it can find: the structure's and the meaning's together. Fields
+// whose structure is wrong are left out before the meaning is checked, and
+// meaning errors about them (or what contains or depends on them) are not
+// reported twice. It returns nil when the file cannot be read as a rule set
+// at all, or when its structure is wrong (the rule set is then incomplete
+// and takes no part in the checks across files).
 func (l *loader) file(name string) *RuleSet {
 	file := l.display(name)
 	data, err := fs.ReadFile(l.fsys, name)
@@ -160,30 +172,101 @@ func (l *loader) file(name string) *RuleSet {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l.errs = append(l.errs, &ValidationError{File: file, Reason: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
+		line, msg := yamlSyntax(data, err)
+		l.errs = append(l.errs, &ValidationError{File: file, Line: line, Reason: "invalid YAML: " + msg})
 		return nil
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		l.errs = append(l.errs, &ValidationError{File: file, Reason: "empty file"})
+		l.errs = append(l.errs, &ValidationError{File: file, Line: 1, Reason: "empty file"})
 		return nil
 	}
 	root := doc.Content[0]
-	s := &shape{file: file, lines: map[string]int{}}
+	s := &shape{file: file, lines: map[string]int{}, bad: map[string]bool{}}
 	s.walk(root, reflect.TypeOf(RuleSet{}), "")
-	if len(s.errs) > 0 {
-		l.errs = append(l.errs, s.errs...)
-		return nil
+	l.errs = append(l.errs, s.errs...)
+	if s.bad[""] {
+		return nil // not a mapping: nothing to check the meaning of
 	}
 	rs := &RuleSet{}
 	if err := root.Decode(rs); err != nil {
-		l.errs = append(l.errs, &ValidationError{File: file, Reason: "cannot decode: " + err.Error()})
+		l.errs = append(l.errs, decodeErrors(file, err)...)
 		return nil
 	}
 	rs.File = file
 	rs.Tables = l.tables
-	v := &validator{l: l, rs: rs, file: file, lines: s.lines}
+	v := &validator{l: l, rs: rs, file: file, lines: s.lines, bad: s.bad}
 	v.ruleSet()
+	if len(s.errs) > 0 {
+		l.maybeDefault = l.maybeDefault || rs.Default || s.bad["default"]
+		return nil
+	}
+	l.lines[rs] = s.lines
 	return rs
+}
+
+// yamlSyntax is the line and message of a YAML syntax error. The parser's
+// own line is not to be trusted (yaml.v3 reports some errors one line early,
+// counting from 0, and others with no line), so the line is found again: the
+// first line at which the file's beginning fails with the same error. That
+// is where the problem can first be seen, e.g. the line of a "{" that is
+// never closed.
+func yamlSyntax(data []byte, err error) (int, string) {
+	full := err.Error()
+	msg := strings.TrimPrefix(full, "yaml: ")
+	if m := yamlLinePrefix.FindString(msg); m != "" {
+		msg = msg[len(m):]
+	}
+	const maxScan = 5000 // lines; beyond, the parser's line is kept
+	ends := lineEnds(data)
+	if len(ends) <= maxScan {
+		for k, end := range ends {
+			var n yaml.Node
+			if e := yaml.Unmarshal(data[:end], &n); e != nil && e.Error() == full {
+				return k + 1, msg
+			}
+		}
+	}
+	if m := yamlLinePrefix.FindStringSubmatch(strings.TrimPrefix(full, "yaml: ")); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return max(n, 1), msg
+	}
+	return 1, msg
+}
+
+var yamlLinePrefix = regexp.MustCompile(`^line (\d+): `)
+
+// lineEnds are the offsets just past each line of data (its newline
+// included), the last line ending at len(data).
+func lineEnds(data []byte) []int {
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	return ends
+}
+
+// decodeErrors turns what decoding still refused after the structure was
+// checked into validation errors with their lines.
+func decodeErrors(file string, err error) []*ValidationError {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []*ValidationError{{File: file, Line: 1, Reason: "cannot decode: " + err.Error()}}
+	}
+	out := make([]*ValidationError, 0, len(te.Errors))
+	for _, e := range te.Errors {
+		line := 0
+		if m := yamlLinePrefix.FindStringSubmatch(e); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			e = e[len(m[0]):]
+		}
+		out = append(out, &ValidationError{File: file, Line: line, Reason: "cannot decode: " + e})
+	}
+	return out
 }
 
 // jsonSyntax reports the line and message of a JSON syntax error, if any.
@@ -208,12 +291,24 @@ type shape struct {
 	file  string
 	lines map[string]int // field path -> line
 	errs  []*ValidationError
+	// bad are the paths of the fields found wrong; walk leaves them out of
+	// the tree (null, or the key removed) so that the rest can be decoded.
+	bad map[string]bool
 }
 
 var dateType = reflect.TypeOf(Date{})
 
 func (s *shape) fail(n *yaml.Node, field, format string, args ...any) {
 	s.errs = append(s.errs, &ValidationError{File: s.file, Line: n.Line, Field: field, Reason: fmt.Sprintf(format, args...)})
+	if s.bad != nil {
+		s.bad[field] = true
+	}
+}
+
+// drop fails a value and makes it null, which decodes to the field's zero.
+func (s *shape) drop(n *yaml.Node, field, format string, args ...any) {
+	s.fail(n, field, format, args...)
+	*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
 }
 
 func (s *shape) walk(n *yaml.Node, t reflect.Type, p string) {
@@ -227,11 +322,11 @@ func (s *shape) walk(n *yaml.Node, t reflect.Type, p string) {
 			return
 		}
 		if n.Kind != yaml.ScalarNode {
-			s.fail(n, p, "must be a date written YYYY-MM-DD")
+			s.drop(n, p, "must be a date written YYYY-MM-DD")
 			return
 		}
 		if _, err := ParseDate(n.Value); err != nil {
-			s.fail(n, p, "%v", err)
+			s.drop(n, p, "%v", err)
 		}
 		return
 	}
@@ -243,11 +338,12 @@ func (s *shape) walk(n *yaml.Node, t reflect.Type, p string) {
 			return
 		}
 		if n.Kind != yaml.MappingNode {
-			s.fail(n, p, "must be a mapping of fields")
+			s.drop(n, p, "must be a mapping of fields")
 			return
 		}
 		fields := yamlFields(t)
 		seen := map[string]bool{}
+		kept := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			fp := joinPath(p, k.Value)
@@ -262,16 +358,19 @@ func (s *shape) walk(n *yaml.Node, t reflect.Type, p string) {
 				continue
 			}
 			s.walk(v, ft, fp)
+			kept = append(kept, k, v)
 		}
+		n.Content = kept
 	case reflect.Map:
 		if null {
 			return
 		}
 		if n.Kind != yaml.MappingNode {
-			s.fail(n, p, "must be a mapping")
+			s.drop(n, p, "must be a mapping")
 			return
 		}
 		seen := map[string]bool{}
+		kept := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			fp := joinPath(p, k.Value)
@@ -285,13 +384,15 @@ func (s *shape) walk(n *yaml.Node, t reflect.Type, p string) {
 			}
 			seen[k.Value] = true
 			s.walk(v, t.Elem(), fp)
+			kept = append(kept, k, v)
 		}
+		n.Content = kept
 	case reflect.Slice:
 		if null {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			s.fail(n, p, "must be a list")
+			s.drop(n, p, "must be a list")
 			return
 		}
 		for i, e := range n.Content {
@@ -299,23 +400,23 @@ func (s *shape) walk(n *yaml.Node, t reflect.Type, p string) {
 		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			s.fail(n, p, "must be a string")
+			s.drop(n, p, "must be a string")
 		}
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!bool" && !null) {
-			s.fail(n, p, "must be true or false, got %s", describe(n))
+			s.drop(n, p, "must be true or false, got %s", describe(n))
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && !null) {
-			s.fail(n, p, "must be a whole number, got %s", describe(n))
+			s.drop(n, p, "must be a whole number, got %s", describe(n))
 		} else if !null {
 			if _, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 32); err != nil {
-				s.fail(n, p, "%s is out of range", n.Value)
+				s.drop(n, p, "%s is out of range", n.Value)
 			}
 		}
 	case reflect.Float64, reflect.Float32:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float" && !null) {
-			s.fail(n, p, "must be a number, got %s", describe(n))
+			s.drop(n, p, "must be a number, got %s", describe(n))
 		}
 	}
 }

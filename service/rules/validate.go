@@ -17,23 +17,47 @@ type validator struct {
 	rs    *RuleSet
 	file  string
 	lines map[string]int
+	// bad are the fields whose structure was wrong (already reported, and
+	// left out of rs): a meaning error at one of them, inside one, or at a
+	// field that contains one would only repeat it.
+	bad map[string]bool
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 
 func (v *validator) add(field, format string, args ...any) {
-	v.l.errs = append(v.l.errs, &ValidationError{File: v.file, Line: v.line(field), Field: field, Reason: fmt.Sprintf(format, args...)})
+	if v.repeats(field) {
+		return
+	}
+	v.l.errs = append(v.l.errs, &ValidationError{File: v.file, Line: fieldLine(v.lines, field), Field: field, Reason: fmt.Sprintf(format, args...)})
 }
 
-// line is the line of the field, or of its nearest parent written in the file.
-func (v *validator) line(field string) int {
+// repeats reports whether field is, is inside, or contains a field whose
+// structure was wrong.
+func (v *validator) repeats(field string) bool {
+	for b := range v.bad {
+		if b == field || within(field, b) || within(b, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether the field path p is inside the field path parent.
+func within(p, parent string) bool {
+	return parent == "" || strings.HasPrefix(p, parent) && len(p) > len(parent) && (p[len(parent)] == '.' || p[len(parent)] == '[')
+}
+
+// fieldLine is the line of the field, or of its nearest parent written in
+// the file.
+func fieldLine(lines map[string]int, field string) int {
 	for p := field; ; {
-		if n, ok := v.lines[p]; ok {
+		if n, ok := lines[p]; ok {
 			return n
 		}
 		i := strings.LastIndexAny(p, ".[")
 		if i < 0 {
-			return v.lines[""]
+			return lines[""]
 		}
 		p = p[:i]
 	}
@@ -467,7 +491,7 @@ func (v *validator) codeTable(field, name string) []CodeEntry {
 // missing or ambiguous default.
 func (l *loader) crossCheck(sets []*RuleSet) {
 	add := func(rs *RuleSet, field, format string, args ...any) {
-		l.errs = append(l.errs, &ValidationError{File: rs.File, Field: field, Reason: fmt.Sprintf(format, args...)})
+		l.errs = append(l.errs, &ValidationError{File: rs.File, Line: fieldLine(l.lines[rs], field), Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
 	hasDefault := false
 	for j, b := range sets {
@@ -503,7 +527,7 @@ func (l *loader) crossCheck(sets []*RuleSet) {
 			}
 		}
 	}
-	if len(sets) > 0 && !hasDefault {
+	if len(sets) > 0 && !hasDefault && !l.maybeDefault {
 		l.errs = append(l.errs, &ValidationError{File: l.display(""), Reason: "no rule set is marked default: true (it applies to payers no rule set matches)"})
 	}
 }

@@ -106,9 +106,14 @@ func TestValidationErrors(t *testing.T) {
 			want:  []wantErr{{"a.yaml", "checks.prior_auth.code_list", `code list "prior-auth" not defined`}},
 		},
 		{
+			// Structure and meaning in one run: the misspelt key is unknown, and
+			// the field it was meant to be is then missing.
 			name:  "misspelt field",
 			files: map[string]string{"a.yaml": edit(baseRuleSet, "factor: 1.5", "factr: 1.5")},
-			want:  []wantErr{{"a.yaml", "checks.gmlos.factr", `unknown field "factr"`}},
+			want: []wantErr{
+				{"a.yaml", "checks.gmlos.factor", "must be > 0"},
+				{"a.yaml", "checks.gmlos.factr", `unknown field "factr"`},
+			},
 		},
 		{
 			name:  "wrong kinds reported together",
@@ -275,7 +280,9 @@ func TestValidationErrors(t *testing.T) {
 		{
 			name:  "JSON rule file is checked the same way",
 			files: map[string]string{"a.yaml": baseRuleSet, "b.json": `{"id": "other", "name": "O", "version": "1", "effective": {"from": "2025-01-01"}, "program": "medicaid", "match": {"names": ["o"]}, "checks": {"snf_three_day": {"enabled": true, "min_midnights": 0, "minimum": 3}}}`},
+			// The unknown field and the meaning error of its sibling, together.
 			want: []wantErr{
+				{"b.json", "checks.snf_three_day.min_midnights", "must be > 0"},
 				{"b.json", "checks.snf_three_day.minimum", `unknown field "minimum"`},
 			},
 		},
