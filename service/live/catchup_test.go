@@ -41,7 +41,9 @@ func (s *skewedServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Date", s.now().Format(http.TimeFormat))
 	w.Header().Set("Content-Type", "application/fhir+json")
 	q := r.URL.Query()
-	s.queries = append(s.queries, q.Get("_lastUpdated"))
+	if r.URL.Path == "/fhir/Encounter" {
+		s.queries = append(s.queries, q.Get("_lastUpdated"))
+	}
 	if r.URL.Path != "/fhir/Encounter" {
 		fmt.Fprint(w, `{"resourceType":"Bundle","type":"searchset","total":0}`)
 		return
