@@ -60,8 +60,8 @@ func TestCatchUpFindsDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c.Delete("Coverage/a-" + sfx).MustStatus(t, 200, 204)
-	c.Delete("Coverage/b-" + sfx).MustStatus(t, 200, 204)
+	c.Delete("Coverage/a-"+sfx).MustStatus(t, 200, 204)
+	c.Delete("Coverage/b-"+sfx).MustStatus(t, 200, 204)
 	if _, err := cu.Once(ctx); err != nil {
 		t.Fatal(err)
 	}
