@@ -23,6 +23,8 @@ type CatchUpQueue interface {
 	AdvanceWatermark(ctx context.Context, typ string, t time.Time) error
 	CatchUpLock(ctx context.Context, ttl time.Duration) (release func(), ok bool, err error)
 	Gaps(ctx context.Context, grace time.Duration) (bool, error)
+	Seen(ctx context.Context, key string) (map[string]string, error)
+	SetSeen(ctx context.Context, key string, seen map[string]string) error
 }
 
 // CatchUpConfig configures the catch-up searches.
@@ -126,7 +128,9 @@ func (c *CatchUp) run(ctx context.Context, trigger string) {
 }
 
 // Once runs one catch-up over every followed type, unless another replica
-// is running one; it returns the number of resources found.
+// is running one; it returns the number of resources (and deletes) queued:
+// those found again by the overlap in a version the previous catch-up
+// already queued are not.
 func (c *CatchUp) Once(ctx context.Context) (int, error) {
 	release, ok, err := c.q.CatchUpLock(ctx, 5*time.Minute)
 	if err != nil {
@@ -186,6 +190,13 @@ func (c *CatchUp) searchType(ctx context.Context, typ string) (int, error) {
 	params.Set("_lastUpdated", "ge"+from.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	params.Set("_sort", "_lastUpdated")
 	params.Set("_count", strconv.Itoa(c.cfg.PageSize))
+	// A version the previous catch-up already queued (found again by the
+	// overlap) is not queued again: its review came after it existed.
+	seen, err := c.q.Seen(ctx, typ)
+	if err != nil {
+		return 0, err
+	}
+	found := map[string]string{}
 	var newest time.Time
 	n := 0
 	err = c.fhir.Search(ctx, typ, params, func(e fhir.Entry) error {
@@ -196,11 +207,17 @@ func (c *CatchUp) searchType(ctx context.Context, typ string) (int, error) {
 		if err != nil {
 			return nil // not a resource utilreview can place; the search goes on
 		}
-		entry := queue.Entry{Patient: s.Patient, Resource: s.Type + "/" + s.ID, Version: s.Version, Reason: "catch-up"}
-		if _, err := c.q.Enqueue(ctx, entry); err != nil {
-			return err
+		ref := s.Type + "/" + s.ID
+		if s.Version == "" || seen[ref] != s.Version {
+			entry := queue.Entry{Patient: s.Patient, Resource: ref, Version: s.Version, Reason: "catch-up"}
+			if _, err := c.q.Enqueue(ctx, entry); err != nil {
+				return err
+			}
+			n++
 		}
-		n++
+		if s.Version != "" {
+			found[ref] = s.Version
+		}
 		if t := lastUpdated(e.Resource); t.After(newest) {
 			newest = t
 		}
@@ -210,6 +227,9 @@ func (c *CatchUp) searchType(ctx context.Context, typ string) (int, error) {
 	if err != nil {
 		// The watermark stays: what was enqueued is found again next time,
 		// which costs a review, never a loss.
+		return n, err
+	}
+	if err := c.q.SetSeen(ctx, typ, found); err != nil {
 		return n, err
 	}
 	if !newest.IsZero() {
@@ -266,26 +286,35 @@ func (c *CatchUp) deletes(ctx context.Context, typ string) (int, error) {
 	}
 	type deleted struct{ ref, id, version string }
 	var found []deleted
-	seen := map[string]bool{}
+	listed := map[string]bool{}
 	err = c.fhir.SearchPages(ctx, resp.Body, func(e fhir.Entry) error {
 		if e.Request == nil || e.Request.Method != http.MethodDelete {
 			return nil
 		}
 		path, version, _ := strings.Cut(e.Request.URL, "/_history/")
 		r, ok := fhir.ParseReference(path)
-		if !ok || r.Type != typ || seen[r.Relative()] {
+		if !ok || r.Type != typ || listed[r.Relative()] {
 			return nil
 		}
-		seen[r.Relative()] = true
+		listed[r.Relative()] = true
 		found = append(found, deleted{r.Relative(), r.ID, version})
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
+	seen, err := c.q.Seen(ctx, key)
+	if err != nil {
+		return 0, err
+	}
 	filter := c.filterOf(typ)
 	n := 0
+	now := map[string]string{}
 	for _, d := range found {
+		now[d.ref] = d.version
+		if d.version != "" && seen[d.ref] == d.version {
+			continue // queued by the previous catch-up (the overlap finds it again)
+		}
 		prev, err := c.lastContent(ctx, typ, d.id, d.version)
 		if err != nil {
 			return n, err
@@ -313,6 +342,9 @@ func (c *CatchUp) deletes(ctx context.Context, typ string) (int, error) {
 	}
 	if n > 0 {
 		c.cfg.Logger.InfoContext(ctx, "catch-up found deletes", "type", typ, "deleted", n)
+	}
+	if err := c.q.SetSeen(ctx, key, now); err != nil {
+		return n, err
 	}
 	return n, c.q.AdvanceWatermark(ctx, key, asOf)
 }

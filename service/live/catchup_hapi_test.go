@@ -79,6 +79,11 @@ func TestCatchUpFindsDeletes(t *testing.T) {
 	if n := liveDeletes(t, reg); n != 1 {
 		t.Errorf("utilreview_catchup_deletes_total %v, want 1", n)
 	}
+	// The next catch-up's overlap lists the delete again: it was queued
+	// already, and is not queued twice.
+	if n, err := cu.Once(ctx); err != nil || n != 0 {
+		t.Errorf("a catch-up after the delete was queued: queued %d (%v), want 0", n, err)
+	}
 	after, _, err := q.Watermark(ctx, "Coverage/_history")
 	if err != nil || !after.After(wm) {
 		t.Errorf("deletes watermark %v after the second catch-up, want past %v (%v)", after, wm, err)

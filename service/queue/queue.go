@@ -43,6 +43,7 @@ type keys struct {
 	eventSubs  string // set: subscriptions with recorded event numbers
 	eventsPfx  string // + subscription + ":state" (hash {max}) and ":holes" (sorted set)
 	ownPfx     string // + "Type/id": the last version the service itself wrote (with a TTL)
+	seenPfx    string // + type: hash "Type/id" -> version the last catch-up of the type found
 }
 
 func newKeys(prefix string) keys {
@@ -59,6 +60,7 @@ func newKeys(prefix string) keys {
 		eventSubs:  prefix + "events:subscriptions",
 		eventsPfx:  prefix + "events:",
 		ownPfx:     prefix + "own:",
+		seenPfx:    prefix + "catchup:seen:",
 	}
 }
 
