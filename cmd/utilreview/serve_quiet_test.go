@@ -36,6 +36,12 @@ func TestServeQuiet(t *testing.T) {
 	}
 	t.Parallel()
 	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	// The first catch-up after the data were written finds them all (it
+	// cannot know the webhook queued them) and reviews each patient once
+	// more; at a 20 s interval that falls before the quiet's last 90 s, in
+	// which not even a review may happen. Later catch-ups find only versions
+	// already queued, or the service's own.
+	l.env["UTILREVIEW_CATCHUP_INTERVAL"] = "20s"
 	l.redisOf(t)
 	base, _ := l.start(t, "")
 	c := harness.NewFHIR(t)
@@ -59,6 +65,7 @@ func TestServeQuiet(t *testing.T) {
 	reviews := metric(t, base, "utilreview_review_duration_seconds_count")
 	quietStart := time.Now()
 	deadline := quietStart.Add(quietFor)
+	settled := -1.0 // reviews when the first 30 s of the quiet are over (work in flight at its start)
 	for time.Now().Before(deadline) {
 		time.Sleep(min(15*time.Second, time.Until(deadline)))
 		if n := l.historySince(t, c, since); n != 0 {
@@ -67,12 +74,22 @@ func TestServeQuiet(t *testing.T) {
 		if w := metric(t, base, "utilreview_writes_total"); w != writes {
 			t.Fatalf("utilreview_writes_total moved from %v to %v %s into the quiet, want no write", writes, w, time.Since(quietStart).Round(time.Second))
 		}
+		if settled < 0 && time.Since(quietStart) >= 30*time.Second {
+			settled = metric(t, base, "utilreview_review_duration_seconds_count")
+		}
 	}
+	// Not even a review in the last 90 s (four catch-ups ran in them): the
+	// catch-ups' hits were the service's own Task versions or versions an
+	// earlier catch-up had already queued.
+	final := metric(t, base, "utilreview_review_duration_seconds_count")
 	own := metricWith(t, base, "utilreview_notifications_received_total", `outcome="own-write"`)
-	taskPuts := metricWith(t, base, "utilreview_notifications_received_total", `style="put"`)
-	t.Logf("quiet for %s: no write; %v of %v rest-hook notifications were the service's own writes, skipped; %v reviews during the quiet (catch-up re-reads), %v catch-up hits skipped as own writes",
-		quietFor, own, taskPuts, metric(t, base, "utilreview_review_duration_seconds_count")-reviews,
-		metricWith(t, base, "utilreview_queue_own_writes_skipped_total", `reason="catch-up"`))
+	puts := metricWith(t, base, "utilreview_notifications_received_total", `style="put"`)
+	t.Logf("quiet for %s: no write; %v of %v rest-hook notifications were the service's own writes, skipped; %v reviews in the quiet's first 30 s, %v after; %v catch-up hits skipped as own writes, %v catch-ups",
+		quietFor, own, puts, settled-reviews, final-settled,
+		metricWith(t, base, "utilreview_queue_own_writes_skipped_total", `reason="catch-up"`), metric(t, base, "utilreview_catchups_total"))
+	if final != settled {
+		t.Errorf("%v reviews in the last 90 s of the quiet, want none (nothing changed)", final-settled)
+	}
 
 	// A clinician's edit: a note on an open Task. Its notification is not
 	// the service's own version: queued and reviewed, and nothing written.
@@ -179,4 +196,48 @@ func metricWith(t *testing.T, base, name, label string) float64 {
 		sum += v
 	}
 	return sum
+}
+
+// TestServeCatchUpDelete: a resource deleted while no notification can
+// tell of it (the service has no Subscriptions here; the same holds while
+// it is down past HAPI's retry minute, or when HAPI drops the send-delete
+// notification, which docs/fhir-server-behaviour.md saw once under load)
+// is found by the catch-up in the type's _history, and the patient's review
+// reconciles: a patient's only Coverage deleted, its observation Task
+// (which needed the payer's rules) is cancelled and a missing-coverage Task
+// appears, exactly as review finds over the resources left.
+func TestServeCatchUpDelete(t *testing.T) {
+	t.Parallel()
+	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	l.env["UTILREVIEW_SUBSCRIPTIONS"] = "off"
+	l.env["UTILREVIEW_CATCHUP_INTERVAL"] = "3s"
+	l.redisOf(t)
+	c := harness.NewFHIR(t)
+	svc := l.run(t, "127.0.0.1:0", serveOptions{})
+	st := c.PutBundle("../../testdata/examples/ur-scenarios.json", idSuffix(), l.tag)
+	tasks, requests := l.offline(t, st.File)
+	l.converge(t, c, tasks, requests, 3*time.Second)
+
+	var left []map[string]any
+	deleted := ""
+	for _, r := range st.Resources {
+		if id, _ := r["id"].(string); r["resourceType"] == "Coverage" && strings.HasPrefix(id, "cov-p3-") {
+			deleted = "Coverage/" + id
+			continue
+		}
+		left = append(left, r)
+	}
+	if deleted == "" {
+		t.Fatal("no Coverage cov-p3 in the examples")
+	}
+	c.Delete(deleted).MustStatus(t, http.StatusOK, http.StatusNoContent)
+	wantTasks, wantRequests := l.offline(t, collectionFile(t, c.Base, left))
+	if d := worklisttest.Diff(tasks, wantTasks); d == "" {
+		t.Fatal("review finds the same worklist without the Coverage: the test proves nothing")
+	}
+	wantTasks, wantRequests = withCancelled(tasks, wantTasks), withRevoked(requests, wantRequests)
+	l.converge(t, c, wantTasks, wantRequests, 3*time.Second)
+	if n := metricWith(t, svc.base, "utilreview_catchup_deletes_total", `outcome="enqueued"`); n < 1 {
+		t.Errorf("utilreview_catchup_deletes_total{outcome=enqueued} %v, want at least 1", n)
+	}
 }
