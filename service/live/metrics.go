@@ -43,7 +43,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "utilreview_catchups_total", Help: "Catch-up searches run, by trigger and outcome.",
 		}, []string{"trigger", "outcome"}),
 		catchUpFound: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "utilreview_catchup_resources_total", Help: "Resources the catch-up searches found, by type.",
+			Name: "utilreview_catchup_resources_total", Help: "Resources the catch-up searches found and queued, by type (a version the previous catch-up queued, found again by the overlap, is not counted).",
 		}, []string{"type"}),
 		deletes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "utilreview_catchup_deletes_total",

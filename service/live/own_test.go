@@ -1,6 +1,7 @@
 package live
 
 import (
+	"net/url"
 	"reflect"
 	"testing"
 
@@ -53,5 +54,43 @@ func TestOwnVersions(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// The catch-up checks UTILREVIEW_SUBSCRIPTION_FILTER on a deleted
+// resource's last content (a type's _history takes no search parameters):
+// FHIR token search semantics for _tag and identifier (system|code, |code,
+// code, system|; a comma separates alternatives, parameters all apply); any
+// other parameter cannot be checked.
+func TestMatchesFilter(t *testing.T) {
+	t.Parallel()
+	res := []byte(`{"resourceType":"Task","meta":{"tag":[{"system":"urn:ward","code":"7"}]},
+		"identifier":[{"system":"https://utilreview.dev/fhir/identifier/finding","value":"abc"},{"value":"nosys"}]}`)
+	tests := []struct {
+		filter       string
+		match, known bool
+	}{
+		{"", true, true},
+		{"_tag=urn:ward|7", true, true},
+		{"_tag=urn:ward|8", false, true},
+		{"_tag=urn:ward|", true, true},
+		{"_tag=7", true, true},
+		{"_tag=|7", false, true}, // |code means no system
+		{"_tag=urn:ward|8,urn:ward|7", true, true},
+		{"identifier=https://utilreview.dev/fhir/identifier/finding|", true, true},
+		{"identifier=https://other.example/id|", false, true},
+		{"identifier=|nosys", true, true},
+		{"_tag=urn:ward|7&identifier=https://other.example/id|", false, true},
+		{"_tag=urn:ward|7&status=requested", false, false},
+	}
+	for _, tt := range tests {
+		f, err := url.ParseQuery(tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		match, known := matchesFilter(res, f)
+		if match != tt.match || known != tt.known {
+			t.Errorf("%q: match %v known %v, want %v %v", tt.filter, match, known, tt.match, tt.known)
+		}
 	}
 }
