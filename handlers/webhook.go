@@ -22,7 +22,9 @@ import (
 // A notification is only a hint that a patient may have changed: it is
 // queued (the queue coalesces) and answered 204 No Content, the one answer
 // that ends both rest-hook and topic retries. Nothing here talks to the FHIR
-// server.
+// server. A full-resource notification of a version the service wrote
+// itself (its own Task and CommunicationRequest writes come back) queues
+// nothing: the intake recognises it in the same Redis call as the enqueue.
 //
 //   - PUT /fhir/notify/{type}/{id}: rest-hook with a full-resource payload
 //     (HAPI's If-Match is about its own store: ignored).
