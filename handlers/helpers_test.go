@@ -50,24 +50,29 @@ type fakeIntake struct {
 	err      error
 	// gap is what ObserveEvent answers.
 	gap bool
+	// own are the versions the service wrote itself ("Type/id" -> version).
+	own map[string]string
 }
 
 func newFakeIntake() *fakeIntake {
-	return &fakeIntake{waiting: map[string]bool{}, observed: map[string][]int64{}}
+	return &fakeIntake{waiting: map[string]bool{}, observed: map[string][]int64{}, own: map[string]string{}}
 }
 
-func (f *fakeIntake) Enqueue(_ context.Context, e queue.Entry) (bool, error) {
+func (f *fakeIntake) Admit(_ context.Context, e queue.Entry) (queue.Admission, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
-		return false, f.err
+		return queue.Queued, f.err
+	}
+	if v, ok := f.own[e.Resource]; ok && e.Version != "" && v == e.Version {
+		return queue.OwnWrite, nil
 	}
 	if f.waiting[e.Key()] {
-		return false, nil
+		return queue.Coalesced, nil
 	}
 	f.waiting[e.Key()] = true
 	f.entries = append(f.entries, e)
-	return true, nil
+	return queue.Queued, nil
 }
 
 func (f *fakeIntake) RequestCatchUp(_ context.Context, reason string) error {

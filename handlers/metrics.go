@@ -15,6 +15,7 @@ import (
 const (
 	outcomeAccepted     = "accepted"  // queued (or a ping or status notification taken)
 	outcomeCoalesced    = "coalesced" // the patient was already waiting: nothing new queued
+	outcomeOwnWrite     = "own-write" // a version utilreview wrote itself: nothing queued
 	outcomeUnauthorized = "unauthorized"
 	outcomeTooLarge     = "too-large"
 	outcomeBadRequest   = "bad-request" // 400 and 415

@@ -26,8 +26,10 @@ import (
 )
 
 // Intake is what the webhook hands notifications to (service/queue's Queue).
+// Admit queues an entry, or reports it coalesced into one waiting, or
+// skipped as a notification of the service's own write.
 type Intake interface {
-	Enqueue(ctx context.Context, e queue.Entry) (queued bool, err error)
+	Admit(ctx context.Context, e queue.Entry) (queue.Admission, error)
 	RequestCatchUp(ctx context.Context, reason string) error
 	ObserveEvent(ctx context.Context, subscription string, eventNumbers []int64) (catchUp bool, err error)
 }

@@ -22,7 +22,9 @@ import (
 // A notification is only a hint that a patient may have changed: it is
 // queued (the queue coalesces) and answered 204 No Content, the one answer
 // that ends both rest-hook and topic retries. Nothing here talks to the FHIR
-// server.
+// server. A full-resource notification of a version the service wrote
+// itself (its own Task and CommunicationRequest writes come back) queues
+// nothing: the intake recognises it in the same Redis call as the enqueue.
 //
 //   - PUT /fhir/notify/{type}/{id}: rest-hook with a full-resource payload
 //     (HAPI's If-Match is about its own store: ignored).
@@ -185,7 +187,7 @@ func (s *Server) notification(ctx context.Context, d *delivery, n *fhir.Notifica
 	}
 	numbers := make([]int64, 0, len(n.Events))
 	unfocused := false
-	queued, coalesced := 0, 0
+	counts := map[queue.Admission]int{}
 	for _, ev := range n.Events {
 		numbers = append(numbers, ev.Number)
 		switch r, _ := fhir.ParseReference(ev.Focus); {
@@ -195,6 +197,8 @@ func (s *Server) notification(ctx context.Context, d *delivery, n *fhir.Notifica
 		case !fhir.Summarizes(r.Type):
 			continue
 		}
+		// An id-only event (no resource) has no version: it cannot be told
+		// from a clinician's change, and is queued.
 		e := queue.Entry{Resource: ev.Focus, Reason: "notification"}
 		if ev.Resource != nil {
 			if sum, err := fhir.SummarizeResource(ev.Resource); err == nil {
@@ -202,18 +206,18 @@ func (s *Server) notification(ctx context.Context, d *delivery, n *fhir.Notifica
 			}
 		}
 		d.resource, d.version = e.Resource, e.Version
-		ok, err := s.enqueueEntry(ctx, d, e)
+		a, err := s.enqueueEntry(ctx, d, e)
 		if err != nil {
 			return err
 		}
-		if ok {
-			queued++
-		} else {
-			coalesced++
-		}
+		counts[a]++
 	}
-	if queued == 0 && coalesced > 0 {
+	switch {
+	case counts[queue.Queued] > 0:
+	case counts[queue.Coalesced] > 0:
 		d.outcome = outcomeCoalesced
+	case counts[queue.OwnWrite] > 0:
+		d.outcome = outcomeOwnWrite
 	}
 	if unfocused {
 		if err := s.in.RequestCatchUp(ctx, "empty-event"); err != nil {
@@ -248,19 +252,25 @@ func (s *Server) enqueueResource(ctx context.Context, d *delivery, sum fhir.Reso
 }
 
 func (s *Server) enqueue(ctx context.Context, d *delivery, e queue.Entry) error {
-	queued, err := s.enqueueEntry(ctx, d, e)
+	a, err := s.enqueueEntry(ctx, d, e)
 	if err != nil {
 		return err
 	}
-	if !queued {
+	switch a {
+	case queue.Coalesced:
 		d.outcome = outcomeCoalesced
+	case queue.OwnWrite:
+		d.outcome = outcomeOwnWrite
 	}
 	return nil
 }
 
 // enqueueEntry hands one entry to the intake with the request's trace
-// context, so that the processing span joins the webhook's trace.
-func (s *Server) enqueueEntry(ctx context.Context, d *delivery, e queue.Entry) (bool, error) {
+// context, so that the processing span joins the webhook's trace. The
+// intake recognises a version the service wrote itself in the same Redis
+// round trip as the enqueue: such a notification is answered 204 and
+// queues nothing.
+func (s *Server) enqueueEntry(ctx context.Context, d *delivery, e queue.Entry) (queue.Admission, error) {
 	carrier := propagation.MapCarrier{}
 	propagation.TraceContext{}.Inject(ctx, carrier)
 	if len(carrier) > 0 {
@@ -268,13 +278,15 @@ func (s *Server) enqueueEntry(ctx context.Context, d *delivery, e queue.Entry) (
 	}
 	e.Enqueued = s.now()
 	start := time.Now()
-	queued, err := s.in.Enqueue(ctx, e)
+	a, err := s.in.Admit(ctx, e)
 	s.metrics.enqueue.Observe(time.Since(start).Seconds())
 	if err != nil {
-		return false, unavailable("the queue cannot take the notification now", err)
+		return a, unavailable("the queue cannot take the notification now", err)
 	}
-	d.entries++
-	return queued, nil
+	if a != queue.OwnWrite {
+		d.entries++
+	}
+	return a, nil
 }
 
 // pathResource is "Type/id" of the path, refused unless it names a

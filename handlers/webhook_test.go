@@ -442,8 +442,10 @@ func BenchmarkWebhookPut(b *testing.B) {
 
 type nopIntake struct{}
 
-func (nopIntake) Enqueue(_ context.Context, _ queue.Entry) (bool, error) { return true, nil }
-func (nopIntake) RequestCatchUp(_ context.Context, _ string) error       { return nil }
+func (nopIntake) Admit(_ context.Context, _ queue.Entry) (queue.Admission, error) {
+	return queue.Queued, nil
+}
+func (nopIntake) RequestCatchUp(_ context.Context, _ string) error { return nil }
 func (nopIntake) ObserveEvent(_ context.Context, _ string, _ []int64) (bool, error) {
 	return false, nil
 }
@@ -461,7 +463,7 @@ func (w *discardWriter) WriteHeader(code int)        { w.status = code }
 
 type panicIntake struct{ nopIntake }
 
-func (panicIntake) Enqueue(context.Context, queue.Entry) (bool, error) { panic("intake bug") }
+func (panicIntake) Admit(context.Context, queue.Entry) (queue.Admission, error) { panic("intake bug") }
 
 // A panic below a handler is answered 500 with an OperationOutcome, not a
 // dropped connection.

@@ -147,9 +147,12 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		wake = nil
 	}
 	metrics := live.NewMetrics(reg)
+	// The versions each plan transaction wrote go to Redis, so that the
+	// notifications of the service's own writes (and the catch-up's hits on
+	// them) queue no review.
 	proc, err := live.New(live.Config{
 		Review: opt, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
-		Logger: log, Metrics: metrics, Tracer: tracer,
+		OwnWrites: q, Logger: log, Metrics: metrics, Tracer: tracer,
 	}, client, wake)
 	if err != nil {
 		return fail("processor", err)

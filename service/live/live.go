@@ -10,11 +10,13 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -46,6 +48,12 @@ type Scheduler interface {
 	Schedule(ctx context.Context, patient string, at time.Time) error
 }
 
+// OwnWrites remembers the resource versions the service wrote itself, so
+// that their notifications are not reviewed again (service/queue).
+type OwnWrites interface {
+	RecordOwnWrites(ctx context.Context, versions map[string]string) error
+}
+
 // Config configures processing.
 type Config struct {
 	// Review is the pipeline's configuration, as `review` uses it: rules,
@@ -62,9 +70,12 @@ type Config struct {
 	// Attempts bounds the re-reads after a write lost a race (409: a
 	// clinician or another replica changed a Task in between); default 3.
 	Attempts int
-	Logger   *slog.Logger
-	Metrics  *Metrics
-	Tracer   trace.Tracer
+	// OwnWrites, when set, gets the versions each successful plan
+	// transaction wrote.
+	OwnWrites OwnWrites
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	Tracer    trace.Tracer
 }
 
 // DefaultWindowDays is the default of Config.WindowDays.
@@ -214,9 +225,12 @@ func (p *Processor) reviewOnce(ctx context.Context, patient string) (*Outcome, e
 		p.cfg.Metrics.finding(res.Plan.Open[i].Check)
 	}
 	if !res.Plan.Empty() && !p.cfg.DryRun {
-		if _, err := p.fhir.Transaction(ctx, opt.Writer.PlanBundle(res.Plan)); err != nil {
+		bundle := opt.Writer.PlanBundle(res.Plan)
+		resp, err := p.fhir.Transaction(ctx, bundle)
+		if err != nil {
 			return nil, err
 		}
+		p.recordOwnWrites(ctx, bundle, resp)
 	}
 	if p.sched != nil && !out.Wake.IsZero() {
 		if err := p.sched.Schedule(ctx, patient, out.Wake); err != nil {
@@ -233,4 +247,84 @@ func (p *Processor) reviewOnce(ctx context.Context, patient string) (*Outcome, e
 func refType(ref string) string {
 	r, _ := fhir.ParseReference(ref)
 	return r.Type
+}
+
+// recordOwnWrites hands the versions the transaction wrote to OwnWrites. A
+// failure is only logged: the write is done, and an unrecognised own write
+// costs one review, never a missed change.
+func (p *Processor) recordOwnWrites(ctx context.Context, bundle []byte, resp []fhir.Entry) {
+	if p.cfg.OwnWrites == nil {
+		return
+	}
+	versions := ownVersions(bundle, resp)
+	if len(versions) == 0 {
+		return
+	}
+	if err := p.cfg.OwnWrites.RecordOwnWrites(ctx, versions); err != nil {
+		p.cfg.Logger.WarnContext(ctx, "recording own writes failed", "error", err.Error())
+	}
+}
+
+// ownVersions are the resource versions ("Type/id" -> versionId) a
+// transaction wrote, from its response's locations (else etags), entry by
+// entry with the request's. A conditional create answered 200 created
+// nothing (the resource was there, in a version the review never read):
+// it is left out; so is any entry whose version cannot be read.
+func ownVersions(bundle []byte, resp []fhir.Entry) map[string]string {
+	var req struct {
+		Entry []struct {
+			Request struct {
+				Method string `json:"method"`
+			} `json:"request"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(bundle, &req) != nil || len(req.Entry) != len(resp) {
+		return nil
+	}
+	out := map[string]string{}
+	for i, e := range resp {
+		r := e.Response
+		if r == nil {
+			continue
+		}
+		switch method := req.Entry[i].Request.Method; {
+		case r.Status == http.StatusCreated:
+		case r.Status == http.StatusOK && method == http.MethodPut:
+		default:
+			continue
+		}
+		ref, version := locationVersion(r.Location)
+		if version == "" {
+			version = etagVersion(r.Etag)
+		}
+		if ref != "" && version != "" {
+			out[ref] = version
+		}
+	}
+	return out
+}
+
+// locationVersion splits a response location ("Task/12/_history/3", maybe
+// absolute) into "Task/12" and "3".
+func locationVersion(loc string) (ref, version string) {
+	path, version, _ := strings.Cut(loc, "/_history/")
+	version, _, _ = strings.Cut(version, "/")
+	parts := strings.Split(strings.TrimRight(path, "/"), "/")
+	if len(parts) < 2 {
+		return "", ""
+	}
+	ref = parts[len(parts)-2] + "/" + parts[len(parts)-1]
+	if fhir.RelativeRef(ref) != ref {
+		return "", ""
+	}
+	return ref, version
+}
+
+// etagVersion is the version of an ETag, W/"3" -> 3.
+func etagVersion(etag string) string {
+	v := strings.TrimPrefix(strings.TrimSpace(etag), "W/")
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return v[1 : len(v)-1]
+	}
+	return ""
 }

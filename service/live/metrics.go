@@ -18,6 +18,7 @@ type Metrics struct {
 	customErrors *prometheus.CounterVec
 	catchUps     *prometheus.CounterVec
 	catchUpFound *prometheus.CounterVec
+	deletes      *prometheus.CounterVec
 }
 
 // NewMetrics registers processing's metrics on reg.
@@ -42,11 +43,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "utilreview_catchups_total", Help: "Catch-up searches run, by trigger and outcome.",
 		}, []string{"trigger", "outcome"}),
 		catchUpFound: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "utilreview_catchup_resources_total", Help: "Resources the catch-up searches found, by type.",
+			Name: "utilreview_catchup_resources_total", Help: "Resources the catch-up searches found and queued, by type (a version the previous catch-up queued, found again by the overlap, is not counted).",
 		}, []string{"type"}),
+		deletes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_catchup_deletes_total",
+			Help: "Deletes the catch-up found in the types' _history, by type and outcome: enqueued (the patient of the version before), unfiltered (the subscription filter has parameters that cannot be checked on a deleted resource: left to the send-delete notification).",
+		}, []string{"type", "outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.reviews, m.failures, m.conflicts, m.findings, m.writes, m.customErrors, m.catchUps, m.catchUpFound)
+		reg.MustRegister(m.reviews, m.failures, m.conflicts, m.findings, m.writes, m.customErrors, m.catchUps, m.catchUpFound, m.deletes)
 	}
 	return m
 }
@@ -100,5 +105,11 @@ func (m *Metrics) catchUp(trigger, outcome string) {
 func (m *Metrics) found(typ string, n int) {
 	if m != nil && n > 0 {
 		m.catchUpFound.WithLabelValues(typ).Add(float64(n))
+	}
+}
+
+func (m *Metrics) deleteFound(typ, outcome string) {
+	if m != nil {
+		m.deletes.WithLabelValues(typ, outcome).Inc()
 	}
 }

@@ -96,6 +96,37 @@ func (q *Queue) CatchUpLock(ctx context.Context, ttl time.Duration) (release fun
 	}, true, nil
 }
 
+// Seen returns what the previous catch-up of key (a resource type, or a
+// type's deletes) found: "Type/id" -> version. The catch-up searches again
+// from an overlap before its watermark, and without this would queue the
+// newest resources of each type again at every run for as long as nothing
+// newer arrives.
+func (q *Queue) Seen(ctx context.Context, key string) (map[string]string, error) {
+	m, err := q.rdb.HGetAll(ctx, q.keys.seenPfx+key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("queue.Seen: %w", err)
+	}
+	return m, nil
+}
+
+// SetSeen replaces what the catch-up of key found (see Seen), in one step;
+// it is kept for a day.
+func (q *Queue) SetSeen(ctx context.Context, key string, seen map[string]string) error {
+	k := q.keys.seenPfx + key
+	_, err := q.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, k)
+		if len(seen) > 0 {
+			p.HSet(ctx, k, seen)
+			p.Expire(ctx, k, 24*time.Hour)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue.SetSeen: %w", err)
+	}
+	return nil
+}
+
 // eventWindow bounds what is kept per subscription: holes are tracked only
 // this far below the highest event number, and a jump or a drop wider than
 // this is a catch-up at once.

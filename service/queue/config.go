@@ -55,6 +55,11 @@ type Config struct {
 	// context is done (default 20s); then their context is cancelled and an
 	// unfinished entry is left pending for another replica to claim.
 	DrainTimeout time.Duration
+	// OwnWriteTTL is how long a version the service wrote is remembered
+	// (RecordOwnWrites) to recognise its notification (default 15m: HAPI
+	// retries a delivery for a minute, and delivers late under load; a
+	// notification after it costs one review).
+	OwnWriteTTL time.Duration
 	// Now is the clock of retries, wake-ups and event gaps (default
 	// time.Now).
 	Now func() time.Time
@@ -94,6 +99,7 @@ func (c Config) withDefaults() (Config, error) {
 		{"Poll", &c.Poll, time.Second},
 		{"BusyDelay", &c.BusyDelay, time.Second},
 		{"DrainTimeout", &c.DrainTimeout, 20 * time.Second},
+		{"OwnWriteTTL", &c.OwnWriteTTL, 15 * time.Minute},
 	}
 	for _, d := range durations {
 		switch {

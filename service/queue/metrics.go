@@ -13,6 +13,7 @@ import (
 // configured.
 type metrics struct {
 	enqueuedTotal *prometheus.CounterVec
+	ownWrites     *prometheus.CounterVec
 	processed     *prometheus.CounterVec
 	retries       prometheus.Counter
 	deadLetters   prometheus.Counter
@@ -27,6 +28,10 @@ func newMetrics(q *Queue) *metrics {
 			Name: "utilreview_queue_enqueued_total",
 			Help: "Entries offered to the queue, by reason and whether they were coalesced into one already waiting.",
 		}, []string{"reason", "coalesced"}),
+		ownWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_queue_own_writes_skipped_total",
+			Help: "Entries not queued because they name a resource version the service wrote itself, by reason.",
+		}, []string{"reason"}),
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "utilreview_queue_processed_total",
 			Help: "Entries handled, by outcome: success, retry, dead_letter, deferred (patient busy elsewhere, or shutdown), abandoned (left pending at shutdown).",
@@ -63,9 +68,16 @@ func (m *metrics) enqueued(reason string, coalesced bool) {
 	m.enqueuedTotal.WithLabelValues(reason, c).Inc()
 }
 
+func (m *metrics) ownWrite(reason string) {
+	if reason == "" {
+		reason = "unknown"
+	}
+	m.ownWrites.WithLabelValues(reason).Inc()
+}
+
 func (m *metrics) register(r prometheus.Registerer) error {
 	var errs []error
-	for _, c := range []prometheus.Collector{m.enqueuedTotal, m.processed, m.retries, m.deadLetters, m.latency, m.wakeups, m.state} {
+	for _, c := range []prometheus.Collector{m.enqueuedTotal, m.ownWrites, m.processed, m.retries, m.deadLetters, m.latency, m.wakeups, m.state} {
 		errs = append(errs, r.Register(c))
 	}
 	return errors.Join(errs...)

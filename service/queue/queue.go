@@ -42,6 +42,8 @@ type keys struct {
 	watermarks string // hash: resource type → watermark
 	eventSubs  string // set: subscriptions with recorded event numbers
 	eventsPfx  string // + subscription + ":state" (hash {max}) and ":holes" (sorted set)
+	ownPfx     string // + "Type/id": the last version the service itself wrote (with a TTL)
+	seenPfx    string // + type: hash "Type/id" -> version the last catch-up of the type found
 }
 
 func newKeys(prefix string) keys {
@@ -57,6 +59,8 @@ func newKeys(prefix string) keys {
 		watermarks: prefix + "catchup:watermarks",
 		eventSubs:  prefix + "events:subscriptions",
 		eventsPfx:  prefix + "events:",
+		ownPfx:     prefix + "own:",
+		seenPfx:    prefix + "catchup:seen:",
 	}
 }
 
@@ -107,27 +111,81 @@ func (q *Queue) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Enqueue adds e unless its patient (e.Key()) is already waiting, not yet
-// taken by a worker: then it reports queued false, and the waiting entry
-// covers this change, since the processor reads the server's current state.
-// Once a worker has taken the patient, Enqueue adds a new entry, so a change
-// made during processing is reviewed after it. Enqueued defaults to now.
+// Admission is what Admit did with an entry.
+type Admission int
+
+const (
+	// Queued: a new entry was added.
+	Queued Admission = iota
+	// Coalesced: the patient was already waiting; that entry covers this
+	// change, since the processor reads the server's current state.
+	Coalesced
+	// OwnWrite: the entry's resource version is one the service itself
+	// wrote (RecordOwnWrites): its review would read what the write's own
+	// review already planned, so nothing is queued.
+	OwnWrite
+)
+
+// Enqueue is Admit reporting only whether a new entry was added.
 func (q *Queue) Enqueue(ctx context.Context, e Entry) (queued bool, err error) {
+	a, err := q.Admit(ctx, e)
+	return a == Queued, err
+}
+
+// Admit adds e unless its patient (e.Key()) is already waiting, not yet
+// taken by a worker (Coalesced), or e names a resource version the service
+// wrote itself (OwnWrite, see RecordOwnWrites). Once a worker has taken the
+// patient, Admit adds a new entry, so a change made during processing is
+// reviewed after it. Enqueued defaults to now. It is one Redis round trip.
+func (q *Queue) Admit(ctx context.Context, e Entry) (Admission, error) {
 	key := e.Key()
 	if key == "" {
-		return false, errors.New("queue.Enqueue: entry names neither patient nor resource")
+		return Queued, errors.New("queue.Admit: entry names neither patient nor resource")
 	}
 	if e.Enqueued.IsZero() {
 		e.Enqueued = q.cfg.Now()
 	}
-	args := append([]any{key}, e.fields()...)
-	id, err := enqueueScript.Run(ctx, q.rdb, []string{q.keys.stream, q.keys.waiting}, args...).Text()
-	if err != nil {
-		return false, fmt.Errorf("queue.Enqueue: %w", err)
+	own, version := q.keys.ownPfx, ""
+	if e.Resource != "" && e.Version != "" {
+		own, version = q.keys.ownPfx+e.Resource, e.Version
 	}
-	queued = id != ""
-	q.metrics.enqueued(e.Reason, !queued)
-	return queued, nil
+	args := append([]any{key, version}, e.fields()...)
+	id, err := enqueueScript.Run(ctx, q.rdb, []string{q.keys.stream, q.keys.waiting, own}, args...).Text()
+	if err != nil {
+		return Queued, fmt.Errorf("queue.Admit: %w", err)
+	}
+	switch id {
+	case ownWriteReply:
+		q.metrics.ownWrite(e.Reason)
+		return OwnWrite, nil
+	case "":
+		q.metrics.enqueued(e.Reason, true)
+		return Coalesced, nil
+	}
+	q.metrics.enqueued(e.Reason, false)
+	return Queued, nil
+}
+
+// RecordOwnWrites records resource versions the service itself wrote
+// ("Type/id" -> versionId, from a transaction's response) for ttl, so that
+// Admit recognises the notifications and catch-up hits they cause. A version
+// recorded only after its notification arrived costs one review, never a
+// missed change.
+func (q *Queue) RecordOwnWrites(ctx context.Context, versions map[string]string) error {
+	if len(versions) == 0 {
+		return nil
+	}
+	ttl := q.cfg.OwnWriteTTL
+	_, err := q.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, ref := range slices.Sorted(maps.Keys(versions)) {
+			p.Set(ctx, q.keys.ownPfx+ref, versions[ref], ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("queue.RecordOwnWrites: %w", err)
+	}
+	return nil
 }
 
 // Schedule asks for patient to be reviewed again at at (an Entry with

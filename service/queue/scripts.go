@@ -17,12 +17,31 @@ local function waiting(stream, marks, key)
 end
 `
 
-// enqueueScript adds an entry unless its patient is already waiting.
-// KEYS: stream, waiting. ARGV: key, field, value, ... Returns the new id, or
-// "" when coalesced.
+// ownWriteReply is what enqueueScript answers for a version the service
+// wrote itself (a stream id never looks like it).
+const ownWriteReply = "own"
+
+// enqueueScript adds an entry unless the resource version it names is one
+// the service wrote itself, or its patient is already waiting.
+// KEYS: stream, waiting, own version key of the resource. ARGV: key,
+// version ("" skips the own-write check), field, value, ... Returns the new
+// id, "" when coalesced, "own" for an own write.
+//
+// A notified version is the service's own when it equals the recorded one,
+// or, both being decimal (as HAPI's are), precedes it: every Task write of
+// the service is an If-Match update of the version its review read (or a
+// create), so an earlier version was read, or replaced, by that review.
 var enqueueScript = redis.NewScript(coalesced + `
+if ARGV[2] ~= '' then
+  local own = redis.call('GET', KEYS[3])
+  if own then
+    if own == ARGV[2] then return 'own' end
+    if string.match(own, '^%d+$') and string.match(ARGV[2], '^%d+$') and #ARGV[2] <= 15 and #own <= 15
+       and tonumber(ARGV[2]) < tonumber(own) then return 'own' end
+  end
+end
 if waiting(KEYS[1], KEYS[2], ARGV[1]) then return '' end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
 redis.call('HSET', KEYS[2], ARGV[1], id)
 return id
 `)
