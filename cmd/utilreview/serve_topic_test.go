@@ -52,13 +52,18 @@ func TestServeTopicEqualsReview(t *testing.T) {
 		t.Fatalf("%d Subscriptions of the instance, want one per followed type (%d): %v", len(subs), len(followedTypes()), subs)
 	}
 
+	events := func() map[string]int64 { return l.eventMax(t, rdb, prefix, subs) }
+	sfx := idSuffix()
+	probes := l.probeTopics(t, c, sfx, events)
+	from := events() // the event numbers after the probes
+
 	// A subset of the example scenarios: p2 (claim held for the two-midnight
 	// review, readmission), p3 (observation), p5 (a commercial payer's
 	// admission notification, with a CommunicationRequest), p7 (claims only).
-	sfx := idSuffix()
 	st := c.PutBundle(scenarioSubset(t, "p2", "p3", "p5", "p7"), sfx, l.tag)
 	written := time.Now()
-	wantTasks, wantRequests := l.offline(t, st.File)
+	stored := append(append([]map[string]any(nil), st.Resources...), probes...)
+	wantTasks, wantRequests := l.offline(t, collectionFile(t, c.Base, stored))
 	if len(wantTasks) < 10 || len(wantRequests) == 0 {
 		t.Fatalf("offline review found %d Tasks and %d CommunicationRequests, want at least 10 and 1", len(wantTasks), len(wantRequests))
 	}
@@ -75,16 +80,15 @@ func TestServeTopicEqualsReview(t *testing.T) {
 	for _, r := range st.Resources {
 		counts[r["resourceType"].(string)]++
 	}
-	events := func() map[string]int64 { return l.eventMax(t, rdb, prefix, subs) }
 	got := events()
 	for _, typ := range []string{"Encounter", "Coverage", "Claim"} {
-		if got[typ] != counts[typ] {
-			t.Errorf("%s Subscription: last event number %d recorded, want %d (one per %s written)", typ, got[typ], counts[typ], typ)
+		if got[typ]-from[typ] != counts[typ] {
+			t.Errorf("%s Subscription: last event number %d recorded, want %d (%d after the probes, one per %s written)", typ, got[typ], from[typ]+counts[typ], from[typ], typ)
 		}
 	}
 	// The service's own Task writes come back through the Task topic.
-	if got["Task"] < int64(len(wantTasks)) {
-		t.Errorf("Task Subscription: last event number %d recorded, want at least %d (one per Task created)", got["Task"], len(wantTasks))
+	if got["Task"]-from["Task"] < int64(len(wantTasks)) {
+		t.Errorf("Task Subscription: last event number %d recorded, want at least %d (one per Task created)", got["Task"], from["Task"]+int64(len(wantTasks)))
 	}
 
 	// A clinician completes the two-midnight review of stay e2: the Task
@@ -97,7 +101,7 @@ func TestServeTopicEqualsReview(t *testing.T) {
 		got := c.Get("Task/"+held["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
 		return got["status"] == "cancelled", fmt.Errorf("status %v", got["status"])
 	})
-	withDone := append(append([]map[string]any(nil), st.Resources...), done)
+	withDone := append(append([]map[string]any(nil), stored...), done)
 	wantTasks, wantRequests = l.offline(t, collectionFile(t, c.Base, withDone))
 	onServer := worklisttest.Server(t, c, "Task", l.system)
 	for id, status := range map[string]string{idValue(done, l.system): "completed", idValue(held, l.system): "cancelled"} {
@@ -109,9 +113,10 @@ func TestServeTopicEqualsReview(t *testing.T) {
 	l.converge(t, c, wantTasks, wantRequests, 10*time.Second)
 
 	// A type the scenarios do not write: a Condition recorded for the
-	// observation stay e4 reaches the service through its own topic (event 1
-	// of the Condition Subscription), and the worklist equals review's over
-	// the resources with the Condition among them.
+	// observation stay e4 reaches the service through its own topic (the
+	// Condition Subscription's next event), and the worklist equals review's
+	// over the resources with the Condition among them.
+	before := events()["Condition"]
 	cond := map[string]any{
 		"resourceType": "Condition", "id": "cond-e4-" + sfx,
 		"meta":           map[string]any{"tag": []any{map[string]any{"system": l.tag.System, "code": l.tag.Code}}},
@@ -124,7 +129,7 @@ func TestServeTopicEqualsReview(t *testing.T) {
 	cond = c.Put("Condition/cond-e4-"+sfx, cond).MustStatus(t, http.StatusCreated).Resource(t)
 	harness.Eventually(t, 30*time.Second, 100*time.Millisecond, "the Condition event recorded", func() (bool, error) {
 		n := events()["Condition"]
-		return n == 1, fmt.Errorf("Condition Subscription: last event %d, want 1", n)
+		return n == before+1, fmt.Errorf("Condition Subscription: last event %d, want %d", n, before+1)
 	})
 	wantTasks, wantRequests = l.offline(t, collectionFile(t, c.Base, append(withDone, cond)))
 	for _, id := range []string{idValue(done, l.system), idValue(held, l.system)} {
@@ -172,6 +177,74 @@ func TestServeTopicEqualsReview(t *testing.T) {
 		}
 		if holes != 0 {
 			t.Errorf("%s (%s): %d event numbers still missing", sub, typ, holes)
+		}
+	}
+}
+
+// probeTopics writes a probe patient's Encounter, Coverage, Claim and
+// Condition (tagged, so followed) until the service has recorded an event of
+// each type's Subscription, and returns the probe's resources as stored.
+// HAPI answers a Subscription "active" before it delivers on it: it
+// activates by writing the status and registers the Subscription for
+// matching only when it processes that write, asynchronously (0.1 to 0.7 s
+// later on an idle server); a write in between is never notified, and this
+// test has no periodic catch-up to find it.
+func (l *liveEnv) probeTopics(t *testing.T, c *harness.FHIR, sfx string, events func() map[string]int64) []map[string]any {
+	t.Helper()
+	tag := []any{map[string]any{"system": l.tag.System, "code": l.tag.Code}}
+	coding := func(system, code string) map[string]any {
+		return map[string]any{"coding": []any{map[string]any{"system": system, "code": code}}}
+	}
+	ref := func(r string) map[string]any { return map[string]any{"reference": r} }
+	pat, org := "Patient/probe-"+sfx, "Organization/probe-"+sfx
+	var stored []map[string]any
+	for _, r := range []map[string]any{
+		{"resourceType": "Organization", "id": "probe-" + sfx, "meta": map[string]any{"tag": tag}, "name": "Probe payer"},
+		{"resourceType": "Patient", "id": "probe-" + sfx, "meta": map[string]any{"tag": tag}},
+	} {
+		stored = append(stored, c.Put(r["resourceType"].(string)+"/"+r["id"].(string), r).MustStatus(t, http.StatusCreated).Resource(t))
+	}
+	probes := []map[string]any{
+		{"resourceType": "Encounter", "id": "probe-" + sfx, "status": "cancelled",
+			"class": map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}, "subject": ref(pat),
+			"period": map[string]any{"start": "2026-11-19T09:00:00-05:00", "end": "2026-11-19T09:30:00-05:00"}},
+		{"resourceType": "Coverage", "id": "probe-" + sfx, "status": "cancelled", "beneficiary": ref(pat), "payor": []any{ref(org)}},
+		{"resourceType": "Claim", "id": "probe-" + sfx, "status": "entered-in-error",
+			"type": coding("http://terminology.hl7.org/CodeSystem/claim-type", "professional"), "use": "claim", "patient": ref(pat),
+			"created": "2026-11-19T10:00:00-05:00", "provider": ref(org),
+			"priority":  coding("http://terminology.hl7.org/CodeSystem/processpriority", "normal"),
+			"insurance": []any{map[string]any{"sequence": 1, "focal": true, "coverage": ref("Coverage/probe-" + sfx)}}},
+		{"resourceType": "Condition", "id": "probe-" + sfx, "subject": ref(pat),
+			"clinicalStatus": coding("http://terminology.hl7.org/CodeSystem/condition-clinical", "resolved"),
+			"code":           coding("http://hl7.org/fhir/sid/icd-10-cm", "Z00.00")},
+	}
+	start := time.Now()
+	base := events()
+	for attempt := 1; ; attempt++ {
+		for _, r := range probes {
+			r["meta"] = map[string]any{"tag": tag}
+			r["text"] = map[string]any{"status": "generated", "div": fmt.Sprintf(`<div xmlns="http://www.w3.org/1999/xhtml">probe %d</div>`, attempt)}
+			c.Put(r["resourceType"].(string)+"/"+r["id"].(string), r).MustStatus(t, http.StatusOK, http.StatusCreated)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			now, missing := events(), ""
+			for _, r := range probes {
+				if typ := r["resourceType"].(string); now[typ] <= base[typ] {
+					missing += " " + typ
+				}
+			}
+			if missing == "" {
+				t.Logf("topic mode: every probed Subscription delivers, %.1f s after ready (probe written %d times)", time.Since(start).Seconds(), attempt)
+				for _, r := range probes {
+					stored = append(stored, c.Get(r["resourceType"].(string)+"/"+r["id"].(string)).MustStatus(t, http.StatusOK).Resource(t))
+				}
+				return stored
+			}
+			if attempt == 12 && time.Now().Add(100*time.Millisecond).After(deadline) {
+				t.Fatalf("no event after 12 probe writes:%s", missing)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }
