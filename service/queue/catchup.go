@@ -132,6 +132,10 @@ func (q *Queue) SetSeen(ctx context.Context, key string, seen map[string]string)
 // this is a catch-up at once.
 const eventWindow = 10000
 
+// earlyWindow bounds the numbers below the first one seen of a subscription
+// that are awaited as possibly still on their way (see ObserveEvent).
+const earlyWindow = 1000
+
 // eventTTL forgets a subscription's numbers after this long without an
 // event (a deleted subscription).
 const eventTTL = 7 * 24 * time.Hour
@@ -144,6 +148,14 @@ const eventTTL = 7 * 24 * time.Hour
 // (several replicas, the server's parallel deliveries), so the hole is
 // recorded with the time it was seen, and Gaps reports those still open
 // after a grace period.
+//
+// The first number seen of a subscription need not be its first event: HAPI
+// delivers a new Subscription's first events in parallel (measured: 3, 1, 2,
+// 4), and a service may start, or its Redis be flushed, mid-count. The
+// numbers below the first one seen (at most earlyWindow of them) are awaited
+// as "early" holes: one that arrives fills its hole, so a reordered 1 is not
+// taken for a reset; one that never arrives is forgotten after the grace
+// without a catch-up (a start catches up anyway).
 func (q *Queue) ObserveEvent(ctx context.Context, subscription string, eventNumbers []int64) (catchUp bool, err error) {
 	if subscription == "" {
 		return false, errors.New("queue.ObserveEvent: no subscription")
@@ -152,7 +164,7 @@ func (q *Queue) ObserveEvent(ctx context.Context, subscription string, eventNumb
 		return false, nil
 	}
 	nums := slices.Sorted(slices.Values(eventNumbers))
-	args := []any{q.cfg.Now().UnixMilli(), eventWindow, eventTTL.Milliseconds(), subscription}
+	args := []any{q.cfg.Now().UnixMilli(), eventWindow, eventTTL.Milliseconds(), subscription, earlyWindow}
 	for _, n := range nums {
 		args = append(args, n)
 	}
@@ -166,7 +178,8 @@ func (q *Queue) ObserveEvent(ctx context.Context, subscription string, eventNumb
 
 // Gaps reports whether any subscription has a hole in its event numbers
 // first seen more than grace ago, and forgets those holes (the catch-up it
-// triggers covers them).
+// triggers covers them). Early holes (below a subscription's first number
+// seen) older than grace are forgotten without a catch-up.
 func (q *Queue) Gaps(ctx context.Context, grace time.Duration) (bool, error) {
 	subs, err := q.rdb.SMembers(ctx, q.keys.eventSubs).Result()
 	if err != nil {

@@ -116,6 +116,19 @@ func TestObserveEvent(t *testing.T) {
 		}},
 		{"first event seen mid-count: no gap", []step{
 			{0, []int64{41}, false}, {0, []int64{42}, false}, {time.Minute, nil, false},
+			{0, []int64{1}, true}, // the early numbers forgotten: now a 1 is a reset
+		}},
+		// HAPI 8.8 delivers a new Subscription's first events in parallel:
+		// measured 3, 1, 2, 4 for four Encounters of one transaction
+		// (docs/fhir-server-behaviour.md). The late 1 is not a reset, and
+		// nothing is missing.
+		{"reordered at a subscription's start: no catch-up", []step{
+			{0, []int64{3}, false}, {0, []int64{1}, false}, {0, []int64{2}, false}, {0, []int64{4}, false},
+			{time.Minute, nil, false},
+		}},
+		{"an early number still awaited is not a reset", []step{
+			{0, []int64{5}, false}, {time.Second, []int64{1}, false}, {time.Second, []int64{6}, false},
+			{0, []int64{1}, true}, // 1 again, after its hole was filled: a reset
 		}},
 		{"reordered within the grace: no catch-up", []step{
 			{0, []int64{1}, false}, {0, []int64{2}, false}, {0, []int64{5}, false},
@@ -141,7 +154,7 @@ func TestObserveEvent(t *testing.T) {
 			{time.Minute, nil, false},
 		}},
 		{"a reset to 1 within one batch is reported", []step{
-			{0, []int64{9}, false}, {0, []int64{1, 10}, true},
+			{0, []int64{1}, false}, {0, []int64{9}, false}, {0, []int64{1, 10}, true},
 		}},
 		{"a jump wider than the window is reported at once", []step{
 			{0, []int64{1}, false}, {0, []int64{eventWindow + 10}, true}, {time.Minute, nil, false},

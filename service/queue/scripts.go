@@ -176,20 +176,29 @@ return 1
 // observeScript records a subscription's event numbers (ascending). The
 // state hash keeps the highest number seen; the holes set keeps numbers
 // skipped, scored by number, as "number:first-seen-ms", within a window
-// below the highest. Returns 1 when a catch-up is due now: a reset (a
-// number ≤ 1 after a higher one, or one below the window: the server
-// restarted its count) or a jump wider than the window.
+// below the highest. The numbers below the first one seen of a subscription
+// (at most the early window) are early holes, "number:e<first-seen-ms>": a
+// number that fills one is a late first event, not a reset. Returns 1 when
+// a catch-up is due now: a reset (a number ≤ 1 after a higher one that fills
+// no hole, or one below the window: the server restarted its count) or a
+// jump wider than the window.
 // KEYS: state, holes, subscriptions. ARGV: now ms, window, ttl ms,
-// subscription, numbers...
+// subscription, early window, numbers...
 var observeScript = redis.NewScript(`
 local window = tonumber(ARGV[2])
+local early = tonumber(ARGV[5])
 local m = redis.call('HGET', KEYS[1], 'max')
 local max = nil
 if m then max = tonumber(m) end
 local catchup = 0
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local n = tonumber(ARGV[i])
   if max == nil then
+    local lo = n - early
+    if lo < 1 then lo = 1 end
+    for k = lo, n - 1 do
+      redis.call('ZADD', KEYS[2], k, string.format('%d:e%s', k, ARGV[1]))
+    end
     max = n
   elseif n > max then
     if n - max - 1 > window then
@@ -204,13 +213,15 @@ for i = 5, #ARGV do
     redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%d', max - window))
   elseif n == max then
     -- a duplicate
-  elseif n <= 1 or n < max - window then
-    catchup = 1
-    max = n
-    redis.call('DEL', KEYS[2])
   else
     local hs = redis.call('ZRANGEBYSCORE', KEYS[2], n, n)
-    if #hs > 0 then redis.call('ZREM', KEYS[2], unpack(hs)) end
+    if #hs > 0 then
+      redis.call('ZREM', KEYS[2], unpack(hs))
+    elseif n <= 1 or n < max - window then
+      catchup = 1
+      max = n
+      redis.call('DEL', KEYS[2])
+    end
   end
 end
 redis.call('HSET', KEYS[1], 'max', string.format('%d', max))
@@ -221,15 +232,17 @@ return catchup
 `)
 
 // gapsScript removes holes first seen at or before the cutoff and says
-// whether there were any; it forgets a subscription whose state expired.
+// whether there were any but early ones; it forgets a subscription whose
+// state expired.
 // KEYS: holes, state, subscriptions. ARGV: cutoff ms, subscription.
 var gapsScript = redis.NewScript(`
 local found = 0
 for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local seen = tonumber(string.match(h, ':(%d+)$'))
+  local e, seen = string.match(h, ':(e?)(%d+)$')
+  seen = tonumber(seen)
   if seen and seen <= tonumber(ARGV[1]) then
     redis.call('ZREM', KEYS[1], h)
-    found = 1
+    if e == '' then found = 1 end
   end
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('SREM', KEYS[3], ARGV[2]) end

@@ -87,9 +87,9 @@ var DefaultTypes = []string{
 //
 // The topics must exist on the FHIR server (for HAPI R4, as Basic resources
 // like e2e/hapi/topics/*.json): HAPI accepts and activates a Subscription on a
-// topic it does not hold, and then never notifies. The test server holds
-// encounter-changed, claim-changed and task-changed only; Ensure logs a warning
-// and lists in Report.MissingTopics the topics it cannot find on the server.
+// topic it does not hold, and then never notifies. The test server holds one
+// for each of DefaultTypes; Ensure logs a warning and lists in
+// Report.MissingTopics the topics it cannot find on the server.
 func DefaultTopicURL(typ string) string {
 	return DefaultTopicBase + strings.ToLower(typ) + "-changed"
 }
