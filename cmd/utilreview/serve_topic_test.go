@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -355,33 +354,6 @@ func scenarioPatient(r map[string]any) string {
 		}
 	}
 	return ""
-}
-
-// metricWith is the sum of a metric's series whose labels contain label
-// (e.g. `trigger="start"`).
-func metricWith(t *testing.T, base, name, label string) float64 {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatalf("/metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") || !strings.Contains(line, label) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("/metrics: %q: %v", line, err)
-		}
-		sum += v
-	}
-	return sum
 }
 
 // TestTopicsForEveryFollowedType: the test server (e2e/hapi/topics, loaded
