@@ -74,7 +74,6 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 		b.leaveOutLater(r) // a stay that began after as-of
 		return
 	}
-	b.encounterAsOf(e)
 	for i := range er.Type {
 		e.Types = appendCodes(e.Types, &er.Type[i])
 	}
@@ -87,6 +86,7 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 	}
 	e.Attending = b.attending(er, r)
 	e.ServiceProvider = b.refString(er.ServiceProvider, r)
+	b.encounterAsOf(e)
 	b.encounters[r] = e
 	p.Encounters = append(p.Encounters, e)
 }
