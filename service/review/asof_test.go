@@ -17,7 +17,9 @@ import (
 // discharged to a SNF, the stay's claim created 03-04 09:00; patient b, the
 // fictional Example Medicare Advantage Plan (24 h notification), inpatient
 // from Monday 2026-03-02 10:00 to 03-09 10:00, the plan notified late, on
-// 03-04 12:00. Payers come from Coverage, so they are known during the stay.
+// 03-04 12:00; patient c, Original Medicare, in observation from 03-02 10:00,
+// admitted as an inpatient at 03-03 12:00, discharged 03-06 10:00. Payers
+// come from Coverage, so they are known during the stay.
 const asOfRecord = `{"resourceType": "Bundle", "type": "collection", "entry": [
  {"resource": {"resourceType": "Patient", "id": "a"}},
  {"resource": {"resourceType": "Patient", "id": "b"}},
@@ -40,6 +42,13 @@ const asOfRecord = `{"resourceType": "Bundle", "type": "collection", "entry": [
  {"resource": {"resourceType": "Encounter", "id": "stay-b", "status": "finished",
    "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}, "subject": {"reference": "Patient/b"},
    "period": {"start": "2026-03-02T10:00:00-05:00", "end": "2026-03-09T10:00:00-04:00"}}},
+ {"resource": {"resourceType": "Patient", "id": "c"}},
+ {"resource": {"resourceType": "Coverage", "id": "cov-c", "status": "active", "beneficiary": {"reference": "Patient/c"},
+   "payor": [{"reference": "Organization/medicare"}], "period": {"start": "2020-01-01"}}},
+ {"resource": {"resourceType": "Encounter", "id": "stay-c", "status": "finished",
+   "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"}, "subject": {"reference": "Patient/c"},
+   "classHistory": [{"class": {"code": "OBSENC"}, "period": {"start": "2026-03-02T10:00:00-05:00", "end": "2026-03-03T12:00:00-05:00"}}],
+   "period": {"start": "2026-03-02T10:00:00-05:00", "end": "2026-03-06T10:00:00-05:00"}}},
  {"resource": {"resourceType": "Communication", "id": "notice-b", "status": "completed", "subject": {"reference": "Patient/b"},
    "encounter": {"reference": "Encounter/stay-b"}, "recipient": [{"reference": "Organization/ma"}], "sent": "2026-03-04T12:00:00-05:00"}}
 ]}`
@@ -71,10 +80,18 @@ func TestAsOfIsAPointInTime(t *testing.T) {
 		claimA   bool     // claim-a exists
 		reviewed string   // what the row shows
 	}{
+		{asOf: "2026-03-03T11:00", inStayA: true,
+			raised:   []string{"observation-moon Encounter/stay-c"},
+			absent:   []string{"important-message Encounter/stay-c"},
+			reviewed: "c in observation for 25 hours, the inpatient order an hour ahead: the MOON is due (NOTICE Act), no Important Message yet"},
 		{asOf: "2026-03-03T12:00", inStayA: true,
 			raised:   []string{"important-message Encounter/stay-a", "admission-notification Encounter/stay-b"},
 			absent:   []string{"two-midnight Encounter/stay-a", "snf-three-day Encounter/stay-a", "claim-before-determination Claim/claim-a"},
 			reviewed: "mid-stay: a's stay in progress, its claim not yet created; b's notification overdue"},
+		{asOf: "2026-03-03T13:00", inStayA: true,
+			raised:   []string{"important-message Encounter/stay-c"},
+			moot:     []string{"observation-moon Encounter/stay-c"},
+			reviewed: "c admitted at 12:00: an inpatient now (Important Message, 42 CFR 405.1205), the MOON moot since observation ended"},
 		{asOf: "2026-03-03T16:00",
 			raised:   []string{"two-midnight Encounter/stay-a", "admission-notification Encounter/stay-b"},
 			moot:     []string{"important-message Encounter/stay-a", "snf-three-day Encounter/stay-a"},
