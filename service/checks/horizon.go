@@ -111,7 +111,8 @@ var horizons = map[string]horizonRule{
 		"history for the UR committee, not a review to do."},
 	CheckContinuedStayReview: {horizonDischarge, "Discharge; none while the stay goes on. Continued-stay reviews are " +
 		"of patients in the hospital (42 CFR 482.30(d); Medicaid 42 CFR 456.128, 456.137); none can happen after " +
-		"discharge."},
+		"discharge. A review overdue when the patient left is kept as a moot finding (its Task marked missed); one " +
+		"not yet due at discharge no longer holds."},
 	CheckReadmission30d: {horizonStayFiling, "For the readmission, " + stayFilingDoc + " The review decides whether " +
 		"the stays are billed apart or combined; once no claim can be filed it is a quality measure CMS computes from " +
 		"the claims (HRRP), not a review."},
@@ -141,10 +142,14 @@ func horizonOf(check string) (horizonRule, bool) {
 
 // horizonDoc is the rationale of a check's horizon, for its Definition.
 func horizonDoc(check string) string {
+	doc := genericHorizonDoc
 	if h, ok := horizonOf(check); ok {
-		return h.doc
+		doc = h.doc
 	}
-	return genericHorizonDoc
+	if doc != "" && 'a' <= doc[0] && doc[0] <= 'z' {
+		doc = string(doc[0]-'a'+'A') + doc[1:]
+	}
+	return doc
 }
 
 // settle sets each finding's horizon and marks those past it moot.
