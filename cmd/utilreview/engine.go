@@ -28,6 +28,9 @@ type engineConfig struct {
 	Owners map[checks.Owner]fhir.Reference
 	// Sender is CommunicationRequest.sender; zero keeps the default.
 	Sender fhir.Reference
+	// IncludeMoot raises findings past their check's actionable horizon too
+	// (business status missed); see review.Options.IncludeMoot.
+	IncludeMoot bool
 }
 
 // engineFlags are the engine flags registered on a FlagSet, resolved after
@@ -35,6 +38,7 @@ type engineConfig struct {
 type engineFlags struct {
 	tz, rulesDir, base, idSystem, sender *string
 	stale                                *int
+	includeMoot                          *bool
 	owners                               ownerFlag
 	getenv                               func(string) string
 }
@@ -57,6 +61,15 @@ func addEngineFlags(fs *flag.FlagSet, getenv func(string) string) (*engineFlags,
 	e.stale = fs.Int("stale-days", staleDefault, "an encounter in progress for more days than this is reported as stale")
 	fs.Var(e.owners, "owner", "ROLE=REFERENCE[|DISPLAY]: who owns the Tasks of a role ("+roleNames()+"), e.g. ur-team=PractitionerRole/ur-nurses|UR nurses (repeatable)")
 	e.sender = fs.String("sender", getenv("UTILREVIEW_SENDER"), "REFERENCE[|DISPLAY]: CommunicationRequest.sender, e.g. Organization/ur-dept|Utilization Review")
+	includeMoot := false
+	if v := getenv("UTILREVIEW_INCLUDE_MOOT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("UTILREVIEW_INCLUDE_MOOT %q: want true or false", v)
+		}
+		includeMoot = b
+	}
+	e.includeMoot = fs.Bool("include-moot", includeMoot, "also raise findings past their check's actionable horizon (moot: business status missed); otherwise they are only counted as missed")
 	return e, nil
 }
 
@@ -64,6 +77,7 @@ func addEngineFlags(fs *flag.FlagSet, getenv func(string) string) (*engineFlags,
 func (e *engineFlags) resolve() (engineConfig, error) {
 	cfg := engineConfig{
 		RulesDir: *e.rulesDir, Base: strings.TrimRight(*e.base, "/"), IdentifierSystem: *e.idSystem, StaleDays: *e.stale,
+		IncludeMoot: *e.includeMoot,
 	}
 	if cfg.StaleDays < 1 {
 		return cfg, fmt.Errorf("--stale-days %d: want 1 or more", cfg.StaleDays)
@@ -105,7 +119,8 @@ func (c engineConfig) options() (review.Options, error) {
 			StaleAfterDays:   c.StaleDays,
 			IdentifierSystem: writer.IdentifierSystem(),
 		},
-		Writer: writer,
+		Writer:      writer,
+		IncludeMoot: c.IncludeMoot,
 	}, nil
 }
 

@@ -35,6 +35,10 @@ type record struct {
 	RuleSet     string           `json:"rule_set,omitempty"`
 	Communicate string           `json:"communication,omitempty"`
 	Evidence    []evidenceRecord `json:"evidence"`
+	// ActionableUntil is the finding's horizon; Moot, that the review time
+	// is past it (the finding was missed).
+	ActionableUntil string `json:"actionable_until,omitempty"`
+	Moot            bool   `json:"moot,omitempty"`
 }
 
 type evidenceRecord struct {
@@ -68,6 +72,10 @@ func toRecord(f *checks.Finding, w *worklist.Writer, asOf time.Time, loc *time.L
 	if f.Communication != nil {
 		r.Communicate = f.Communication.Category
 	}
+	if !f.Horizon.IsZero() {
+		r.ActionableUntil = f.Horizon.In(loc).Format(time.RFC3339)
+	}
+	r.Moot = f.Moot
 	for _, e := range f.Evidence {
 		r.Evidence = append(r.Evidence, evidenceRecord{Type: e.Type, Value: evidenceValue(e, loc)})
 	}
@@ -103,17 +111,29 @@ func writeOutput(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revi
 	case "table":
 		err = writeTable(bw, cfg, w, res)
 	case "json":
-		recs := make([]record, len(res.Findings))
+		// With --include-moot the moot findings are under their own key,
+		// apart from the work that can still be done.
+		recs := make([]record, 0, len(res.Findings))
+		var moot []record
 		for i := range res.Findings {
-			recs[i] = toRecord(&res.Findings[i], w, cfg.AsOf, cfg.TZ)
+			rec := toRecord(&res.Findings[i], w, cfg.AsOf, cfg.TZ)
+			if cfg.IncludeMoot && rec.Moot {
+				moot = append(moot, rec)
+				continue
+			}
+			recs = append(recs, rec)
+		}
+		if cfg.IncludeMoot && moot == nil {
+			moot = []record{}
 		}
 		enc := json.NewEncoder(bw)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(struct {
 			AsOf     string   `json:"as_of"`
 			Findings []record `json:"findings"`
+			Moot     []record `json:"moot,omitempty"`
 			Summary  summary  `json:"summary"`
-		}{cfg.AsOf.Format(time.RFC3339), recs, summarize(res)})
+		}{cfg.AsOf.Format(time.RFC3339), recs, moot, summarize(res)})
 	case "ndjson":
 		enc := json.NewEncoder(bw)
 		for i := range res.Findings {
@@ -169,7 +189,10 @@ func writeTable(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revie
 	for i := range res.Findings {
 		f := &res.Findings[i]
 		status := string(f.Priority)
-		if f.Due.Before(cfg.AsOf) {
+		switch {
+		case f.Moot:
+			status = "MISSED " + status
+		case f.Due.Before(cfg.AsOf):
 			status = "OVERDUE " + status
 		}
 		name, mrn := "-", "-"
@@ -368,9 +391,18 @@ type summary struct {
 	Claims     int            `json:"claims"`
 	Findings   int            `json:"findings"`
 	PerCheck   map[string]int `json:"findings_per_check"`
-	Closed     int            `json:"closed_by_existing_tasks"`
-	Skipped    map[string]int `json:"skipped_resources"`
-	Errors     int            `json:"errors"`
+	// Missed counts the findings past their check's actionable horizon
+	// (moot), raised or not; NotRaised those left out of the worklist
+	// (without --include-moot, and no Task for them).
+	Missed         int            `json:"missed"`
+	MissedPerCheck map[string]int `json:"missed_per_check,omitempty"`
+	NotRaised      int            `json:"missed_not_raised"`
+	// Later counts, per type, the resources left out because they did not
+	// exist yet at --as-of (by their clinical and billing dates).
+	Later   map[string]int `json:"not_yet_at_as_of,omitempty"`
+	Closed  int            `json:"closed_by_existing_tasks"`
+	Skipped map[string]int `json:"skipped_resources"`
+	Errors  int            `json:"errors"`
 	// CustomErrors counts failed evaluations of payer CEL checks.
 	CustomErrors map[string]int `json:"custom_check_errors,omitempty"`
 }
@@ -393,6 +425,25 @@ func summarize(res *review.Result) summary {
 	for i := range res.Findings {
 		s.PerCheck[res.Findings[i].Check]++
 	}
+	missed := func(f *checks.Finding) {
+		if s.MissedPerCheck == nil {
+			s.MissedPerCheck = map[string]int{}
+		}
+		s.Missed++
+		s.MissedPerCheck[f.Check]++
+	}
+	for i := range res.Findings {
+		if res.Findings[i].Moot {
+			missed(&res.Findings[i])
+		}
+	}
+	for i := range res.Moot {
+		missed(&res.Moot[i])
+	}
+	s.NotRaised = len(res.Moot)
+	if res.Set != nil {
+		s.Later = res.Set.Later
+	}
 	s.CustomErrors = res.CustomErrors
 	return s
 }
@@ -406,12 +457,32 @@ func writeSummary(w io.Writer, res *review.Result) {
 		fmt.Fprintf(w, ", %d already closed by existing Tasks", s.Closed)
 	}
 	fmt.Fprintln(w)
+	// One column for the checks raised and the checks missed.
 	width := 0
-	for k := range s.PerCheck {
-		width = max(width, utf8.RuneCountInString(k))
+	for _, m := range []map[string]int{s.PerCheck, s.MissedPerCheck} {
+		for k := range m {
+			width = max(width, utf8.RuneCountInString(k))
+		}
 	}
 	for _, k := range sortedKeys(s.PerCheck) {
 		fmt.Fprintf(w, "  %-*s  %d\n", width, k, s.PerCheck[k])
+	}
+	if s.Missed > 0 {
+		fmt.Fprintf(w, "Missed: %d past their check's actionable horizon (moot)", s.Missed)
+		if s.NotRaised > 0 {
+			fmt.Fprintf(w, ", %d of them not raised (--include-moot lists them)", s.NotRaised)
+		}
+		fmt.Fprintln(w)
+		for _, k := range sortedKeys(s.MissedPerCheck) {
+			fmt.Fprintf(w, "  %-*s  %d\n", width, k, s.MissedPerCheck[k])
+		}
+	}
+	if len(s.Later) > 0 {
+		parts := make([]string, 0, len(s.Later))
+		for _, k := range sortedKeys(s.Later) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, s.Later[k]))
+		}
+		fmt.Fprintf(w, "Not yet in existence at --as-of (left out): %s\n", strings.Join(parts, ", "))
 	}
 	if len(s.Skipped) > 0 {
 		parts := make([]string, 0, len(s.Skipped))

@@ -60,6 +60,7 @@ Environment (a flag given on the command line wins over its variable):
   UTILREVIEW_CANONICAL_BASE           --canonical-base
   UTILREVIEW_IDENTIFIER_SYSTEM        --identifier-system
   UTILREVIEW_STALE_DAYS               --stale-days
+  UTILREVIEW_INCLUDE_MOOT             --include-moot
   UTILREVIEW_SENDER                   --sender
   UTILREVIEW_OWNER_UR_TEAM            --owner ur-team=...
   UTILREVIEW_OWNER_PHYSICIAN_ADVISOR  --owner physician-advisor=...

@@ -291,6 +291,7 @@ func (c *serveConfig) logAttrs() []any {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout), slog.String("as_of", asOf), slog.Int("workers", c.Workers),
 		slog.Int("max_attempts", c.MaxAttempts), slog.String("tz", c.TZ.String()), slog.String("rules_dir", c.RulesDir),
 		slog.String("canonical_base", c.Base), slog.String("identifier_system", c.IdentifierSystem),
+		slog.Bool("include_moot", c.IncludeMoot),
 	}
 }
 

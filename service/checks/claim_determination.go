@@ -46,6 +46,9 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 					!t.HasIdentifier(r.cfg.IdentifierSystem) || !isReviewTask(t) {
 					continue
 				}
+				if t.BusinessStatus == StatusMissed {
+					continue // a missed review can no longer change the claim
+				}
 				ev = append(ev, RefEvidence(EvReviewTask, t.Ref))
 				for _, cd := range t.Codes {
 					if isReviewCheck(cd.Code) && !containsString(open, cd.Code) {

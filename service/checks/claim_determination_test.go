@@ -36,6 +36,8 @@ func TestClaimBeforeDetermination(t *testing.T) {
 		{"review Task on hold", nil, nil, []*facts.Task{task("on-hold", "two-midnight", nil)}, true, "two-midnight"},
 		{"review Task through Task.encounter, no code", nil, nil, []*facts.Task{task("requested", "", func(t *facts.Task) { t.Focus, t.Encounter = "", "Encounter/s" })}, true, "an open review Task"},
 		{"review Task completed", nil, nil, []*facts.Task{task("completed", "two-midnight", nil)}, false, ""},
+		// A review past its horizon (business status missed) can no longer change the claim.
+		{"review Task missed", nil, nil, []*facts.Task{task("in-progress", "continued-stay-review", func(t *facts.Task) { t.BusinessStatus = StatusMissed })}, false, ""},
 		{"review Task cancelled", nil, nil, []*facts.Task{task("cancelled", "two-midnight", nil)}, false, ""},
 		{"someone else's Task", nil, nil, []*facts.Task{task("requested", "two-midnight", func(t *facts.Task) { t.Identifiers = []facts.Identifier{{System: "urn:other", Value: "1"}} })}, false, ""},
 		{"open Task of a notice, not a review", nil, nil, []*facts.Task{task("requested", "observation-moon", nil)}, false, ""},

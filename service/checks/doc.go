@@ -64,7 +64,7 @@ func docMarkdown(defs []Definition, evidence, statuses []Concept) []byte {
 	b.WriteString("\n## Custom checks\n\n")
 	b.WriteString("A payer rule set can add checks written in CEL (`custom:` in the rule file). Their findings carry the check id\n" +
 		"`custom:<id>`, the rule set's priority, message and deadline; they are listed in the check CodeSystem when the rule\n" +
-		"sets are loaded.\n")
+		"sets are loaded. Their actionable horizon is the generic one of their focus. " + genericHorizonDoc + "\n")
 
 	writeConcepts(&b, "Evidence types", "Codes of `Task.input.type` (CodeSystem `<base>/CodeSystem/evidence-type`); each input has exactly one value[x]. "+
 		"The writer (service/worklist) adds two of its own: `reason`, for reason codes beyond the first (which is `Task.reasonCode`), "+
@@ -106,6 +106,7 @@ func writeDefinition(b *strings.Builder, d Definition) {
 	field(b, "Why", d.Why)
 	field(b, "Source", d.Source)
 	field(b, "Thresholds", d.Thresholds)
+	field(b, "Actionable until", d.Horizon)
 	if d.Switch != "" {
 		field(b, "Switch", "`"+line(d.Switch)+"`")
 	}

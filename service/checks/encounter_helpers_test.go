@@ -188,11 +188,14 @@ func enCheckShape(t *testing.T, f Finding) {
 	if f.Patient == nil || f.Episode == "" || f.Due.IsZero() || f.Description == "" || f.Priority == "" || f.Owner == "" {
 		t.Errorf("%s: incomplete finding %+v", f.Check, f)
 	}
-	if f.Status != StatusAwaitingReview && f.Status != StatusDueSoon && f.Status != StatusOverdue && f.Status != StatusDataGap {
+	if f.Status != StatusAwaitingReview && f.Status != StatusDueSoon && f.Status != StatusOverdue && f.Status != StatusDataGap && f.Status != StatusMissed {
 		t.Errorf("%s: status %q", f.Check, f.Status)
 	}
+	if f.Moot != (f.Status == StatusMissed) || (f.Moot && f.Horizon.IsZero()) {
+		t.Errorf("%s: moot %v with status %q", f.Check, f.Moot, f.Status)
+	}
 	for _, ev := range f.Evidence {
-		if !hasConcept(encounterEvidenceTypes, ev.Type) {
+		if !hasConcept(encounterEvidenceTypes, ev.Type) && !(f.Moot && ev.Type == EvActionableUntil) {
 			t.Errorf("%s: evidence type %q is not in encounterEvidenceTypes", f.Check, ev.Type)
 		}
 		n := 0

@@ -35,6 +35,14 @@ import (
 //   - enc-obs (no coverage): observation 50 h: missing-coverage (data gap),
 //     the second midnight passed, the 48-hour escalation; no MOON, since no
 //     Medicare rule set applies without a payer.
+//
+// The engine returns findings past their check's actionable horizon too,
+// marked moot with business status missed (horizon.go): enc-snf's notices
+// and SNF warning (discharged 03-05), enc-obs's observation reviews
+// (discharged 03-12) and enc-notified's length-of-stay review (discharged
+// in January) can no longer be done as of 03-20. enc-obs's missing coverage
+// stays actionable until the filing limit after discharge, and enc-re's
+// readmission review until the filing limit after its own discharge.
 func TestEncounterChecksEndToEnd(t *testing.T) {
 	t.Parallel()
 	asOf := time.Date(2025, 3, 20, 16, 0, 0, 0, time.UTC) // 12:00 in New York
@@ -50,17 +58,21 @@ func TestEncounterChecksEndToEnd(t *testing.T) {
 		"condition-code-44 Encounter/enc-re Encounter/enc-re 2025-03-20T10:00:00 overdue",
 		"continued-stay-review Encounter/enc-friday cycle-1 2025-03-16T23:59:59 overdue", // missed, no Task closes it
 		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 due-soon",
+		// enc-notified's first review (day 2, every 2 days) was overdue when the
+		// patient left on 01-09 and no Task closed it: left undone at discharge,
+		// moot (42 CFR 482.30(d): reviews are of patients in the hospital).
+		"continued-stay-review Encounter/enc-notified cycle-1 2025-01-08T23:59:59 missed",
 		"important-message Encounter/enc-re Encounter/enc-re 2025-03-17T23:59:59 overdue",
-		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 overdue", // discharged before day 2 ended
+		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 missed", // discharged before day 2 ended; moot since discharge (42 CFR 405.1205(b))
 		"los-exceeds-gmlos Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
-		"los-exceeds-gmlos Encounter/enc-notified Encounter/enc-notified 2025-01-09T23:59:59 overdue",
+		"los-exceeds-gmlos Encounter/enc-notified Encounter/enc-notified 2025-01-09T23:59:59 missed", // discharged: no continued stay to justify (42 CFR 482.30(d))
 		"missing-coverage Encounter/enc-obs Encounter/enc-obs 2025-03-11T23:59:59 data-gap",
-		"observation-48h Encounter/enc-obs Encounter/enc-obs 2025-03-12T08:00:00 overdue",
+		"observation-48h Encounter/enc-obs Encounter/enc-obs 2025-03-12T08:00:00 missed", // observation ended at discharge
 		"observation-moon Encounter/enc-re Encounter/enc-re 2025-03-20T22:00:00 due-soon",
-		"observation-moon Encounter/enc-snf Encounter/enc-snf 2025-03-03T08:00:00 overdue",
-		"observation-second-midnight Encounter/enc-obs Encounter/enc-obs 2025-03-12T00:00:00 overdue",
+		"observation-moon Encounter/enc-snf Encounter/enc-snf 2025-03-03T08:00:00 missed",            // observation ended at the inpatient order (42 CFR 489.20(y))
+		"observation-second-midnight Encounter/enc-obs Encounter/enc-obs 2025-03-12T00:00:00 missed", // no order after discharge
 		"readmission-30d Encounter/enc-re Encounter/enc-snf+Encounter/enc-re 2025-03-16T23:59:59 overdue",
-		"snf-three-day Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 overdue",
+		"snf-three-day Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 missed", // the patient was told, or not, before leaving
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("findings\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))

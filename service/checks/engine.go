@@ -75,7 +75,8 @@ type run struct {
 }
 
 // Review returns the findings for one patient as of the given time, sorted
-// by due time.
+// by due time. Findings past their check's horizon are returned too, marked
+// Moot (see horizon.go): the caller decides whether to raise them.
 func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 	r := &run{asOf: asOf.In(e.cfg.Location), loc: e.cfg.Location, cfg: e.cfg, rules: e.rules}
 	var out []Finding
@@ -85,7 +86,10 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 		}
 		fs := r.encounter(p, enc)
 		fs = append(fs, r.customEncounter(p, enc)...)
-		if open := r.stillOpen(p, fs); len(open) > 0 {
+		fs = append(fs, r.leftAtDischarge(p, enc, fs)...)
+		r.settle(fs)
+		// A moot review can no longer change the claim: it does not hold it.
+		if open := r.stillOpen(p, notMoot(fs)); len(open) > 0 {
 			if r.raised == nil {
 				r.raised = make(map[*facts.Encounter][]Finding)
 			}
@@ -97,8 +101,9 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 		if r.before(claimThrough(cl)) {
 			continue
 		}
-		out = append(out, r.claim(p, cl)...)
-		out = append(out, r.customClaim(p, cl)...)
+		fs := append(r.claim(p, cl), r.customClaim(p, cl)...)
+		r.settle(fs)
+		out = append(out, fs...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
 	return out
@@ -152,5 +157,8 @@ func Definitions() []Definition {
 	defs := make([]Definition, 0, len(encounterDefinitions)+len(claimDefinitions))
 	defs = append(defs, encounterDefinitions...)
 	defs = append(defs, claimDefinitions...)
+	for i := range defs {
+		defs[i].Horizon = horizonDoc(defs[i].ID)
+	}
 	return defs
 }

@@ -72,6 +72,16 @@ func TestFindingsFollowDefinitions(t *testing.T) {
 	for _, c := range []*facts.Claim{mue, late} {
 		got = append(got, clRun("2025-03-06T10:00", clSource(clMedicareRules())).claim(clPatient(nil, c), c)...)
 	}
+	// A claim created while a review of its stay, still in progress, is
+	// open (the fixtures' held claims are for discharged stays, whose
+	// reviews are moot and hold nothing).
+	stay := &facts.Encounter{Ref: "Encounter/s", Key: "Encounter/s", Status: "in-progress",
+		Segments: []facts.Segment{{Class: "IMP", Start: clAt("2025-03-01T10:00")}}}
+	held := clClaim("h", "2025-03-05T10:00", clLine(1, "99223", "2025-03-01", 1))
+	held.Encounters = []*facts.Encounter{stay}
+	hr := clRun("2025-03-06T09:00", clSource(clMedicareRules()))
+	hr.raised = map[*facts.Encounter][]Finding{stay: {{Check: CheckContinuedStayReview, Encounter: stay}}}
+	got = append(got, hr.claim(clPatient([]*facts.Encounter{stay}, held), held)...)
 
 	reached := map[string]bool{}
 	for _, f := range got {

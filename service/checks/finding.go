@@ -57,6 +57,13 @@ type Finding struct {
 	RuleSet *rules.RuleSet // the payer rule set applied; nil when none
 	// Communication is set when the check also asks for a CommunicationRequest.
 	Communication *Communication
+
+	// Horizon is when the finding stops being actionable (its check's
+	// Definition.Horizon); zero when it has none (yet). Moot: the review
+	// time is past it, Status is StatusMissed, and the pipeline raises the
+	// finding only when asked to or when a Task already exists for it.
+	Horizon time.Time
+	Moot    bool
 }
 
 // Communication asks for a message to be sent (to the payer, or to the attending).
@@ -112,6 +119,9 @@ type Definition struct {
 	Priority   Priority
 	// Communication names the CommunicationRequest category when the check asks for one.
 	Communication string
+	// Horizon says until when a finding of the check is actionable, and why
+	// (filled from horizon.go by Definitions).
+	Horizon string
 }
 
 // Concept is one code of a utilreview CodeSystem, with its display and
@@ -125,9 +135,9 @@ type Concept struct {
 // EvidenceTypes lists the codes of the evidence-type CodeSystem: every
 // Evidence.Type a check may write.
 func EvidenceTypes() []Concept {
-	out := make([]Concept, 0, len(encounterEvidenceTypes)+len(claimEvidenceTypes))
+	out := make([]Concept, 0, len(encounterEvidenceTypes)+len(claimEvidenceTypes)+len(horizonEvidenceTypes))
 	out = append(out, encounterEvidenceTypes...)
-	for _, c := range claimEvidenceTypes {
+	for _, c := range append(claimEvidenceTypes[:len(claimEvidenceTypes):len(claimEvidenceTypes)], horizonEvidenceTypes...) {
 		if !hasConcept(out, c.Code) {
 			out = append(out, c)
 		}
@@ -150,6 +160,7 @@ const (
 	StatusDueSoon        = "due-soon"
 	StatusOverdue        = "overdue"
 	StatusDataGap        = "data-gap"
+	StatusMissed         = "missed"
 )
 
 // BusinessStatuses lists the codes of the business-status CodeSystem.
@@ -159,5 +170,6 @@ func BusinessStatuses() []Concept {
 		{StatusDueSoon, "Due soon", "The deadline falls within the next 24 hours."},
 		{StatusOverdue, "Overdue", "The deadline has passed without the finding being closed."},
 		{StatusDataGap, "Data gap", "The check could not be completed because data it needs is missing from the record; a person must supply or verify it."},
+		{StatusMissed, "Missed", "The finding is past its check's actionable horizon (e.g. a notice not delivered before discharge): it can no longer be done, and the team documents it as a missed compliance event."},
 	}
 }

@@ -38,7 +38,8 @@ const wakeSlack = time.Second
 // 48 h and the payer's limit), the midnights of day counts and continued-stay
 // cycles, and custom checks, whose next change cannot be computed; for a
 // claim not yet settled, the next facility midnight (filing limits and
-// payment windows count days). Zero when nothing can change by time alone.
+// payment windows count days); a finding's horizon passing (it becomes
+// moot). Zero when nothing can change by time alone.
 func (e *Engine) NextChange(p *facts.Patient, findings []Finding, asOf time.Time) time.Time {
 	loc := e.cfg.Location
 	r := &run{cfg: e.cfg}
@@ -52,6 +53,10 @@ func (e *Engine) NextChange(p *facts.Patient, findings []Finding, asOf time.Time
 		if due := findings[i].Due; !due.IsZero() {
 			consider(due.Add(-24*time.Hour + wakeSlack))
 			consider(due.Add(wakeSlack))
+		}
+		// Past its horizon a finding becomes moot: its Task is marked missed.
+		if h := findings[i].Horizon; !h.IsZero() {
+			consider(h.Add(wakeSlack))
 		}
 	}
 	for _, enc := range p.Encounters {

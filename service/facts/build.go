@@ -22,6 +22,11 @@ type Options struct {
 	// "no payer" (Synthea's "no_insurance"). The CLI wires it from the rule
 	// sets; nil means no display text does.
 	NoPayer func(display string) bool
+	// AsOf, when set, builds the facts as they stood at that instant, by
+	// the resources' clinical and billing dates (see asof.go): what began,
+	// was created or was sent later is left out, and a stay in progress then
+	// is seen in progress.
+	AsOf time.Time
 }
 
 // MSDRGSystem is the code system of CMS MS-DRGs. Only codings in it are
@@ -286,6 +291,10 @@ func (b *builder) fillPatient(r *fhir.Resource, p *Patient) {
 		if err != nil {
 			b.problemErr(r, wrapField("patient deceasedDateTime", err))
 		}
+		if b.later(t) {
+			// Not yet known at as-of; a death recorded without a date stays known.
+			return
+		}
 		p.Deceased = true
 		p.DeceasedAt = t
 	}
@@ -481,6 +490,9 @@ func (b *builder) lookupPatient(ref *fm.Reference, from *fhir.Resource) *Patient
 func (b *builder) indexLinks() {
 	for _, r := range b.conditionRes {
 		c := r.Value.(*fm.Condition)
+		if b.conditionLater(r) {
+			continue
+		}
 		if enc := b.resolveType(c.Encounter, r, "Encounter"); enc != nil {
 			b.conditionsByEnc[enc] = append(b.conditionsByEnc[enc], r)
 		}
@@ -516,36 +528,44 @@ func (b *builder) indexLinks() {
 	b.sortPatientCoverages()
 	for _, r := range b.eobRes {
 		eob := r.Value.(*fm.ExplanationOfBenefit)
+		if _, later := b.createdLater(eob.Created); later {
+			continue
+		}
 		if cl := b.resolveType(eob.Claim, r, "Claim"); cl != nil {
 			b.eobsByClaim[cl] = append(b.eobsByClaim[cl], r)
 		}
 	}
 }
 
-// markAccepted sets Claim.Accepted from ClaimResponses and
-// ExplanationOfBenefits whose outcome is complete or partial.
+// markAccepted sets Claim.Accepted (and AcceptedAt) from ClaimResponses
+// and ExplanationOfBenefits whose outcome is complete or partial. As of a
+// past instant, those created later did not exist yet: they are left out.
 func (b *builder) markAccepted() {
-	for _, r := range b.responseRes {
-		cr := r.Value.(*fm.ClaimResponse)
-		if !acceptedOutcome(cr.Outcome) {
-			continue
+	accept := func(r *fhir.Resource, ref *fm.Reference, created string, outcome fm.ClaimProcessingCodes) {
+		at, later := b.createdLater(created)
+		if later {
+			b.leaveOutLater(r)
+			return
 		}
-		if cl := b.resolveType(cr.Request, r, "Claim"); cl != nil {
+		if !acceptedOutcome(outcome) {
+			return
+		}
+		if cl := b.resolveType(ref, r, "Claim"); cl != nil {
 			if c := b.claims[cl]; c != nil {
 				c.Accepted = true
+				if !at.IsZero() && (c.AcceptedAt.IsZero() || at.Before(c.AcceptedAt)) {
+					c.AcceptedAt = at
+				}
 			}
 		}
 	}
+	for _, r := range b.responseRes {
+		cr := r.Value.(*fm.ClaimResponse)
+		accept(r, cr.Request, cr.Created, cr.Outcome)
+	}
 	for _, r := range b.eobRes {
 		eob := r.Value.(*fm.ExplanationOfBenefit)
-		if !acceptedOutcome(eob.Outcome) {
-			continue
-		}
-		if cl := b.resolveType(eob.Claim, r, "Claim"); cl != nil {
-			if c := b.claims[cl]; c != nil {
-				c.Accepted = true
-			}
-		}
+		accept(r, eob.Claim, eob.Created, eob.Outcome)
 	}
 }
 

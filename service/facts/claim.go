@@ -57,6 +57,10 @@ func (b *builder) addClaim(r *fhir.Resource) {
 		return
 	}
 	c.Created = t
+	if b.later(t) {
+		b.leaveOutLater(r) // created after as-of
+		return
+	}
 	bp, err := b.parsePeriod(cr.BillablePeriod, "claim billablePeriod")
 	if err != nil {
 		b.problemErr(r, err)

@@ -70,6 +70,10 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 	if e.Start.IsZero() && len(segs) > 0 {
 		e.Start, e.StartPrecision = segs[0].Start, firstPrec
 	}
+	if b.later(e.Start) {
+		b.leaveOutLater(r) // a stay that began after as-of
+		return
+	}
 	for i := range er.Type {
 		e.Types = appendCodes(e.Types, &er.Type[i])
 	}
@@ -82,6 +86,7 @@ func (b *builder) addEncounter(r *fhir.Resource) {
 	}
 	e.Attending = b.attending(er, r)
 	e.ServiceProvider = b.refString(er.ServiceProvider, r)
+	b.encounterAsOf(e)
 	b.encounters[r] = e
 	p.Encounters = append(p.Encounters, e)
 }
@@ -215,6 +220,9 @@ func (b *builder) encounterDiagnoses(r *fhir.Resource, er *fm.Encounter, e *Enco
 		if !ok {
 			continue // a Procedure or an unresolved reference gives no diagnosis code
 		}
+		if b.conditionLater(cond) {
+			continue // recorded after as-of
+		}
 		seenCond = append(seenCond, cond)
 		principal := (d.Rank != nil && *d.Rank == 1) || hasCode(d.Use, principalUses...)
 		ownPrincipal = ownPrincipal || principal
@@ -272,7 +280,7 @@ func (b *builder) encounterProcedures(r *fhir.Resource, e *Encounter) {
 		e.Procedures = append(e.Procedures, p)
 	}
 	for _, pr := range b.proceduresByEnc[r] {
-		if p, ok := b.procedureOf(pr); ok {
+		if p, ok := b.procedureOf(pr); ok && !b.later(p.Performed) {
 			add(p)
 		}
 	}

@@ -32,6 +32,10 @@ type Set struct {
 	Read map[string]int
 	// Skipped counts resources of types the engine does not read.
 	Skipped map[string]int
+	// Later counts, per resourceType, the resources left out because they
+	// did not exist yet at Options.AsOf (by their clinical and billing
+	// dates); nil when none was.
+	Later map[string]int
 	// Problems are input problems found while building facts (wrong shapes,
 	// absurd values); they name the file and entry.
 	Problems []error
@@ -180,6 +184,9 @@ type Claim struct {
 	// Accepted is true when a ClaimResponse or ExplanationOfBenefit for this
 	// claim reports outcome complete or partial.
 	Accepted bool
+	// AcceptedAt is when the first such response was created; zero when
+	// not accepted or when its created date cannot be read.
+	AcceptedAt time.Time
 }
 
 // Task is a Task already present, written by utilreview or by others.

@@ -112,6 +112,10 @@ func (b *builder) addCommunication(r *fhir.Resource) {
 			c.Sent = t
 		}
 	}
+	if b.later(c.Sent) {
+		b.leaveOutLater(r) // sent after as-of
+		return
+	}
 	p.Communications = append(p.Communications, c)
 }
 

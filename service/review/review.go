@@ -23,6 +23,12 @@ type Options struct {
 	Rules    *rules.Registry
 	Checks   checks.Config
 	Writer   *worklist.Writer
+	// IncludeMoot raises findings past their check's actionable horizon
+	// (checks.Finding.Moot) like the others, with business status missed.
+	// Without it a moot finding is raised only when a Task already exists
+	// for it (kept open, marked missed: a missed notice is a compliance event
+	// to document); the others are in Result.Moot.
+	IncludeMoot bool
 	// Progress, when set, is called after each file with the files done and the total.
 	Progress func(done, total int)
 }
@@ -33,7 +39,12 @@ type Result struct {
 	Set      *facts.Set
 	Findings []checks.Finding // open findings, by due time (so the overdue come first), see SortWorklist
 	Closed   int              // findings already closed by a completed, cancelled or rejected Task
-	Errors   []error          // input problems: each names its file and entry
+	// Moot are the findings past their check's actionable horizon that were
+	// not raised (no Task exists for them, and Options.IncludeMoot is off):
+	// missed, kept for the committee report, by due time. With IncludeMoot
+	// they are in Findings instead, each flagged Moot.
+	Moot   []checks.Finding
+	Errors []error // input problems: each names its file and entry
 	// CustomErrors counts, per custom check ("custom:<id>"), the evaluations
 	// that failed (the check then did not fire).
 	CustomErrors map[string]int
@@ -105,11 +116,14 @@ func RunResources(ctx context.Context, resources []*fhir.Resource, opt Options) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		open, closed := opt.Writer.Plan(pl.Review(p), p.Tasks)
+		raised, moot := pl.Raise(pl.Review(p), p.Tasks)
+		open, closed := opt.Writer.Plan(raised, p.Tasks)
 		res.Findings = append(res.Findings, open...)
 		res.Closed += closed
+		res.Moot = append(res.Moot, moot...)
 	}
 	SortWorklist(res.Findings)
+	SortWorklist(res.Moot)
 	return res, nil
 }
 
@@ -136,9 +150,12 @@ func NewPipeline(opt Options, onCustomError func(check string, err error)) *Pipe
 	return &Pipeline{opt: opt, engine: checks.NewEngine(cfg, opt.Rules)}
 }
 
-// Facts builds the per-patient facts of resources.
+// Facts builds the per-patient facts of resources as they stood at the
+// pipeline's clock (Options.AsOf): what began, was created or was sent
+// later is left out, by clinical and billing dates, and a stay in progress
+// then is seen in progress (facts.Options.AsOf).
 func (pl *Pipeline) Facts(resources []*fhir.Resource) *facts.Set {
-	return facts.Build(resources, facts.Options{Location: pl.opt.Location, NoPayer: rules.IsNoPayer})
+	return facts.Build(resources, facts.Options{Location: pl.opt.Location, NoPayer: rules.IsNoPayer, AsOf: pl.opt.AsOf})
 }
 
 // Review runs the checks over one patient as of the pipeline's clock.
@@ -148,11 +165,40 @@ func (pl *Pipeline) Review(p *facts.Patient) []checks.Finding {
 
 // Patient is one patient reviewed: its findings, the writes that bring its
 // Tasks in line with them, and when its findings can next change by time
-// alone (zero: never).
+// alone (zero: never). Moot are the findings past their horizon not raised.
 type Patient struct {
 	Findings   []checks.Finding
+	Moot       []checks.Finding
 	Plan       *worklist.Plan
 	NextChange time.Time
+}
+
+// Raise splits a patient's findings into those raised as work and the moot
+// ones left out: a finding past its check's horizon (checks.Finding.Moot)
+// is raised only with Options.IncludeMoot or when a Task already exists for
+// it, which then stays, marked missed, instead of being cancelled. With
+// nothing moot it returns found itself.
+func (pl *Pipeline) Raise(found []checks.Finding, tasks []*facts.Task) (raised, moot []checks.Finding) {
+	if pl.opt.IncludeMoot {
+		return found, nil
+	}
+	has := pl.opt.Writer.TaskIndex(tasks)
+	for i := range found {
+		if found[i].Moot && !has(&found[i]) {
+			if raised == nil {
+				raised = append(make([]checks.Finding, 0, len(found)-1), found[:i]...)
+			}
+			moot = append(moot, found[i])
+			continue
+		}
+		if raised != nil {
+			raised = append(raised, found[i])
+		}
+	}
+	if moot == nil {
+		return found, nil
+	}
+	return raised, moot
 }
 
 // ReviewPatient reviews one patient at asOf (the pipeline's clock when
@@ -163,12 +209,13 @@ func (pl *Pipeline) ReviewPatient(p *facts.Patient, requests []*worklist.Request
 		asOf = pl.opt.AsOf
 	}
 	found := pl.engine.Review(p, asOf)
+	raised, moot := pl.Raise(found, p.Tasks)
 	inScope := func(ref string) bool { return pl.engine.Covers(p, ref) }
-	plan, err := pl.opt.Writer.Reconcile(found, p.Tasks, requests, inScope, asOf)
+	plan, err := pl.opt.Writer.Reconcile(raised, p.Tasks, requests, inScope, asOf)
 	if err != nil {
 		return nil, err
 	}
-	return &Patient{Findings: found, Plan: plan, NextChange: pl.engine.NextChange(p, found, asOf)}, nil
+	return &Patient{Findings: raised, Moot: moot, Plan: plan, NextChange: pl.engine.NextChange(p, found, asOf)}, nil
 }
 
 // SortWorklist orders findings as a coordinator reads them: by due time, so

@@ -89,3 +89,17 @@ func (w *Writer) IsClosed(f *checks.Finding, existing []*facts.Task) bool {
 	}
 	return false
 }
+
+// TaskIndex returns a lookup telling whether a utilreview Task among
+// existing (in any state but entered-in-error) carries a finding's
+// identifier: a finding past its horizon keeps such a Task, marked missed.
+func (w *Writer) TaskIndex(existing []*facts.Task) func(f *checks.Finding) bool {
+	byValue := w.existingByValue(existing)
+	return func(f *checks.Finding) bool {
+		if len(byValue) == 0 {
+			return false
+		}
+		_, ok := byValue[w.Identifier(f).Value]
+		return ok
+	}
+}

@@ -159,3 +159,43 @@ func TestReconcileBodies(t *testing.T) {
 		t.Error("an empty plan gives a Bundle")
 	}
 }
+
+// TestReconcileMootKeepsTask: a Task already written for a finding that
+// has since become moot (past its check's actionable horizon, e.g. a notice
+// not delivered before discharge) is not cancelled: it stays as the
+// clinician left it, its business status rewritten to missed, because a
+// missed notice is a compliance event the team must document.
+func TestReconcileMootKeepsTask(t *testing.T) {
+	w := New(Config{})
+	f := encounterFinding()
+	moot := f
+	moot.Moot, moot.Status, moot.Horizon = true, checks.StatusMissed, asOf.Add(-time.Hour)
+	moot.Description += " Past its actionable horizon: record it as missed."
+	for _, status := range []string{"requested", "in-progress"} {
+		existing := stored(t, w, &f, "t1", "2", status, map[string]any{"note": []any{map[string]any{"text": "called the payer"}}})
+		if !w.TaskIndex([]*facts.Task{existing})(&moot) {
+			t.Fatalf("%s: TaskIndex does not find the finding's Task", status)
+		}
+		plan, err := w.Reconcile([]checks.Finding{moot}, []*facts.Task{existing}, nil, func(string) bool { return true }, asOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := actions(plan); got != "update:admission-notification" {
+			t.Fatalf("%s: got %q, want one update and no cancel", status, got)
+		}
+		up := decode(t, plan.Changes[0].Body)
+		bs := up["businessStatus"].(map[string]any)["coding"].([]any)[0].(map[string]any)
+		if bs["code"] != checks.StatusMissed || bs["system"] != w.StatusSystem() {
+			t.Errorf("%s: businessStatus %v, want missed", status, bs)
+		}
+		if up["status"] != status || up["note"] == nil {
+			t.Errorf("%s: the update touched the clinician's status or notes: %v %v", status, up["status"], up["note"])
+		}
+		if len(plan.Open) != 1 || !plan.Open[0].Moot {
+			t.Errorf("%s: the moot finding is not in the plan's open findings", status)
+		}
+	}
+	if w.TaskIndex(nil)(&moot) {
+		t.Error("TaskIndex finds a Task in none")
+	}
+}
