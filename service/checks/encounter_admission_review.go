@@ -84,7 +84,11 @@ func (r *run) admissionReview(out []Finding, c *encCtx) []Finding {
 	if payer != "" {
 		desc += " Payer: " + payer + " (" + program + ")."
 	}
-	desc += " Review the status ordered against the criteria: inpatient, observation, or a change with Condition Code 44 before discharge."
+	if anchorEv == evInpatientOrder {
+		desc += " Review the inpatient order against the admission criteria; a change to outpatient needs Condition Code 44 before discharge."
+	} else {
+		desc += " Review the placement against the criteria: continue observation, admit as inpatient, or discharge."
+	}
 	if !s.open && !s.end.IsZero() {
 		desc += " The stay ended " + s.end.In(r.loc).Format(descriptionTimeLayout) + "."
 	}

@@ -38,12 +38,15 @@ func TestSyntheaGolden(t *testing.T) {
 		// Communication to the payer; Medicare fee-for-service requires none,
 		// which leaves out the one stay of a dual-eligible patient.
 		"admission-notification": 22,
-		// Synthea gives no DRG: stays reaching the payer's default review day
-		// (day 3 for the default commercial rule set) are reviewed. The
-		// Medicaid example turns the GMLOS check off (Medicaid reviews by its
-		// LOS norm table, as continued-stay reviews of stays in progress, and
-		// every Synthea stay is finished).
-		"los-exceeds-gmlos": 7,
+		// Issue 7 point 3: every inpatient stay gets the UR team's initial
+		// admission review, under every shipped rule set (the dual-eligible
+		// patient's Medicare stay included), so 23. Each was due by the end of
+		// the next business day (before discharge, or before the second
+		// midnight for Medicare): all overdue as of 2021.
+		"admission-review": 23,
+		// los-exceeds-gmlos was 7 (stays reaching the default review day,
+		// Synthea giving no DRG): issue 7 point 6 raises it only while the
+		// stay goes on, and every Synthea stay is finished. 0 now.
 		// The dual-eligible patient below.
 		"two-midnight":        1,
 		"important-message":   1,
@@ -69,8 +72,11 @@ func TestSyntheaGolden(t *testing.T) {
 			// admission date but is billed apart from the inpatient claim:
 			// payment-window-3day. No notification: Medicare FFS needs none;
 			// no GMLOS review: one day is short of the default review day.
+			// The admission review was due at discharge (02:58, before the
+			// second midnight): still one finding, overdue.
 			ref: "Patient/0f49d2d0-59be-4f72-a22b-0a582367b44b",
 			want: []string{
+				"admission-review Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6",
 				"important-message Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6",
 				"payment-window-3day Claim/24bc8698-d036-42e0-a1d7-a3a74b9c2c30",
 				"two-midnight Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6",
@@ -81,7 +87,7 @@ func TestSyntheaGolden(t *testing.T) {
 			// stays years apart (1999 to 2020). The Medicaid example wants
 			// notification within 48 h of each; none is a readmission (the
 			// stays are years apart) and the Medicaid example does not
-			// apply the two-midnight rule.
+			// apply the two-midnight rule. Each stay has its admission review.
 			ref: "Patient/a6fb5437-10d5-4f70-81a0-4f43bfbd9fb0",
 			want: []string{
 				"admission-notification Encounter/6d6da75c-d6ca-4a3e-bada-142b4a5646dc",
@@ -89,17 +95,24 @@ func TestSyntheaGolden(t *testing.T) {
 				"admission-notification Encounter/a97e7e95-9235-4145-82ba-4d1024860cd4",
 				"admission-notification Encounter/b629ee62-0c3e-4bd4-b9f6-06cfdf454c31",
 				"admission-notification Encounter/e80515d5-f4f6-4732-a9b5-ee64e5c1cd02",
+				"admission-review Encounter/6d6da75c-d6ca-4a3e-bada-142b4a5646dc",
+				"admission-review Encounter/872a002e-41d7-41bd-b6ca-77efb897e123",
+				"admission-review Encounter/a97e7e95-9235-4145-82ba-4d1024860cd4",
+				"admission-review Encounter/b629ee62-0c3e-4bd4-b9f6-06cfdf454c31",
+				"admission-review Encounter/e80515d5-f4f6-4732-a9b5-ee64e5c1cd02",
 			},
 		},
 		{
 			// Lemuel_Hodkiewicz_ece76cc5 (private: the default commercial
 			// rule set): appendicitis, inpatient 2000-02-23 07:11 EST to
-			// 02-27, 4 midnights. Notification due 24 h after the order; no
-			// DRG, and 4 days reach the default review day 3.
+			// 02-27, 4 midnights. Notification due 24 h after the order; the
+			// admission review by the end of the next business day (Thursday
+			// 02-24). No DRG, and 4 days reach the default review day 3, but
+			// the stay is over: no length-of-stay finding (issue 7 point 6).
 			ref: "Patient/563460b4-b997-4772-a548-a9f877eb4c12",
 			want: []string{
 				"admission-notification Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290",
-				"los-exceeds-gmlos Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290",
+				"admission-review Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290",
 			},
 		},
 	}
@@ -111,6 +124,18 @@ func TestSyntheaGolden(t *testing.T) {
 		}
 	}
 	for _, f := range res.Findings {
+		if f.Check == "admission-review" {
+			var want time.Time
+			switch f.FocusRef {
+			case "Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6": // Medicare: discharged before the second midnight
+				want = time.Date(2016, 4, 4, 2, 58, 56, 0, asOf.Location())
+			case "Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290": // Wednesday order: Thursday's end
+				want = time.Date(2000, 2, 24, 23, 59, 59, 0, asOf.Location())
+			}
+			if !want.IsZero() && !f.Due.Equal(want) {
+				t.Errorf("admission-review of %s due %v, want %v", f.FocusRef, f.Due, want)
+			}
+		}
 		if f.Check == "two-midnight" {
 			if want := time.Date(2016, 4, 5, 23, 59, 59, 0, asOf.Location()); !f.Due.Equal(want) {
 				t.Errorf("two-midnight due %v, want the end of the day after discharge, %v", f.Due, want)
