@@ -28,11 +28,23 @@ func isReviewCheck(id string) bool {
 // its event (observation-second-midnight during its lead hours, before the
 // second midnight) is not yet due and does not hold a claim.
 func (r *run) dueNow(f *Finding) bool {
-	switch f.Check {
-	case CheckObservationSecondMidnight, CheckObservation48h:
-		return !f.Due.After(r.asOf)
+	return !raisedAhead(f.Check) || !f.Due.After(r.asOf)
+}
+
+// taskDueNow is dueNow for a review Task in the input: its deadline is
+// restriction.period.end.
+func (r *run) taskDueNow(t *facts.Task) bool {
+	for _, cd := range t.Codes {
+		if raisedAhead(cd.Code) && !t.Due.IsZero() && t.Due.After(r.asOf) {
+			return false
+		}
 	}
 	return true
+}
+
+// raisedAhead: checks raised before the event they are due at.
+func raisedAhead(id string) bool {
+	return id == CheckObservationSecondMidnight || id == CheckObservation48h
 }
 
 // claimBeforeDetermination raises a finding for a claim whose stay still
@@ -57,7 +69,7 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 			for _, t := range p.Tasks {
 				// A stay known only by identifier has no Ref: no Task can point at it.
 				if t == nil || enc.Ref == "" || t.State() != facts.TaskOpen || (t.Focus != enc.Ref && t.Encounter != enc.Ref) ||
-					!t.HasIdentifier(r.cfg.IdentifierSystem) || !isReviewTask(t) {
+					!t.HasIdentifier(r.cfg.IdentifierSystem) || !isReviewTask(t) || !r.taskDueNow(t) {
 					continue
 				}
 				ev = append(ev, RefEvidence(EvReviewTask, t.Ref))
@@ -113,9 +125,11 @@ func isOtherCheck(id string) bool {
 	if strings.HasPrefix(id, "custom:") {
 		return true
 	}
-	for _, d := range Definitions() {
-		if d.ID == id {
-			return !isReviewCheck(id)
+	for _, defs := range [2][]Definition{encounterDefinitions, claimDefinitions} {
+		for i := range defs {
+			if defs[i].ID == id {
+				return !isReviewCheck(id)
+			}
 		}
 	}
 	return false

@@ -50,6 +50,8 @@ func TestClaimBeforeDetermination(t *testing.T) {
 		{"only informational findings raised", nil, []string{"admission-notification", "important-message", "missing-coverage", "stale-encounter"}, nil, false, false, ""},
 		{"open continued-stay Task in the input does not hold it", nil, nil, []*facts.Task{task("in-progress", "continued-stay-review", nil)}, false, false, ""},
 		{"open admission-review Task in the input", nil, nil, []*facts.Task{task("in-progress", "admission-review", nil)}, false, true, "admission-review"},
+		{"observation Task due later: not yet due", nil, nil, []*facts.Task{task("requested", "observation-second-midnight", func(t *facts.Task) { t.Due = clAt("2025-03-07T00:00") })}, false, false, ""},
+		{"observation Task past its due: holds", nil, nil, []*facts.Task{task("requested", "observation-second-midnight", func(t *facts.Task) { t.Due = clAt("2025-03-06T00:00") })}, false, true, "observation-second-midnight"},
 		{"review Task on hold", nil, nil, []*facts.Task{task("on-hold", "two-midnight", nil)}, false, true, "two-midnight"},
 		{"review Task through Task.encounter, no code", nil, nil, []*facts.Task{task("requested", "", func(t *facts.Task) { t.Focus, t.Encounter = "", "Encounter/s" })}, false, true, "an open review Task"},
 		{"review Task completed", nil, nil, []*facts.Task{task("completed", "two-midnight", nil)}, false, false, ""},
