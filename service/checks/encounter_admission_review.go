@@ -74,9 +74,13 @@ func (r *run) admissionReview(out []Finding, c *encCtx) []Finding {
 	f.Episode = episode
 	payer := payerLabel(c.e.Payer, c.rs, c.matched)
 	program := string(c.rs.Program)
-	desc := fmt.Sprintf("%s %s (arrival %s): initial admission review by the UR team, due %s, by %s. %s so far",
+	soFar := "so far"
+	if !s.open && !s.end.IsZero() {
+		soFar = "in the hospital in all"
+	}
+	desc := fmt.Sprintf("%s %s (arrival %s): initial admission review by the UR team, due %s, by %s. %s %s",
 		kind, anchor.Format(descriptionTimeLayout), arrival.Format(descriptionTimeLayout), why,
-		due.In(r.loc).Format(descriptionTimeLayout), plural(midnights, "midnight"))
+		due.In(r.loc).Format(descriptionTimeLayout), plural(midnights, "midnight"), soFar)
 	if twoMidnight {
 		desc += fmt.Sprintf(" of the %d-midnight benchmark", twoMidnightBenchmark)
 	}
