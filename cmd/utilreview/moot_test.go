@@ -21,8 +21,9 @@ type mootDoc struct {
 }
 
 // TestReviewMoot: over the examples as of 2026-11-20, p2's stays ended
-// days before, so their Important Messages (42 CFR 405.1205(b)) and the SNF
-// warning (42 CFR 409.30) are past their horizon, discharge. By default
+// days before, so their Important Messages (42 CFR 405.1205(b)), their
+// admission reviews (42 CFR 482.30(d)) and the SNF warning (42 CFR 409.30)
+// are past their horizon, discharge. By default
 // they are not raised, only counted as missed; --include-moot (or
 // UTILREVIEW_INCLUDE_MOOT) raises them, marked missed, and the json output
 // lists them under "moot", apart from the work that can still be done.
@@ -42,9 +43,10 @@ func TestReviewMoot(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	def := decode(out)
-	wantMissed := map[string]int{"important-message": 2, "snf-three-day": 1}
-	if def.Summary.Missed != 3 || def.Summary.NotRaised != 3 || !sameCounts(def.Summary.MissedPerCheck, wantMissed) {
-		t.Errorf("summary: missed %d, not raised %d, per check %v; want 3, 3, %v", def.Summary.Missed, def.Summary.NotRaised, def.Summary.MissedPerCheck, wantMissed)
+	wantMissed := map[string]int{"admission-review": 2, "important-message": 2, "snf-three-day": 1}
+	const nMoot = 5
+	if def.Summary.Missed != nMoot || def.Summary.NotRaised != nMoot || !sameCounts(def.Summary.MissedPerCheck, wantMissed) {
+		t.Errorf("summary: missed %d, not raised %d, per check %v; want %d, %d, %v", def.Summary.Missed, def.Summary.NotRaised, def.Summary.MissedPerCheck, nMoot, nMoot, wantMissed)
 	}
 	if def.Moot != nil || strings.Contains(out, `"moot": [`) {
 		t.Errorf("the moot key is there without --include-moot")
@@ -54,7 +56,7 @@ func TestReviewMoot(t *testing.T) {
 			t.Errorf("a moot finding raised by default: %v", f)
 		}
 	}
-	if !strings.Contains(errOut, "Missed: 3 past their check's actionable horizon (moot), 3 of them not raised") {
+	if !strings.Contains(errOut, "Missed: 5 past their check's actionable horizon (moot), 5 of them not raised") {
 		t.Errorf("summary on stderr does not count the missed findings:\n%s", errOut)
 	}
 
@@ -71,27 +73,27 @@ func TestReviewMoot(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", run.name, code, errOut)
 		}
 		d := decode(out)
-		if len(d.Findings) != len(def.Findings) || len(d.Moot) != 3 {
-			t.Errorf("%s: %d findings and %d moot, want %d and 3", run.name, len(d.Findings), len(d.Moot), len(def.Findings))
+		if len(d.Findings) != len(def.Findings) || len(d.Moot) != nMoot {
+			t.Errorf("%s: %d findings and %d moot, want %d and %d", run.name, len(d.Findings), len(d.Moot), len(def.Findings), nMoot)
 		}
 		for _, f := range d.Moot {
 			if f["moot"] != true || f["status"] != "missed" || f["actionable_until"] == nil {
 				t.Errorf("%s: moot record %v", run.name, f)
 			}
 		}
-		if d.Summary.Missed != 3 || d.Summary.NotRaised != 0 {
-			t.Errorf("%s: summary missed %d, not raised %d; want 3, 0", run.name, d.Summary.Missed, d.Summary.NotRaised)
+		if d.Summary.Missed != nMoot || d.Summary.NotRaised != 0 {
+			t.Errorf("%s: summary missed %d, not raised %d; want %d, 0", run.name, d.Summary.Missed, d.Summary.NotRaised, nMoot)
 		}
 	}
 
 	// The table marks them; the FHIR Bundle writes their Tasks as missed.
 	code, out, errOut = runCLI(t, nil, "review", "--include-moot", "--as-of", "2026-11-20T12:00:00-05:00", examples)
-	if code != 0 || strings.Count(out, " MISSED") != 3 {
-		t.Errorf("table with --include-moot: exit %d, %d MISSED lines, want 3:\n%s%s", code, strings.Count(out, " MISSED"), out, errOut)
+	if code != 0 || strings.Count(out, " MISSED") != nMoot {
+		t.Errorf("table with --include-moot: exit %d, %d MISSED lines, want %d:\n%s%s", code, strings.Count(out, " MISSED"), nMoot, out, errOut)
 	}
 	code, out, errOut = runCLI(t, nil, "review", "--include-moot", "--format", "fhir", "--as-of", "2026-11-20T12:00:00-05:00", examples)
-	if code != 0 || strings.Count(out, `"code":"missed"`) != 3 {
-		t.Errorf("fhir with --include-moot: exit %d, %d Tasks missed, want 3 (%s)", code, strings.Count(out, `"code":"missed"`), errOut)
+	if code != 0 || strings.Count(out, `"code":"missed"`) != nMoot {
+		t.Errorf("fhir with --include-moot: exit %d, %d Tasks missed, want %d (%s)", code, strings.Count(out, `"code":"missed"`), nMoot, errOut)
 	}
 }
 

@@ -156,26 +156,34 @@ func TestServeEqualsReview(t *testing.T) {
 	}
 	l.converge(t, c, wantTasks, wantRequests, 15*time.Second)
 
-	// A clinician completes the two-midnight review of stay e2 in the EHR:
-	// the Task's notification (utilreview follows its own Tasks by their
-	// identifier system) has the patient reviewed again, and the claim held
-	// for that review (claim-before-determination on c2) is released: its
-	// untouched Task cancelled. The result equals review's over the same
-	// resources with the completed Task among them.
+	// A clinician completes the status reviews of stay e2 in the EHR (its
+	// admission review and the two-midnight review: both can change the
+	// claim): the Tasks' notifications (utilreview follows its own Tasks by
+	// their identifier system) have the patient reviewed again, and the
+	// claim held for those reviews (claim-before-determination on c2) is
+	// released: its untouched Task cancelled. The result equals review's
+	// over the same resources with the completed Tasks among them.
 	sfx := st.Resources[0]["id"].(string)[strings.LastIndex(st.Resources[0]["id"].(string), "-")+1:]
-	review := serverTask(t, c, l.system, "two-midnight", "Encounter/e2-"+sfx)
-	review["status"] = "completed"
-	done := c.Put("Task/"+review["id"].(string), review).MustStatus(t, http.StatusOK).Resource(t)
 	held := serverTask(t, c, l.system, "claim-before-determination", "Claim/c2-"+sfx)
+	var completed []map[string]any
+	for _, check := range []string{"admission-review", "two-midnight"} {
+		review := serverTask(t, c, l.system, check, "Encounter/e2-"+sfx)
+		review["status"] = "completed"
+		completed = append(completed, c.Put("Task/"+review["id"].(string), review).MustStatus(t, http.StatusOK).Resource(t))
+	}
 	harness.Eventually(t, 120*time.Second, time.Second, "the held claim's Task cancelled", func() (bool, error) {
 		got := c.Get("Task/"+held["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
 		return got["status"] == "cancelled", fmt.Errorf("status %v", got["status"])
 	})
-	withDone := append(append([]map[string]any(nil), st.Resources...), done)
+	withDone := append(append([]map[string]any(nil), st.Resources...), completed...)
 	wantTasks, wantRequests = l.offline(t, collectionFile(t, c.Base, withDone))
-	// The completed and the cancelled Task stay on the server as they are.
+	// The completed and the cancelled Tasks stay on the server as they are.
 	onServer := worklisttest.Server(t, c, "Task", l.system)
-	for id, status := range map[string]string{idValue(done, l.system): "completed", idValue(held, l.system): "cancelled"} {
+	closed := map[string]string{idValue(held, l.system): "cancelled"}
+	for _, done := range completed {
+		closed[idValue(done, l.system)] = "completed"
+	}
+	for id, status := range closed {
 		if _, open := wantTasks[id]; open || onServer[id].Status != status {
 			t.Fatalf("Task %s: offline open %v, on the server %q; want closed, %s", id, open, onServer[id].Status, status)
 		}

@@ -104,9 +104,13 @@ var claimDefinitions = []Definition{
 		What: "A draft or active institutional or professional claim (use claim, not accepted) for a stay whose utilreview review is still open: a Task in the " +
 			"input with utilreview's identifier system, focused on the stay or with the stay as its encounter, in status " +
 			"requested, received, accepted, ready, in-progress or on-hold; or a review finding this run raised for the stay. " +
-			"Reviews are the checks that end in a clinician's determination (two-midnight, observation second midnight and 48 h, " +
-			"condition code 44, GMLOS, continued stay, readmission, SNF 3-day); notices, notifications, coverage and data-quality " +
-			"findings do not hold a claim. Due at the claim's creation: the claim should not have been prepared yet.",
+			"Only reviews whose determination can change the claim hold it: the admission status (two-midnight, admission-review, " +
+			"condition-code-44), the observation-to-inpatient decision (observation-second-midnight, observation-48h) and prior " +
+			"authorization (prior-auth-required); an observation finding raised ahead of its event (before the second midnight) is " +
+			"not yet due and does not hold it. Not the SNF 3-day rule (42 CFR 409.30 decides the SNF's coverage, not the " +
+			"hospital's claim), not length of stay past GMLOS or continued stay (no IPPS DRG payment change), not readmission; " +
+			"notices, notifications, coverage and data-quality findings neither. Due at the claim's creation: the claim should " +
+			"not have been prepared yet.",
 		Why: "A claim that goes out before utilization review has decided the stay's status (inpatient or observation) or its " +
 			"medical necessity may bill the wrong level of care and has to be cancelled and rebilled.",
 		Source:     "UR practice: the review paperwork is complete before the claim is sent to the payer (42 CFR 482.30 UR plan).",

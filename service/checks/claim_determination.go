@@ -7,18 +7,44 @@ import (
 	"github.com/utilreview/utilreview/service/rules"
 )
 
-// isReviewCheck reports whether a check ends in a clinician's
-// determination about the stay (its status, medical necessity or length):
-// while one is open the stay's claim should wait. Notices (MOON, Important
-// Message), payer notification, coverage and data-quality findings do not
-// change what is billed, so they do not hold a claim.
+// isReviewCheck reports whether a check is a review whose determination
+// can change the stay's claim: the admission status (two-midnight,
+// admission-review, Condition Code 44), the observation-to-inpatient
+// decision, and prior authorization. While one is open the claim should
+// wait. Not the SNF 3-day rule (42 CFR 409.30 decides the SNF's coverage,
+// not the hospital's claim), not length of stay past GMLOS or a continued-
+// stay review (they do not change an IPPS DRG payment), not a readmission,
+// and not notices, notification, coverage or data-quality findings.
 func isReviewCheck(id string) bool {
 	switch id {
-	case "two-midnight", "observation-second-midnight", "observation-48h", "condition-code-44",
-		"los-exceeds-gmlos", "continued-stay-review", "readmission-30d", "snf-three-day":
+	case CheckTwoMidnight, CheckAdmissionReview, CheckConditionCode44,
+		CheckObservationSecondMidnight, CheckObservation48h, CheckPriorAuthRequired:
 		return true
 	}
 	return false
+}
+
+// dueNow reports whether a raised review is due: a finding raised ahead of
+// its event (observation-second-midnight during its lead hours, before the
+// second midnight) is not yet due and does not hold a claim.
+func (r *run) dueNow(f *Finding) bool {
+	return !raisedAhead(f.Check) || !f.Due.After(r.asOf)
+}
+
+// taskDueNow is dueNow for a review Task in the input: its deadline is
+// restriction.period.end.
+func (r *run) taskDueNow(t *facts.Task) bool {
+	for _, cd := range t.Codes {
+		if raisedAhead(cd.Code) && !t.Due.IsZero() && t.Due.After(r.asOf) {
+			return false
+		}
+	}
+	return true
+}
+
+// raisedAhead: checks raised before the event they are due at.
+func raisedAhead(id string) bool {
+	return id == CheckObservationSecondMidnight || id == CheckObservation48h
 }
 
 // claimBeforeDetermination raises a finding for a claim whose stay still
@@ -34,7 +60,7 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 		var ev []Evidence
 		var open []string
 		for _, rf := range r.raised[enc] {
-			if isReviewCheck(rf.Check) && !containsString(open, rf.Check) {
+			if isReviewCheck(rf.Check) && r.dueNow(&rf) && !containsString(open, rf.Check) {
 				open = append(open, rf.Check)
 				ev = append(ev, StringEvidence(EvOpenReview, rf.Check))
 			}
@@ -43,7 +69,7 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 			for _, t := range p.Tasks {
 				// A stay known only by identifier has no Ref: no Task can point at it.
 				if t == nil || enc.Ref == "" || t.State() != facts.TaskOpen || (t.Focus != enc.Ref && t.Encounter != enc.Ref) ||
-					!t.HasIdentifier(r.cfg.IdentifierSystem) || !isReviewTask(t) {
+					!t.HasIdentifier(r.cfg.IdentifierSystem) || !isReviewTask(t) || !r.taskDueNow(t) {
 					continue
 				}
 				if t.BusinessStatus == StatusMissed {
@@ -96,20 +122,17 @@ func isReviewTask(t *facts.Task) bool {
 	return !other
 }
 
-// isOtherCheck reports whether id is a check that is not a review: the
-// encounter notices, notification, coverage and data-quality checks, the
-// claim checks and custom checks.
+// isOtherCheck reports whether id is a known check that is not a review
+// holding a claim: every other built-in check, and custom checks.
 func isOtherCheck(id string) bool {
-	switch id {
-	case "admission-notification", "observation-moon", "important-message", "missing-coverage", "stale-encounter":
-		return true
-	}
 	if strings.HasPrefix(id, "custom:") {
 		return true
 	}
-	for i := range claimDefinitions {
-		if claimDefinitions[i].ID == id {
-			return true
+	for _, defs := range [2][]Definition{encounterDefinitions, claimDefinitions} {
+		for i := range defs {
+			if defs[i].ID == id {
+				return !isReviewCheck(id)
+			}
 		}
 	}
 	return false

@@ -3,6 +3,7 @@ package checks
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/rules"
@@ -27,25 +28,43 @@ func TestClaimBeforeDetermination(t *testing.T) {
 		mutClaim func(*facts.Claim)
 		raised   []string // checks this run raised for the stay
 		tasks    []*facts.Task
+		dueLater bool // the raised findings are due after the review time (raised ahead of their event)
 		want     bool
 		wantText string
 	}{
-		{"open review raised this run", nil, []string{"los-exceeds-gmlos"}, nil, true, "los-exceeds-gmlos"},
-		{"only informational findings raised", nil, []string{"admission-notification", "important-message", "missing-coverage", "stale-encounter"}, nil, false, ""},
-		{"open review Task in the input", nil, nil, []*facts.Task{task("in-progress", "continued-stay-review", nil)}, true, "continued-stay-review"},
-		{"review Task on hold", nil, nil, []*facts.Task{task("on-hold", "two-midnight", nil)}, true, "two-midnight"},
-		{"review Task through Task.encounter, no code", nil, nil, []*facts.Task{task("requested", "", func(t *facts.Task) { t.Focus, t.Encounter = "", "Encounter/s" })}, true, "an open review Task"},
-		{"review Task completed", nil, nil, []*facts.Task{task("completed", "two-midnight", nil)}, false, ""},
+		// Issue 7 point 8: only open reviews that can change the claim hold it: the admission status
+		// (42 CFR 412.3(d) two-midnight, the admission review, 42 CFR 482.30(d) Condition Code 44), the
+		// observation-to-inpatient decision, prior authorization.
+		{"open two-midnight review raised this run", nil, []string{"two-midnight"}, nil, false, true, "two-midnight"},
+		{"open admission review raised this run", nil, []string{"admission-review"}, nil, false, true, "admission-review"},
+		{"admission review due later still holds: the status can change", nil, []string{"admission-review"}, nil, true, true, "admission-review"},
+		{"open Condition Code 44 review", nil, []string{"condition-code-44"}, nil, false, true, "condition-code-44"},
+		{"observation past its second midnight", nil, []string{"observation-second-midnight"}, nil, false, true, "observation-second-midnight"},
+		{"observation beyond 48 hours", nil, []string{"observation-48h"}, nil, false, true, "observation-48h"},
+		{"observation before its second midnight: not yet due", nil, []string{"observation-second-midnight"}, nil, true, false, ""},
+		{"open prior-authorization Task", nil, nil, []*facts.Task{task("requested", "prior-auth-required", nil)}, false, true, "prior-auth-required"},
+		// Not the SNF 3-day rule (42 CFR 409.30: the SNF's coverage), not length of stay or continued stay
+		// (no IPPS DRG payment change), not a readmission.
+		{"SNF 3-day rule does not hold the hospital's claim", nil, []string{"snf-three-day"}, nil, false, false, ""},
+		{"length of stay past GMLOS does not hold it", nil, []string{"los-exceeds-gmlos", "continued-stay-review", "readmission-30d"}, nil, false, false, ""},
+		{"only informational findings raised", nil, []string{"admission-notification", "important-message", "missing-coverage", "stale-encounter"}, nil, false, false, ""},
+		{"open continued-stay Task in the input does not hold it", nil, nil, []*facts.Task{task("in-progress", "continued-stay-review", nil)}, false, false, ""},
+		{"open admission-review Task in the input", nil, nil, []*facts.Task{task("in-progress", "admission-review", nil)}, false, true, "admission-review"},
+		{"observation Task due later: not yet due", nil, nil, []*facts.Task{task("requested", "observation-second-midnight", func(t *facts.Task) { t.Due = clAt("2025-03-07T00:00") })}, false, false, ""},
+		{"observation Task past its due: holds", nil, nil, []*facts.Task{task("requested", "observation-second-midnight", func(t *facts.Task) { t.Due = clAt("2025-03-06T00:00") })}, false, true, "observation-second-midnight"},
+		{"review Task on hold", nil, nil, []*facts.Task{task("on-hold", "two-midnight", nil)}, false, true, "two-midnight"},
+		{"review Task through Task.encounter, no code", nil, nil, []*facts.Task{task("requested", "", func(t *facts.Task) { t.Focus, t.Encounter = "", "Encounter/s" })}, false, true, "an open review Task"},
+		{"review Task completed", nil, nil, []*facts.Task{task("completed", "two-midnight", nil)}, false, false, ""},
 		// A review past its horizon (business status missed) can no longer change the claim.
-		{"review Task missed", nil, nil, []*facts.Task{task("in-progress", "continued-stay-review", func(t *facts.Task) { t.BusinessStatus = StatusMissed })}, false, ""},
-		{"review Task cancelled", nil, nil, []*facts.Task{task("cancelled", "two-midnight", nil)}, false, ""},
-		{"someone else's Task", nil, nil, []*facts.Task{task("requested", "two-midnight", func(t *facts.Task) { t.Identifiers = []facts.Identifier{{System: "urn:other", Value: "1"}} })}, false, ""},
-		{"open Task of a notice, not a review", nil, nil, []*facts.Task{task("requested", "observation-moon", nil)}, false, ""},
-		{"open Task for another stay", nil, nil, []*facts.Task{task("requested", "two-midnight", func(t *facts.Task) { t.Focus = "Encounter/other" })}, false, ""},
-		{"claim accepted", func(c *facts.Claim) { c.Accepted = true }, []string{"two-midnight"}, nil, false, ""},
-		{"draft claim", func(c *facts.Claim) { c.Status = "draft" }, []string{"two-midnight"}, nil, true, "is being prepared"},
-		{"preauthorization request", func(c *facts.Claim) { c.Use = "preauthorization" }, []string{"two-midnight"}, nil, false, ""},
-		{"claim for another stay", func(c *facts.Claim) { c.Encounters = nil }, []string{"two-midnight"}, nil, false, ""},
+		{"review Task missed", nil, nil, []*facts.Task{task("in-progress", "two-midnight", func(t *facts.Task) { t.BusinessStatus = StatusMissed })}, false, false, ""},
+		{"review Task cancelled", nil, nil, []*facts.Task{task("cancelled", "two-midnight", nil)}, false, false, ""},
+		{"someone else's Task", nil, nil, []*facts.Task{task("requested", "two-midnight", func(t *facts.Task) { t.Identifiers = []facts.Identifier{{System: "urn:other", Value: "1"}} })}, false, false, ""},
+		{"open Task of a notice, not a review", nil, nil, []*facts.Task{task("requested", "observation-moon", nil)}, false, false, ""},
+		{"open Task for another stay", nil, nil, []*facts.Task{task("requested", "two-midnight", func(t *facts.Task) { t.Focus = "Encounter/other" })}, false, false, ""},
+		{"claim accepted", func(c *facts.Claim) { c.Accepted = true }, []string{"two-midnight"}, nil, false, false, ""},
+		{"draft claim", func(c *facts.Claim) { c.Status = "draft" }, []string{"two-midnight"}, nil, false, true, "is being prepared"},
+		{"preauthorization request", func(c *facts.Claim) { c.Use = "preauthorization" }, []string{"two-midnight"}, nil, false, false, ""},
+		{"claim for another stay", func(c *facts.Claim) { c.Encounters = nil }, []string{"two-midnight"}, nil, false, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +83,11 @@ func TestClaimBeforeDetermination(t *testing.T) {
 				if r.raised == nil {
 					r.raised = map[*facts.Encounter][]Finding{}
 				}
-				r.raised[enc] = append(r.raised[enc], Finding{Check: id, Encounter: enc})
+				f := Finding{Check: id, Encounter: enc, Due: r.asOf.Add(-time.Hour)}
+				if tt.dueLater {
+					f.Due = r.asOf.Add(6 * time.Hour)
+				}
+				r.raised[enc] = append(r.raised[enc], f)
 			}
 			got := clFindings(r, p, CheckClaimBeforeDetermination)
 			if !tt.want {

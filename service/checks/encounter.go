@@ -123,6 +123,7 @@ func (r *run) encounter(p *facts.Patient, e *facts.Encounter) []Finding {
 		return out
 	}
 	out = r.admissionNotification(out, &c)
+	out = r.admissionReview(out, &c)
 	out = r.twoMidnight(out, &c)
 	out = r.observationChecks(out, &c)
 	out = r.conditionCode44(out, &c)

@@ -3,6 +3,7 @@ package checks
 // Encounter check ids: stable, they appear in Task.code.
 const (
 	CheckAdmissionNotification     = "admission-notification"
+	CheckAdmissionReview           = "admission-review"
 	CheckTwoMidnight               = "two-midnight"
 	CheckObservationMOON           = "observation-moon"
 	CheckObservationSecondMidnight = "observation-second-midnight"
@@ -45,6 +46,29 @@ var encounterDefinitions = []Definition{
 		Communication: CategoryPayerNotification,
 	},
 	{
+		ID:    CheckAdmissionReview,
+		Title: "Initial admission review by the UR team",
+		On:    "encounter",
+		What: "Every inpatient stay (from the inpatient order) and every observation placement (from the start of observation; " +
+			"episode \"<stay>+observation\"), one finding per stay and status: once an inpatient order follows the observation, " +
+			"the admission (episode: the stay) is the one to review. Due at the end (23:59:59) of the rule set's business day " +
+			"after the order's day (1: the next business day; weekends and the rule set's holidays skipped). For a two-midnight " +
+			"payer (checks.two_midnight on) it is the concurrent status review: due one second before the stay's second midnight, " +
+			"counted from arrival (emergency and observation time included, as for two-midnight), when that comes sooner and " +
+			"the order came before it. A stay discharged before that is due at discharge: the status can only change while " +
+			"the patient is in (Condition Code 44). Evidence: the midnights so far, the payer and its program, and for a " +
+			"two-midnight payer the benchmark and its midnight. Raised with the default rules for a stay with no payer too." + encounterTimeNote,
+		Why: "The hospital's UR plan reviews every admission for medical necessity and the right status; an inpatient or " +
+			"observation status is cheapest to correct while the patient is still in, before the second midnight and before " +
+			"discharge. After a short discharge only two-midnight's retrospective review remains.",
+		Source: "42 CFR 482.30 (utilization review plan: admissions); 42 CFR 412.3(d) (two-midnight benchmark); 42 CFR 482.30(d) " +
+			"and Medicare Claims Processing Manual ch. 1, 50.3 (Condition Code 44, before discharge).",
+		Thresholds: "checks.admission_review.business_days (with the rule set's calendar); checks.two_midnight.enabled.",
+		Switch:     "checks.admission_review.enabled",
+		Owner:      URTeam,
+		Priority:   Urgent,
+	},
+	{
 		ID:    CheckTwoMidnight,
 		Title: "Inpatient stay shorter than two midnights",
 		On:    "encounter",
@@ -57,7 +81,9 @@ var encounterDefinitions = []Definition{
 			"excuses: death (the patient's death date falls within the stay, or discharge disposition NUBC 20, 40, 41, 42 / " +
 			"R4 exp), transfer to another hospital (NUBC 02, 05, 43, 62, 63, 65, 66 and their planned-readmission forms 82, 85, " +
 			"88, 90, 91, 93, 94 / R4 other-hcf, psy, rehab), leaving against medical advice (NUBC 07 / R4 aadvice) or hospice " +
-			"election (NUBC 50, 51 / R4 hosp). Due by the end of the day after discharge, before the claim is billed." + encounterTimeNote,
+			"election (NUBC 50, 51 / R4 hosp). Not raised either when the stay changed from inpatient to another class and " +
+			"condition-code-44 is on: that review supersedes this one. The retrospective review after a short discharge; " +
+			"admission-review is the concurrent one. Due by the end of the day after discharge, before the claim is billed." + encounterTimeNote,
 		Why: "Medicare pays an inpatient claim when, at the inpatient order, the physician reasonably expected care to span two " +
 			"midnights; a short stay must show that documented expectation or it is denied as an outpatient case.",
 		Source:     "42 CFR 412.3(d) (two-midnight benchmark and presumption); Medicare Advantage plans since CMS-4201-F (42 CFR 422.101(b)(2)).",
@@ -146,10 +172,13 @@ var encounterDefinitions = []Definition{
 		Title: "Length of stay at or above the MS-DRG's GMLOS",
 		On:    "encounter",
 		What: "Inpatient days (midnights from the inpatient order to the review time, or to discharge) at or above the stay's " +
-			"MS-DRG GMLOS × factor; due at the end of the day the stay reached it. At or above GMLOS × escalation factor, a " +
-			"second finding (episode \"<stay>+escalation\") goes to the physician advisor as urgent. The MS-DRG comes from the " +
+			"MS-DRG GMLOS × factor, while the stay goes on (a discharged stay's length belongs in the committee report); due at " +
+			"the end of the day the stay reached it. When that day is also the review day of a continued-stay-review cycle, the " +
+			"two are one review: no finding of its own, its evidence goes on that cycle's continued-stay-review finding (and once " +
+			"that cycle is closed, it is done). At or above GMLOS × escalation factor, a " +
+			"second finding (episode \"<stay>+escalation\") goes to the physician advisor as urgent, always its own. The MS-DRG comes from the " +
 			"stay's claims in the CMS MS-DRG system only. Without a known MS-DRG (none, or not in the table) the payer's default " +
-			"review day applies instead." + encounterTimeNote,
+			"review day applies instead, and the finding cites that rule, not the GMLOS table." + encounterTimeNote,
 		Why: "A stay past the expected length for its DRG costs the hospital under DRG payment and may no longer need acute " +
 			"care: continued stay must be justified.",
 		Source:     "CMS IPPS MS-DRG relative weights and geometric mean LOS (Table 5); hospital UR plans (42 CFR 482.30(c)).",
@@ -164,10 +193,11 @@ var encounterDefinitions = []Definition{
 		On:    "encounter",
 		What: "An inpatient stay in progress. The next concurrent review falls every N inpatient days from the inpatient order " +
 			"or, with a norm table, first on the day the stay reaches the norm's percentile LOS (by MS-DRG, else the principal " +
-			"diagnosis's ICD-10-CM prefix) and then every N days. One finding for the current cycle (episode \"cycle-<n>\"), due at " +
-			"the end of its review day. A missed review does not disappear when the next cycle starts: the earliest earlier " +
-			"cycle whose review no completed (or cancelled) Task closes is raised too, overdue, until one does; the cycles after " +
-			"it wait for it to be closed." + encounterTimeNote,
+			"diagnosis's ICD-10-CM prefix) and then every N days. At most one finding per stay (episode \"cycle-<n>\"), due at " +
+			"the end of its review day: the earliest cycle whose review no completed (or cancelled) Task closes, the current one " +
+			"when all earlier are closed. While it runs behind, its evidence counts the missed cycles (\"missed-cycles\") instead " +
+			"of one overdue Task per cycle; closing it opens the next cycle due. A los-exceeds-gmlos review due the same day is " +
+			"merged into it (with the GMLOS evidence)." + encounterTimeNote,
 		Why: "UR plans review every continued stay at set intervals; Medicaid requires the first continued-stay review no later " +
 			"than the norm length of stay.",
 		Source:     "42 CFR 482.30(d)-(e); Medicaid: 42 CFR 456.128 (first review by the 50th percentile norm), 456.137.",

@@ -10,7 +10,7 @@ import (
 func TestEncounterDefinitionsComplete(t *testing.T) {
 	t.Parallel()
 	ids := []string{
-		CheckAdmissionNotification, CheckTwoMidnight, CheckObservationMOON, CheckObservationSecondMidnight,
+		CheckAdmissionNotification, CheckAdmissionReview, CheckTwoMidnight, CheckObservationMOON, CheckObservationSecondMidnight,
 		CheckObservation48h, CheckConditionCode44, CheckImportantMessage, CheckLOSExceedsGMLOS,
 		CheckContinuedStayReview, CheckReadmission30d, CheckSNFThreeDay, CheckMissingCoverage, CheckStaleEncounter,
 	}

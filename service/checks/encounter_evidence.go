@@ -48,6 +48,11 @@ const (
 	evEndPrecision         = "end-precision"
 	evPrecedingEncounter   = "preceding-encounter"
 	evStaleAfterDays       = "stale-after-days"
+	evReviewBusinessDays   = "review-business-days"
+	evPayerProgram         = "payer-program"
+	evTwoMidnightBenchmark = "two-midnight-benchmark"
+	evBenchmarkMidnight    = "benchmark-midnight"
+	evMissedCycles         = "missed-cycles"
 )
 
 // encounterEvidenceTypes is the vocabulary above with displays and
@@ -97,4 +102,9 @@ var encounterEvidenceTypes = []Concept{
 	{evEndPrecision, "End precision", "The precision period.end was written with (year or month) when it is coarser than a day."},
 	{evPrecedingEncounter, "Preceding encounter", "An emergency or observation encounter recorded separately before the stay (linked by partOf, or ending at most 2 hours before it) whose time counts toward the stay."},
 	{evStaleAfterDays, "Stale after", "Days in progress after which an encounter is treated as stale data."},
+	{evReviewBusinessDays, "Review business days", "Business days after the inpatient order (or the start of observation) by whose end the payer's rules expect the initial admission review."},
+	{evPayerProgram, "Payer program", "The program of the payer rule set applied: medicare-ffs, medicare-advantage, medicaid or commercial."},
+	{evTwoMidnightBenchmark, "Two-midnight benchmark", "The midnights in the hospital the two-midnight benchmark expects (42 CFR 412.3(d)), counted from arrival, emergency and observation time included."},
+	{evBenchmarkMidnight, "Benchmark midnight", "The stay's second midnight counted from arrival, in the facility's time zone: the moment the two-midnight benchmark is met."},
+	{evMissedCycles, "Missed cycles", "Concurrent review cycles whose review day has passed with no completed review closing them; the open finding is for the earliest of them."},
 }

@@ -55,9 +55,21 @@ func TestEncounterChecksEndToEnd(t *testing.T) {
 	sort.Strings(lines)
 	want := []string{
 		"admission-notification Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
+		// admission-review (issue 7, points 3-4): one per stay. Acme admits on Friday 2025-03-14: the next business day.
+		"admission-review Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
+		// The admission reviews of stays discharged before the as-of time are past their horizon,
+		// discharge (the status can change only while the patient is in: 42 CFR 482.30(d)): missed.
+		"admission-review Encounter/enc-notified Encounter/enc-notified 2025-01-07T23:59:59 missed",
+		// an observation placement with no payer: the default rules, its own episode
+		"admission-review Encounter/enc-obs Encounter/enc-obs+observation 2025-03-11T23:59:59 missed",
+		// Medicare, order Saturday 09:00: before the second midnight (Sunday 23:59:59), sooner than Monday's end
+		"admission-review Encounter/enc-re Encounter/enc-re 2025-03-16T23:59:59 overdue",
+		// Medicare, arrival 03-01 20:00: the order (03-03 08:00) came after the second midnight, so the benchmark
+		// is met and the next business day applies
+		"admission-review Encounter/enc-snf Encounter/enc-snf 2025-03-04T23:59:59 missed",
 		"condition-code-44 Encounter/enc-re Encounter/enc-re 2025-03-20T10:00:00 overdue",
-		"continued-stay-review Encounter/enc-friday cycle-1 2025-03-16T23:59:59 overdue", // missed, no Task closes it
-		"continued-stay-review Encounter/enc-friday cycle-3 2025-03-20T23:59:59 due-soon",
+		// point 5: one open continued-stay review, the missed cycle 1 (cycle 3 is no longer a second Task)
+		"continued-stay-review Encounter/enc-friday cycle-1 2025-03-16T23:59:59 overdue",
 		// enc-notified's first review (day 2, every 2 days) was overdue when the
 		// patient left on 01-09 and no Task closed it: left undone at discharge,
 		// moot (42 CFR 482.30(d): reviews are of patients in the hospital).
@@ -65,7 +77,8 @@ func TestEncounterChecksEndToEnd(t *testing.T) {
 		"important-message Encounter/enc-re Encounter/enc-re 2025-03-17T23:59:59 overdue",
 		"important-message Encounter/enc-snf Encounter/enc-snf 2025-03-05T14:00:00 missed", // discharged before day 2 ended; moot since discharge (42 CFR 405.1205(b))
 		"los-exceeds-gmlos Encounter/enc-friday Encounter/enc-friday 2025-03-17T23:59:59 overdue",
-		"los-exceeds-gmlos Encounter/enc-notified Encounter/enc-notified 2025-01-09T23:59:59 missed", // discharged: no continued stay to justify (42 CFR 482.30(d))
+		// enc-notified's los-exceeds-gmlos is gone (point 6): it was not yet due when the stay
+		// was discharged on 01-09, so it is neither raised nor left undone.
 		"missing-coverage Encounter/enc-obs Encounter/enc-obs 2025-03-11T23:59:59 data-gap",
 		"observation-48h Encounter/enc-obs Encounter/enc-obs 2025-03-12T08:00:00 missed", // observation ended at discharge
 		"observation-moon Encounter/enc-re Encounter/enc-re 2025-03-20T22:00:00 due-soon",

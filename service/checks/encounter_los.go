@@ -3,25 +3,31 @@ package checks
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/rules"
 )
 
-// losExceedsGMLOS: inpatient days (to the review time, or in total once
-// discharged) at or above the MS-DRG's GMLOS times the payer's factor call
-// for a continued-stay review; at or above the escalation factor, for the
-// physician advisor. Each threshold is its own episode, so closing the
-// first review does not close the escalation.
+// ruleSourceDefaultReviewDay: a stay without a known MS-DRG is reviewed on
+// the payer's day, not by the GMLOS table.
+const ruleSourceDefaultReviewDay = "Payer rule set: default review day for a stay without a known MS-DRG (checks.gmlos.default_review_day); hospital UR plan, 42 CFR 482.30(c)"
+
+// losExceedsGMLOS: inpatient days to the review time at or above the
+// MS-DRG's GMLOS times the payer's factor call for a continued-stay review;
+// at or above the escalation factor, for the physician advisor. Each
+// threshold is its own episode, so closing the first review does not close
+// the escalation. Only while the stay goes on: a discharged stay's length
+// belongs in the committee's report, not on the worklist.
 func (r *run) losExceedsGMLOS(out []Finding, c *encCtx) []Finding {
 	g := &c.rs.Checks.GMLOS
 	s := &c.s
-	if !g.Enabled || s.ipStart.IsZero() || !s.ccAt.IsZero() {
+	if !g.Enabled || s.ipStart.IsZero() || !s.ccAt.IsZero() || !s.open {
 		// A stay changed from inpatient to observation or outpatient
 		// (Condition Code 44) is billed as outpatient: no DRG stay to review.
 		return out
 	}
-	days := Midnights(s.ipStart, r.stayEndOrNow(s), r.loc)
+	days := Midnights(s.ipStart, r.asOf, r.loc)
 	row, hasDRG := c.rs.DRG(c.e.DRG)
 	if !hasDRG || row.GMLOS <= 0 {
 		return r.losDefaultReview(out, c, days)
@@ -85,7 +91,7 @@ func (r *run) losDefaultReview(out []Finding, c *encCtx, days int) []Finding {
 		IntEvidence(evInpatientDays, days),
 		IntEvidence(evDefaultReviewDay, day),
 		TimeEvidence(evInpatientOrder, s.ipStart),
-		StringEvidence(evRuleSource, ruleSourceGMLOS),
+		StringEvidence(evRuleSource, ruleSourceDefaultReviewDay),
 		ruleSetEvidence(c.rs),
 	}
 	if c.e.DRG != "" {
@@ -136,15 +142,78 @@ func (r *run) continuedStayReview(out []Finding, c *encCtx) []Finding {
 		cycle++
 	}
 	csr := csrCycle{first: first, every: every, days: days, norm: norm, hasNorm: hasNorm, percentile: percentileOf(cr.Percentile)}
-	// The earliest missed cycle still open, if any: a review nobody closed.
+	// One open review per stay: the earliest cycle no closed review covers
+	// (Config.Closed). The cycles it runs behind are counted in it, not
+	// raised one overdue Task each; closing it opens the next one.
+	open, missed := cycle, 0
 	for k := 1; k < cycle; k++ {
-		f := r.csrFinding(c, &csr, k)
-		if !r.closed(c.p, &f) {
-			out = append(out, f)
+		f := r.csrFinding(c, &csr, k, 0)
+		if r.closed(c.p, &f) {
+			continue
+		}
+		if open == cycle {
+			open = k
+		}
+		missed++
+	}
+	f := r.csrFinding(c, &csr, open, missed)
+	return r.mergeLOS(append(out, f), c, &csr, cycle, open)
+}
+
+// mergeLOS makes the UR team's length-of-stay review (los-exceeds-gmlos at
+// the factor, or at the default review day) and the concurrent review due
+// on the same day one review: the continued-stay-review finding of that
+// cycle, with the length-of-stay evidence added. Once that cycle is closed
+// the length-of-stay review is done too. The physician advisor's escalation
+// stays its own finding. out ends with the open continued-stay-review.
+func (r *run) mergeLOS(out []Finding, c *encCtx, csr *csrCycle, cycle, open int) []Finding {
+	li := -1
+	for i := range out {
+		if out[i].Check == CheckLOSExceedsGMLOS && out[i].Owner == URTeam && out[i].Episode == stayKey(c.e) {
+			li = i
 			break
 		}
 	}
-	return append(out, r.csrFinding(c, &csr, cycle))
+	if li < 0 {
+		return out
+	}
+	los := out[li]
+	same := 0
+	for k := 1; k <= cycle; k++ {
+		if dayEnd(c.s.ipStart, csr.first+(k-1)*csr.every, r.loc).Equal(los.Due) {
+			same = k
+			break
+		}
+	}
+	switch {
+	case same == 0:
+		return out
+	case same == open:
+		f := &out[len(out)-1]
+		f.Description += " Length of stay, the same review: " + strings.TrimSuffix(los.Description, " Review for continued stay.")
+		f.Reasons = append(f.Reasons, los.Reasons...)
+		for _, ev := range los.Evidence {
+			if ev.Type == evRuleSource || !hasEvidence(f.Evidence, ev.Type) {
+				f.Evidence = append(f.Evidence, ev)
+			}
+		}
+	default:
+		if k := r.csrFinding(c, csr, same, 0); !r.closed(c.p, &k) {
+			// The cycle is still ahead of the open one: the stay's length
+			// cannot wait for it.
+			return out
+		}
+	}
+	return append(out[:li], out[li+1:]...)
+}
+
+func hasEvidence(evs []Evidence, typ string) bool {
+	for i := range evs {
+		if evs[i].Type == typ {
+			return true
+		}
+	}
+	return false
 }
 
 // csrCycle is what every concurrent review finding of one stay shares.
@@ -155,8 +224,9 @@ type csrCycle struct {
 	percentile         int
 }
 
-// csrFinding is the concurrent review of one cycle.
-func (r *run) csrFinding(c *encCtx, csr *csrCycle, cycle int) Finding {
+// csrFinding is the concurrent review of one cycle; missed counts the
+// cycles whose review day passed with no closed review, this one included.
+func (r *run) csrFinding(c *encCtx, csr *csrCycle, cycle, missed int) Finding {
 	s := &c.s
 	reviewDay := csr.first + (cycle-1)*csr.every
 	due := dayEnd(s.ipStart, reviewDay, r.loc)
@@ -174,6 +244,9 @@ func (r *run) csrFinding(c *encCtx, csr *csrCycle, cycle int) Finding {
 	if due.Before(r.asOf) {
 		f.Description += " It is overdue and no completed review closes it."
 	}
+	if missed > 0 {
+		f.Description += fmt.Sprintf(" Missed cycles: %d. Completing this review opens the next cycle due.", missed)
+	}
 	f.Evidence = []Evidence{
 		IntEvidence(evInpatientDays, csr.days),
 		IntEvidence(evReviewCycle, cycle),
@@ -181,6 +254,9 @@ func (r *run) csrFinding(c *encCtx, csr *csrCycle, cycle int) Finding {
 		IntEvidence(evCadenceDays, csr.every),
 		TimeEvidence(evInpatientOrder, s.ipStart),
 		ruleSetEvidence(c.rs),
+	}
+	if missed > 0 {
+		f.Evidence = append(f.Evidence, IntEvidence(evMissedCycles, missed))
 	}
 	if csr.hasNorm {
 		f.Evidence = append(f.Evidence,

@@ -17,6 +17,11 @@ func (r *run) twoMidnight(out []Finding, c *encCtx) []Finding {
 	if !c.rs.Checks.TwoMidnight.Enabled || s.ipStart.IsZero() || s.open || s.end.IsZero() {
 		return out
 	}
+	if c.rs.Checks.ConditionCode44.Enabled && !s.ccAt.IsZero() {
+		// The stay left inpatient status: condition-code-44 reviews that
+		// change, and the claim is no inpatient claim to measure.
+		return out
+	}
 	// Time in the ED or observation before the order counts (42 CFR 412.3(d)(1)(i)),
 	// also when the EHR recorded it as an encounter of its own.
 	start, preceding := r.hospitalArrival(c)

@@ -80,7 +80,7 @@ func TestFindingsFollowDefinitions(t *testing.T) {
 	held := clClaim("h", "2025-03-05T10:00", clLine(1, "99223", "2025-03-01", 1))
 	held.Encounters = []*facts.Encounter{stay}
 	hr := clRun("2025-03-06T09:00", clSource(clMedicareRules()))
-	hr.raised = map[*facts.Encounter][]Finding{stay: {{Check: CheckContinuedStayReview, Encounter: stay}}}
+	hr.raised = map[*facts.Encounter][]Finding{stay: {{Check: CheckTwoMidnight, Encounter: stay}}}
 	got = append(got, hr.claim(clPatient([]*facts.Encounter{stay}, held), held)...)
 
 	reached := map[string]bool{}

@@ -87,6 +87,11 @@ var horizons = map[string]horizonRule{
 		"review, and within a day of the deadline or of discharge it still reaches the payer before the claim; later " +
 		"the payer reviews the stay retrospectively with the claim, and the missed notification is a compliance event " +
 		"to document, not a message to send."},
+	CheckAdmissionReview: {horizonDischarge, "Discharge; none while the stay goes on. The initial review decides " +
+		"the patient's status (inpatient or observation) while the patient is in the hospital (42 CFR 482.30(c), " +
+		"(d)): the order can be changed, with the UR physician's concurrence, only before discharge (Condition Code " +
+		"44). A stay billed after discharge is reviewed by two-midnight (short stays) and by the payer's retrospective " +
+		"review; the missed admission review is a compliance event to document."},
 	CheckTwoMidnight: {horizonStayFiling, stayFilingDoc + " After discharge the review decides how the stay is billed " +
 		"(inpatient, or the Part B inpatient services of 42 CFR 414.5, billed within the same limit); once no claim " +
 		"for the stay can be filed, nothing the review finds can change one."},

@@ -158,10 +158,11 @@ func TestEncounterHorizons(t *testing.T) {
 	}
 }
 
-// TestContinuedStayNotDueAtDischargeNoLongerHolds: a continued-stay cycle
-// not yet due when the patient left was not missed: no finding remains for
-// it (its Task, if any, is cancelled), while the overdue cycle-1 stays as a
-// moot finding (42 CFR 482.30(d)).
+// TestContinuedStayNotDueAtDischargeNoLongerHolds: in the hospital the stay
+// has one open continued-stay review, the earliest cycle not closed
+// (cycle-1, with the cycles missed since as evidence: issue 7 point 5);
+// after discharge it stays as a moot finding (42 CFR 482.30(d)) and no
+// later cycle is raised.
 func TestContinuedStayNotDueAtDischargeNoLongerHolds(t *testing.T) {
 	t.Parallel()
 	e := enStay(t, "s", "IMP 2026-03-02T10:00 2026-03-09T10:00")
@@ -176,7 +177,7 @@ func TestContinuedStayNotDueAtDischargeNoLongerHolds(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := strings.Join(cycles("2026-03-09T09:00"), ", "), "cycle-1 overdue, cycle-3 awaiting-review"; got != want {
+	if got, want := strings.Join(cycles("2026-03-09T09:00"), ", "), "cycle-1 overdue"; got != want {
 		t.Errorf("in the hospital: %s, want %s", got, want)
 	}
 	if got, want := strings.Join(cycles("2026-03-09T11:00"), ", "), "cycle-1 missed"; got != want {
@@ -264,6 +265,9 @@ func TestMootReviewHoldsNoClaim(t *testing.T) {
 	t.Parallel()
 	rs := enMedicare()
 	rs.Checks.ClaimBeforeDetermination = rules.Switch{Enabled: true}
+	// The admission review (status can still change) holds the claim; a
+	// continued-stay review does not (issue 7 point 8).
+	rs.Checks.AdmissionReview = rules.AdmissionReview{Enabled: true, BusinessDays: 1}
 	e := enStay(t, "s", "IMP 2026-03-02T10:00 2026-03-09T10:00")
 	c := &facts.Claim{Ref: "Claim/c", Key: "Claim/c", Status: "active", Use: "claim", Type: "institutional",
 		Created: enAt(t, "2026-03-08T10:00"), Encounters: []*facts.Encounter{e}}

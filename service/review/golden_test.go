@@ -61,17 +61,19 @@ func TestSyntheaGolden(t *testing.T) {
 		// after the later of the deadline and discharge; the newest, Trenton
 		// Turner's of 2020-10, on 2020-10-20.
 		"admission-notification": 22,
-		// Synthea gives no DRG: stays reaching the payer's default review day
-		// (day 3 for the default commercial rule set) are reviewed. The
-		// Medicaid example turns the GMLOS check off (Medicaid reviews by its
-		// LOS norm table, as continued-stay reviews of stays in progress).
-		// Moot at discharge: continued stay is justified while the patient is
-		// in (42 CFR 482.30(d)).
-		"los-exceeds-gmlos": 7,
+		// Issue 7 point 3: every inpatient stay gets the UR team's initial
+		// admission review, under every shipped rule set (the dual-eligible
+		// patient's Medicare stay included), so 23; each stay is discharged,
+		// and the review is moot at discharge (the status can change only
+		// while the patient is in: 42 CFR 482.30(d)).
+		"admission-review": 23,
 		// The default commercial rule set reviews every 3 days: the first
 		// review, due at the end of inpatient day 3, was overdue when the
-		// patient left for the 4 of the 7 stays above that lasted past that
-		// day (the other 3 ended on day 3, before it fell due): missed.
+		// patient left for 4 of the stays (those that lasted past that day):
+		// missed. los-exceeds-gmlos (Synthea gives no DRG: the default review
+		// day) is 0: point 6 merges it into that continued-stay review when
+		// due on the same day and raises neither after discharge; where it
+		// was not yet due at discharge it no longer holds.
 		"continued-stay-review": 4,
 		// The dual-eligible patient below: the notice moot at discharge, the
 		// two-midnight review at the 12-month filing limit after it (2017-04),
@@ -100,8 +102,11 @@ func TestSyntheaGolden(t *testing.T) {
 			// admission date but is billed apart from the inpatient claim:
 			// payment-window-3day. No notification: Medicare FFS needs none;
 			// no GMLOS review: one day is short of the default review day.
+			// The admission review was due at discharge (02:58, before the
+			// second midnight): still one finding, overdue.
 			ref: "Patient/0f49d2d0-59be-4f72-a22b-0a582367b44b",
 			want: []string{
+				"admission-review Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6",
 				"important-message Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6",
 				"payment-window-3day Claim/24bc8698-d036-42e0-a1d7-a3a74b9c2c30",
 				"two-midnight Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6",
@@ -112,7 +117,7 @@ func TestSyntheaGolden(t *testing.T) {
 			// stays years apart (1999 to 2020). The Medicaid example wants
 			// notification within 48 h of each; none is a readmission (the
 			// stays are years apart) and the Medicaid example does not
-			// apply the two-midnight rule.
+			// apply the two-midnight rule. Each stay has its admission review.
 			ref: "Patient/a6fb5437-10d5-4f70-81a0-4f43bfbd9fb0",
 			want: []string{
 				"admission-notification Encounter/6d6da75c-d6ca-4a3e-bada-142b4a5646dc",
@@ -120,6 +125,11 @@ func TestSyntheaGolden(t *testing.T) {
 				"admission-notification Encounter/a97e7e95-9235-4145-82ba-4d1024860cd4",
 				"admission-notification Encounter/b629ee62-0c3e-4bd4-b9f6-06cfdf454c31",
 				"admission-notification Encounter/e80515d5-f4f6-4732-a9b5-ee64e5c1cd02",
+				"admission-review Encounter/6d6da75c-d6ca-4a3e-bada-142b4a5646dc",
+				"admission-review Encounter/872a002e-41d7-41bd-b6ca-77efb897e123",
+				"admission-review Encounter/a97e7e95-9235-4145-82ba-4d1024860cd4",
+				"admission-review Encounter/b629ee62-0c3e-4bd4-b9f6-06cfdf454c31",
+				"admission-review Encounter/e80515d5-f4f6-4732-a9b5-ee64e5c1cd02",
 			},
 		},
 		{
@@ -128,12 +138,14 @@ func TestSyntheaGolden(t *testing.T) {
 			// 02-27 07:54, 4 midnights. Notification due 24 h after the order; no
 			// DRG, and 4 days reach the default review day 3; the first
 			// continued-stay review, due at the end of day 3 (02-26), was not
-			// done before discharge.
+			// done before discharge (the length-of-stay finding due that same
+			// day is part of it: issue 7 point 6). The admission review was due
+			// by the end of the next business day (Thursday 02-24).
 			ref: "Patient/563460b4-b997-4772-a548-a9f877eb4c12",
 			want: []string{
 				"admission-notification Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290",
+				"admission-review Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290",
 				"continued-stay-review Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290",
-				"los-exceeds-gmlos Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290",
 			},
 		},
 	}
@@ -145,6 +157,18 @@ func TestSyntheaGolden(t *testing.T) {
 		}
 	}
 	for _, f := range res.Moot {
+		if f.Check == "admission-review" {
+			var want time.Time
+			switch f.FocusRef {
+			case "Encounter/2b9b9a23-4903-4aa6-994b-0db71831ebb6": // Medicare: discharged before the second midnight
+				want = time.Date(2016, 4, 4, 2, 58, 56, 0, asOf.Location())
+			case "Encounter/8ca871d7-a5da-4c1a-b2dd-f960af8a2290": // Wednesday order: Thursday's end
+				want = time.Date(2000, 2, 24, 23, 59, 59, 0, asOf.Location())
+			}
+			if !want.IsZero() && !f.Due.Equal(want) {
+				t.Errorf("admission-review of %s due %v, want %v", f.FocusRef, f.Due, want)
+			}
+		}
 		if f.Check == "two-midnight" {
 			if want := time.Date(2016, 4, 5, 23, 59, 59, 0, asOf.Location()); !f.Due.Equal(want) {
 				t.Errorf("two-midnight due %v, want the end of the day after discharge, %v", f.Due, want)

@@ -115,13 +115,17 @@ func TestExampleScenarios(t *testing.T) {
 	want := []string{
 		// p1: Medicare, ED then inpatient since 11-15 02:00, MS-DRG 291 (GMLOS 3.9 days):
 		// 5 inpatient midnights by the as-of time, so the stay is past its GMLOS; the
-		// Medicare rule set reviews every 3 days (cycle 2 due on day 6; the
-		// missed cycle-1 review, due on day 3, is raised too); the
+		// Medicare rule set reviews every 3 days: the missed cycle-1 review (day 3)
+		// is the one open review, with "missed cycles: 1" (issue 7 point 5: no
+		// second Task for cycle 2); the
 		// Important Message was due by the end of 11-17; the outpatient lab of
 		// 11-12 is within the 3-day payment window; the inpatient claim exists
-		// while reviews are open.
+		// while the admission review is open (it can change the claim; the
+		// length-of-stay and continued-stay reviews cannot: point 8). The
+		// admission review (points 3-4) was due before the second midnight
+		// counted from the ED arrival (11-14 20:10): 11-15 23:59:59.
+		"admission-review Encounter/e1",
 		"claim-before-determination Claim/c1",
-		"continued-stay-review Encounter/e1",
 		"continued-stay-review Encounter/e1",
 		"important-message Encounter/e1",
 		"los-exceeds-gmlos Encounter/e1",
@@ -136,21 +140,29 @@ func TestExampleScenarios(t *testing.T) {
 		"claim-before-determination Claim/c2",
 		"readmission-30d Encounter/e3",
 		"two-midnight Encounter/e2",
-		// p3: observation since 11-18 09:00, 51 hours at the as-of time.
+		// p3: observation since 11-18 09:00, 51 hours at the as-of time; the
+		// placement's admission review (episode "e4+observation").
+		"admission-review Encounter/e4",
 		"observation-48h Encounter/e4",
 		"observation-moon Encounter/e4",
 		"observation-second-midnight Encounter/e4",
 		// p4: inpatient changed to observation on 11-18 09:00: Condition Code
-		// 44, and the observation that followed is now 51 hours long.
+		// 44, and the observation that followed is now 51 hours long; the
+		// admission review of the inpatient order.
+		"admission-review Encounter/e5",
 		"condition-code-44 Encounter/e5",
 		"observation-48h Encounter/e5",
 		"observation-moon Encounter/e5",
 		"observation-second-midnight Encounter/e5",
 		// p5: commercial (fictional Acme) inpatient since Friday 03:00:
-		// notification due Saturday, moved to Monday; Acme reviews every 2 days.
+		// notification due Saturday, moved to Monday; Acme reviews every 2 days;
+		// the admission review by the end of Monday.
 		"admission-notification Encounter/e6",
+		"admission-review Encounter/e6",
 		"continued-stay-review Encounter/e6",
-		// p6: inpatient with no coverage on file.
+		// p6: inpatient with no coverage on file (the default rules still
+		// review the admission).
+		"admission-review Encounter/e7",
 		"continued-stay-review Encounter/e7",
 		"missing-coverage Encounter/e7",
 		// p7: 64612 with J0585 billed without an authorization (both on the
@@ -164,11 +176,13 @@ func TestExampleScenarios(t *testing.T) {
 		"timely-filing Claim/c7c",
 		// p8: fictional Capital Insurance: heart-failure stay at 7 days with no
 		// DRG (default review day 4; the payer's CEL check for heart failure
-		// past day 5); a missed concurrent review besides the current one;
+		// past day 5); one continued-stay review, cycle 1 with "missed cycles:
+		// 2" (point 5), whose day 3 is not the default review day 4, so the
+		// length-of-stay review stays its own (point 6);
 		// the 24 h notification passed; 8 units of 97110 on one day
 		// against the synthetic MUE of 6 per date of service.
 		"admission-notification Encounter/e8",
-		"continued-stay-review Encounter/e8",
+		"admission-review Encounter/e8",
 		"continued-stay-review Encounter/e8",
 		"custom:heart-failure-extended-stay Encounter/e8",
 		"los-exceeds-gmlos Encounter/e8",
@@ -178,7 +192,8 @@ func TestExampleScenarios(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings differ\ngot:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
-	// Moot: p2's notices, due by discharge, which has passed; missed.
+	// Moot: p2's notices and admission reviews, due by discharge, which has
+	// passed; missed.
 	var moot []string
 	for _, f := range res.Moot {
 		if f.Status != "missed" || !f.Moot || !f.Horizon.Before(asOf) {
@@ -187,7 +202,8 @@ func TestExampleScenarios(t *testing.T) {
 		moot = append(moot, f.Check+" "+f.FocusRef)
 	}
 	sort.Strings(moot)
-	if got, want := strings.Join(moot, ", "), "important-message Encounter/e2, important-message Encounter/e3, snf-three-day Encounter/e3"; got != want {
+	if got, want := strings.Join(moot, ", "), "admission-review Encounter/e2, admission-review Encounter/e3, " +
+		"important-message Encounter/e2, important-message Encounter/e3, snf-three-day Encounter/e3"; got != want {
 		t.Errorf("moot findings: %s, want %s", got, want)
 	}
 }

@@ -181,6 +181,7 @@ type Switch struct {
 // Checks holds the switches and thresholds of every built-in check.
 type Checks struct {
 	AdmissionNotification    AdmissionNotification `json:"admission_notification" yaml:"admission_notification"`
+	AdmissionReview          AdmissionReview       `json:"admission_review" yaml:"admission_review"`
 	TwoMidnight              Switch                `json:"two_midnight" yaml:"two_midnight"`
 	Observation              Observation           `json:"observation" yaml:"observation"`
 	ConditionCode44          Switch                `json:"condition_code_44" yaml:"condition_code_44"`
@@ -209,6 +210,16 @@ type AdmissionNotification struct {
 	// Exemptions give other hours for stays whose diagnosis or encounter type
 	// is on a code list (e.g. maternity: 48 h).
 	Exemptions []NotificationExemption `json:"exemptions,omitempty" yaml:"exemptions,omitempty"`
+}
+
+// AdmissionReview: UR's initial review of every inpatient admission and
+// observation placement.
+type AdmissionReview struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// BusinessDays: the review is due at the end (23:59:59) of this
+	// business day after the day of the inpatient order (or of the
+	// observation placement); 1 is the next business day.
+	BusinessDays int `json:"business_days" yaml:"business_days"`
 }
 
 // NotificationExemption gives a different notification window.

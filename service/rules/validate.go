@@ -212,6 +212,9 @@ func (v *validator) checks() {
 		v.listRef(f+".code_list", ex.CodeList)
 		v.positive(f+".hours", ex.Hours)
 	}
+	if ar := c.AdmissionReview; ar.Enabled {
+		v.positive("checks.admission_review.business_days", ar.BusinessDays)
+	}
 	if c.TwoMidnight.Enabled {
 		if _, ok := v.rs.CodeLists[ListInpatientOnly]; !ok {
 			v.add("checks.two_midnight", "code list %q not defined: the rule needs the inpatient-only procedures", ListInpatientOnly)

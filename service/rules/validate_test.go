@@ -263,6 +263,21 @@ func TestValidationErrors(t *testing.T) {
 			want:  []wantErr{{"a.yaml", "checks.two_midnight", `code list "inpatient-only" not defined: the rule needs the inpatient-only procedures`}},
 		},
 		{
+			name:  "admission review needs its business days",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "checks:\n", "checks:\n  admission_review: {enabled: true, business_days: 0}\n")},
+			want:  []wantErr{{"a.yaml", "checks.admission_review.business_days", "must be > 0"}},
+		},
+		{
+			name:  "admission review: unknown field",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "checks:\n", "checks:\n  admission_review: {enabled: true, business_day: 1}\n")},
+			// Structure and meaning in one run (issue 7 point 17): the misspelt field leaves
+			// business_days unset, which the enabled check needs.
+			want: []wantErr{
+				{"a.yaml", "checks.admission_review.business_day", `unknown field "business_day"`},
+				{"a.yaml", "checks.admission_review.business_days", "must be > 0"},
+			},
+		},
+		{
 			name:  "no default",
 			files: map[string]string{"b.yaml": otherPayer},
 			want:  []wantErr{{".", "", "no rule set is marked default: true (it applies to payers no rule set matches)"}},
