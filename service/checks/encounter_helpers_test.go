@@ -192,7 +192,7 @@ func enCheckShape(t *testing.T, f Finding) {
 		t.Errorf("%s: status %q", f.Check, f.Status)
 	}
 	for _, ev := range f.Evidence {
-		if !hasConcept(encounterEvidenceTypes, ev.Type) {
+		if !hasConcept(encounterEvidenceTypes, ev.Type) && !hasConcept(payerEvidenceTypes, ev.Type) {
 			t.Errorf("%s: evidence type %q is not in encounterEvidenceTypes", f.Check, ev.Type)
 		}
 		n := 0

@@ -127,9 +127,11 @@ type Concept struct {
 func EvidenceTypes() []Concept {
 	out := make([]Concept, 0, len(encounterEvidenceTypes)+len(claimEvidenceTypes))
 	out = append(out, encounterEvidenceTypes...)
-	for _, c := range claimEvidenceTypes {
-		if !hasConcept(out, c.Code) {
-			out = append(out, c)
+	for _, list := range [][]Concept{claimEvidenceTypes, payerEvidenceTypes} {
+		for _, c := range list {
+			if !hasConcept(out, c.Code) {
+				out = append(out, c)
+			}
 		}
 	}
 	return out
