@@ -466,3 +466,51 @@ func TestProgressBar(t *testing.T) {
 	var none *progressBar
 	none.finish() // no bar (not a terminal): finishing is a no-op
 }
+
+// Payers that match no rule set get the default rules, one
+// payer-not-configured finding per stay, and a line in the summary with
+// their names and counts, in the text summary and in --format json (issue 7
+// point 9). A rule directory with only the default commercial rule set
+// leaves the examples' Medicare, Acme and Capital payers unmatched.
+func TestReviewSummaryListsUnmatchedPayers(t *testing.T) {
+	t.Parallel()
+	base, err := os.ReadFile("../../service/rules/defaults/default-commercial.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "default.yaml"), base, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, nil, "review", "--rules", dir, "--as-of", "2026-11-20T12:00:00-05:00", examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, `Payers matching no rule set (default rules applied; stays and claims): "Acme Health Plan" 1, "Capital Insurance Company" 2, "Medicare" 11`) {
+		t.Errorf("summary does not list the unmatched payers:\n%s", errOut)
+	}
+	code, out, errOut := runCLI(t, nil, "review", "--rules", dir, "--format", "json", "--as-of", "2026-11-20T12:00:00-05:00", examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		Summary struct {
+			PerCheck        map[string]int `json:"findings_per_check"`
+			UnmatchedPayers map[string]int `json:"unmatched_payers"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if u := doc.Summary.UnmatchedPayers; len(u) != 3 || u["Medicare"] != 11 || u["Capital Insurance Company"] != 2 || u["Acme Health Plan"] != 1 {
+		t.Errorf("json unmatched_payers %v", u)
+	}
+	if n := doc.Summary.PerCheck["payer-not-configured"]; n != 7 {
+		t.Errorf("payer-not-configured %d, want 7 (one per inpatient or observation stay with a payer)", n)
+	}
+	// With the shipped rule sets every example payer is configured.
+	code, out, _ = runCLI(t, nil, "review", "--format", "json", "--as-of", "2026-11-20T12:00:00-05:00", examples)
+	if code != 0 || strings.Contains(out, "unmatched_payers") {
+		t.Errorf("shipped rules: exit %d, unmatched payers listed: %v", code, strings.Contains(out, "unmatched_payers"))
+	}
+}

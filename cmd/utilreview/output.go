@@ -405,6 +405,9 @@ type summary struct {
 	Errors  int            `json:"errors"`
 	// CustomErrors counts failed evaluations of payer CEL checks.
 	CustomErrors map[string]int `json:"custom_check_errors,omitempty"`
+	// UnmatchedPayers counts the stays and claims per payer (as the input
+	// names it) that matched no rule set and got the default rules.
+	UnmatchedPayers map[string]int `json:"unmatched_payers,omitempty"`
 }
 
 func summarize(res *review.Result) summary {
@@ -445,6 +448,9 @@ func summarize(res *review.Result) summary {
 		s.Later = res.Set.Later
 	}
 	s.CustomErrors = res.CustomErrors
+	if len(res.UnmatchedPayers) > 0 {
+		s.UnmatchedPayers = res.UnmatchedPayers
+	}
 	return s
 }
 
@@ -490,6 +496,13 @@ func writeSummary(w io.Writer, res *review.Result) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, s.Skipped[k]))
 		}
 		fmt.Fprintf(w, "Skipped (types the checks do not read): %s\n", strings.Join(parts, ", "))
+	}
+	if len(s.UnmatchedPayers) > 0 {
+		parts := make([]string, 0, len(s.UnmatchedPayers))
+		for _, k := range sortedKeys(s.UnmatchedPayers) {
+			parts = append(parts, fmt.Sprintf("%q %d", k, s.UnmatchedPayers[k]))
+		}
+		fmt.Fprintf(w, "Payers matching no rule set (default rules applied; stays and claims): %s\n", strings.Join(parts, ", "))
 	}
 	for _, k := range sortedKeys(s.CustomErrors) {
 		fmt.Fprintf(w, "Custom check %s could not be evaluated %d time(s) and did not fire there: check its expression against the fact model (docs/rules.md).\n", k, s.CustomErrors[k])

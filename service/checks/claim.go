@@ -31,13 +31,19 @@ var claimDefinitions = []Definition{
 			"partner codes, 64612 or 64615), the claim is of a type the payer's rule covers (for Medicare fee-for-service: " +
 			"institutional claims not for an inpatient stay, i.e. hospital outpatient claims), and the claim carries no " +
 			"insurance.preAuthRef. One finding per claim lists every such line; it is due on the earliest flagged date of service " +
-			"and overdue once that date has passed.",
+			"and overdue once that date has passed, with a CommunicationRequest asking the payer for the authorization. Found " +
+			"after a line's date of service (the day has ended in the facility time zone), the request goes to the payer only " +
+			"when its rule data allows retroactive authorization (checks.prior_auth.retroactive, within retroactive_days); " +
+			"otherwise (always for Medicare fee-for-service, 42 CFR 419.82) the finding says so, goes to billing (do not bill " +
+			"the claim without review), is due by the end of the day after the claim's creation (no later than its filing " +
+			"deadline) and asks the payer for nothing.",
 		Why: "The payer denies a service that needed prior authorization and was performed or billed without it; the request " +
 			"must reach the payer before the service, with the clinical documentation.",
-		Source: "42 CFR 419.80-419.89 (Medicare hospital outpatient department prior authorization, list at 42 CFR 419.83 and " +
+		Source: "42 CFR 419.80-419.89 (Medicare hospital outpatient department prior authorization, no affirmation after the service: 42 CFR 419.82; list at 42 CFR 419.83 and " +
 			"the CMS OPD prior authorization list); payer provider manuals for other payers.",
 		Thresholds: "checks.prior_auth.code_list (code list with per-code effective dates and with_any partner codes), " +
-			"checks.prior_auth.claim_types, checks.prior_auth.outpatient_only.",
+			"checks.prior_auth.claim_types, checks.prior_auth.outpatient_only, checks.prior_auth.retroactive and " +
+			"retroactive_days (whether and how long after the date of service the payer authorizes).",
 		Switch:        "checks.prior_auth.enabled",
 		Owner:         URTeam,
 		Priority:      Urgent,

@@ -33,6 +33,9 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 		found bool
 		parts []string
 		due   time.Time
+		// late: lines whose date of service has passed beyond what the
+		// payer authorizes retroactively (all of them, for Medicare FFS).
+		late []string
 	)
 	for i := range c.Lines {
 		l := &c.Lines[i]
@@ -58,6 +61,9 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 			found = true
 			f = r.claimFinding(CheckPriorAuthRequired, Urgent, URTeam, p, c, rs, time.Time{})
 		}
+		if !pa.AcceptsRequest(dayOf(dos, r.loc), dayOf(r.asOf, r.loc)) {
+			late = append(late, strconv.Itoa(l.Sequence))
+		}
 		day := StartOfDay(dos, r.loc)
 		if due.IsZero() || day.Before(due) {
 			due = day
@@ -81,8 +87,6 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 	if !found {
 		return out
 	}
-	f.Due = due
-	f.Status = r.statusFor(due)
 	payer := payerName(rs, c.Payer)
 	desc := upperFirst(strings.Join(parts, "; ")) + "; " + payer + " requires prior authorization for "
 	if len(parts) == 1 {
@@ -94,21 +98,55 @@ func (r *run) priorAuthRequired(p *facts.Patient, c *facts.Claim, rs *rules.Rule
 		desc += " (" + list.Source + ")"
 	}
 	desc += " and the claim has no authorization number."
-	f.Description = desc
 	f.Evidence = append(f.Evidence, StringEvidence(EvCodeList, pa.CodeList))
 	if list.Source != "" {
 		f.Evidence = append(f.Evidence, StringEvidence(EvRuleSource, list.Source))
 	}
-	comm := &Communication{
+	f.Evidence = append(f.Evidence, payerEvidence(c.Payer)...)
+	f.Evidence = append(f.Evidence, BoolEvidence(EvRetroactiveAuth, pa.Retroactive))
+	if len(late) > 0 {
+		// Found after the date of service, and the payer does not
+		// authorize retroactively (Medicare FFS: 42 CFR 419.82): asking
+		// the payer is pointless; billing holds the claim for review.
+		f.Owner = BillingTeam
+		f.Due = r.editDue(c, rs)
+		if f.Due.IsZero() {
+			// No creation date and no filing limit: the day after the service.
+			f.Due = endOfDay(due, 1, r.loc)
+		}
+		f.Status = r.statusFor(f.Due)
+		which := "the date of service has"
+		if len(parts) > 1 {
+			which = "the date of service of line " + strings.Join(late, ", ") + " has"
+			if len(late) > 1 {
+				which = "the dates of service of lines " + strings.Join(late, ", ") + " have"
+			}
+		}
+		desc += " " + upperFirst(which) + " passed and " + payer + " does not authorize retroactively"
+		if rs.Program == rules.MedicareFFS {
+			desc += " (42 CFR 419.82: the claim is denied without a provisional affirmation obtained before the service)"
+			f.Evidence = append(f.Evidence, StringEvidence(EvRuleSource, ruleSourceOPDPA))
+		} else if pa.Retroactive {
+			desc += " beyond " + plural(pa.RetroactiveDays, "day") + " after the service"
+		}
+		desc += ": do not bill this claim without review (billing, with UR: remove or correct the lines, or document why no authorization was needed)."
+		f.Description = desc
+		return append(out, f)
+	}
+	f.Due = due
+	f.Status = r.statusFor(due)
+	f.Description = desc
+	kind := "Request for prior authorization: "
+	if dayOf(due, r.loc).Before(dayOf(r.asOf, r.loc)) {
+		kind = "Request for retroactive prior authorization: "
+	}
+	f.Communication = &Communication{
 		Category:            CategoryPriorAuthorization,
 		Recipient:           payerRef(c.Payer),
 		RecipientIdentifier: payerIdentifier(c.Payer),
-		Payload:             "Request for prior authorization: " + strings.Join(parts, "; ") + " (claim " + c.Key + ").",
+		RecipientDisplay:    recipientDisplay(c.Payer, ""),
+		Payload:             kind + strings.Join(parts, "; ") + " (claim " + c.Key + ").",
 	}
-	if comm.Recipient == "" && c.Payer != nil {
-		comm.RecipientDisplay = payer
-	}
-	f.Communication = comm
 	return append(out, f)
 }
 
@@ -137,24 +175,17 @@ func payerRef(py *facts.Payer) string {
 	return py.OrganizationRef
 }
 
-// payerIdentifier is the identifier to address a payer by when it has no
-// Organization reference: the first with a system, else the first; nil
-// when the payer has an Organization reference or no identifier.
+// payerIdentifier is the payer's identifier as the input gives it, to name
+// the payer on a CommunicationRequest beside its Organization reference,
+// or alone when there is none: the first with a system, else the first;
+// nil when the payer has no identifier.
 func payerIdentifier(py *facts.Payer) *facts.Identifier {
-	if py == nil || py.OrganizationRef != "" || len(py.Identifiers) == 0 {
+	id := firstIdentifier(py)
+	if id == nil {
 		return nil
 	}
-	id := py.Identifiers[0]
-	for _, x := range py.Identifiers {
-		if x.System != "" && x.Value != "" {
-			id = x
-			break
-		}
-	}
-	if id.Value == "" {
-		return nil
-	}
-	return &id
+	v := *id
+	return &v
 }
 
 func containsString(xs []string, s string) bool {

@@ -201,8 +201,16 @@ func TestPriorAuthDescription(t *testing.T) {
 	if got[0].Description != want {
 		t.Errorf("description\n got %q\nwant %q", got[0].Description, want)
 	}
-	if cm := got[0].Communication; cm.Recipient != "" || cm.RecipientDisplay != "Medicare fee-for-service" {
-		t.Errorf("recipient %q display %q, want no reference and the payer's name", cm.Recipient, cm.RecipientDisplay)
+	// The recipient is the payer as the input names it (Synthea's coverage
+	// display), not the rule set's name, which the evidence carries apart.
+	if cm := got[0].Communication; cm.Recipient != "" || cm.RecipientDisplay != "medicare" {
+		t.Errorf("recipient %q display %q, want no reference and the input's name medicare", cm.Recipient, cm.RecipientDisplay)
+	}
+	if v := evidenceString(got[0], "payer"); v != "medicare" {
+		t.Errorf("payer evidence %q, want medicare", v)
+	}
+	if v := evidenceString(got[0], EvRuleSet); !strings.HasPrefix(v, "medicare-ffs@") {
+		t.Errorf("rule-set evidence %q, want medicare-ffs@...", v)
 	}
 	if !strings.Contains(got[0].Communication.Payload, "64612") {
 		t.Errorf("payload %q does not name the code", got[0].Communication.Payload)

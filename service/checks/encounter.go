@@ -113,11 +113,12 @@ func (r *run) encounter(p *facts.Patient, e *facts.Encounter) []Finding {
 		// A period written to the month or year, or finished without an
 		// end: lengths and deadlines cannot be counted. One data-gap
 		// finding says so; the missing payer can still be flagged.
-		return r.missingCoverage([]Finding{r.periodGap(&c)}, &c)
+		return r.payerNotConfigured(r.missingCoverage([]Finding{r.periodGap(&c)}, &c), &c)
 	}
 
 	var out []Finding
 	out = r.missingCoverage(out, &c)
+	out = r.payerNotConfigured(out, &c)
 	if c.rs == nil {
 		// No rule set at all (not even a default): only data-quality checks.
 		return out

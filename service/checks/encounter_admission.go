@@ -109,14 +109,15 @@ func (r *run) admissionNotification(out []Finding, c *encCtx) []Finding {
 		desc += "; the deadline fell on a weekend or holiday and moves to the end of the next business day"
 	}
 	f.Description = desc + ". Notify the payer and record the notification."
-	f.Evidence = []Evidence{
+	f.Evidence = append([]Evidence{
 		TimeEvidence(evInpatientOrder, ip),
 		IntEvidence(evNotificationHours, hours),
-		StringEvidence(evPayer, payer),
+	}, payerEvidence(c.e.Payer)...)
+	f.Evidence = append(f.Evidence,
 		BoolEvidence(evNextBusinessDay, moved),
 		StringEvidence(evRuleSource, ruleSourceAdmissionNote),
 		ruleSetEvidence(c.rs),
-	}
+	)
 	if exemption != "" {
 		f.Evidence = append(f.Evidence, StringEvidence(evNotificationExempt, exemption))
 	}
@@ -124,7 +125,7 @@ func (r *run) admissionNotification(out []Finding, c *encCtx) []Finding {
 		Category:            CategoryPayerNotification,
 		Recipient:           c.e.Payer.OrganizationRef,
 		RecipientIdentifier: payerIdentifier(c.e.Payer),
-		RecipientDisplay:    payer,
+		RecipientDisplay:    recipientDisplay(c.e.Payer, payer),
 		Payload: "Notification of inpatient admission for the referenced encounter: inpatient order " +
 			ip.In(r.loc).Format(descriptionTimeLayout) + " (" + r.loc.String() + ").",
 	}

@@ -371,7 +371,7 @@ func TestAdmissionNotificationRecipient(t *testing.T) {
 		wantID  *facts.Identifier
 	}{
 		{name: "organization", payer: &facts.Payer{OrganizationRef: "Organization/payer-1", Name: "Example Health Plan", Identifiers: []facts.Identifier{npi}},
-			wantRef: "Organization/payer-1"},
+			wantRef: "Organization/payer-1", wantID: &npi}, // named as the input names it: reference and identifier
 		{name: "identifier only", payer: &facts.Payer{Identifiers: []facts.Identifier{npi}}, wantID: &npi},
 		{name: "identifier with a system preferred", payer: &facts.Payer{Identifiers: []facts.Identifier{{Value: "local-7"}, npi}}, wantID: &npi},
 		{name: "identifier without a system", payer: &facts.Payer{Identifiers: []facts.Identifier{{Value: "local-7"}}}, wantID: &facts.Identifier{Value: "local-7"}},

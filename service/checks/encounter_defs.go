@@ -98,13 +98,14 @@ var encounterDefinitions = []Definition{
 		On:    "encounter",
 		What: "Observation (class OBSENC, or one of the payer's observation classes) for more than 24 hours, counted from the start " +
 			"of observation to its end (the inpatient order or discharge) or to the review time, for a Medicare beneficiary " +
-			"(Medicare fee-for-service or Medicare Advantage rule set). Due at hour 36 of observation, or when observation ended " +
+			"(the stay's rule set, or the rule set of any other coverage in force during the stay, primary or secondary, is " +
+			"Medicare fee-for-service or Medicare Advantage; that Medicare rule set's settings apply). Due at hour 36 of observation, or when observation ended " +
 			"if that was sooner. Exactly 24 hours does not fire." + encounterTimeNote,
 		Why: "The NOTICE Act requires hospitals to tell Medicare beneficiaries in writing, and orally, that they are outpatients " +
 			"in observation and what that means for their costs and for SNF coverage.",
 		Source:     "Notice of Observation Treatment and Implication for Care Eligibility (NOTICE) Act, Pub. L. 114-42; 42 CFR 489.20(y); CMS-10611 (MOON).",
 		Thresholds: "24 h and 36 h (statutory). Observation classes: checks.observation.classes.",
-		Switch:     "checks.observation.enabled and checks.observation.moon",
+		Switch:     "checks.observation.enabled and checks.observation.moon of the Medicare rule set",
 		Owner:      URTeam,
 		Priority:   Urgent,
 	},
@@ -155,15 +156,17 @@ var encounterDefinitions = []Definition{
 		ID:    CheckImportantMessage,
 		Title: "Important Message from Medicare",
 		On:    "encounter",
-		What: "A Medicare beneficiary's inpatient stay. The initial copy is due at the end of the 2nd calendar day after the " +
+		What: "A Medicare beneficiary's inpatient stay: the stay's rule set, or the rule set of any other coverage in force " +
+			"during the stay (primary or secondary, e.g. Medicare secondary to an employer plan), is Medicare fee-for-service or " +
+			"Medicare Advantage, and that Medicare rule set's settings apply. The initial copy is due at the end of the 2nd calendar day after the " +
 			"inpatient order's day, or at discharge if that comes first (episode: the stay). Once the stay has ended more than 2 calendar days after admission, a " +
 			"follow-up copy was due no more than 2 days before discharge: a second finding, due at discharge (episode: " +
 			"\"<stay>+follow-up\"). While the stay goes on, discharge is unknown, so only the initial copy is raised." + encounterTimeNote,
 		Why: "Hospitals must tell Medicare inpatients of their discharge appeal rights in writing, at admission and again " +
 			"shortly before discharge.",
-		Source:     "42 CFR 405.1205; CMS-R-193 (Important Message from Medicare) and its form instructions.",
+		Source:     "42 CFR 405.1205 (405.1205(b): every Medicare beneficiary inpatient); CMS-R-193 (Important Message from Medicare) and its form instructions.",
 		Thresholds: "checks.important_message.days_after_admission (2), .days_before_discharge (2).",
-		Switch:     "checks.important_message.enabled (Medicare programs only)",
+		Switch:     "checks.important_message.enabled of the Medicare rule set (Medicare programs only)",
 		Owner:      URTeam,
 		Priority:   Routine,
 	},

@@ -195,7 +195,7 @@ func enCheckShape(t *testing.T, f Finding) {
 		t.Errorf("%s: moot %v with status %q", f.Check, f.Moot, f.Status)
 	}
 	for _, ev := range f.Evidence {
-		if !hasConcept(encounterEvidenceTypes, ev.Type) && !(f.Moot && ev.Type == EvActionableUntil) {
+		if !hasConcept(encounterEvidenceTypes, ev.Type) && !hasConcept(payerEvidenceTypes, ev.Type) && !(f.Moot && ev.Type == EvActionableUntil) {
 			t.Errorf("%s: evidence type %q is not in encounterEvidenceTypes", f.Check, ev.Type)
 		}
 		n := 0

@@ -5,13 +5,16 @@ import (
 	"time"
 )
 
-// observationChecks runs the three observation checks: MOON, the second
-// midnight and the 48-hour escalation. Observation time runs from the start
+// observationChecks runs the three observation checks: MOON (see moon), the
+// second midnight and the 48-hour escalation. Observation time runs from the start
 // of the first observation segment to its end (the inpatient order or the
 // discharge), or to the review time while it goes on.
 func (r *run) observationChecks(out []Finding, c *encCtx) []Finding {
 	o := &c.rs.Checks.Observation
 	s := &c.s
+	// MOON follows the beneficiary's Medicare coverage, whatever the
+	// stay's own rule set says about observation (see moon).
+	out = r.moon(out, c)
 	if !o.Enabled || !s.hasObs {
 		return out
 	}
@@ -22,21 +25,6 @@ func (r *run) observationChecks(out []Finding, c *encCtx) []Finding {
 	}
 	elapsed := until.Sub(s.obsStart)
 	hours := elapsed.Hours()
-
-	// MOON: Medicare beneficiaries in observation for more than 24 hours get
-	// the notice by hour 36, or at release (discharge, admission, transfer)
-	// if that comes first.
-	if o.MOON && c.rs.Program.Medicare() && elapsed > moonAfterHours*time.Hour {
-		due := s.obsStart.Add(defaultMOONHours * time.Hour)
-		if !ongoing && s.obsEnd.Before(due) {
-			due = s.obsEnd
-		}
-		f := r.newFinding(CheckObservationMOON, Urgent, URTeam, c, due)
-		f.Description = fmt.Sprintf("Medicare beneficiary in observation since %s for %s hours, more than 24: the Medicare Outpatient Observation Notice (MOON) must be delivered, explained and signed by hour 36 (%s), or at discharge or admission if sooner.",
-			s.obsStart.In(r.loc).Format(descriptionTimeLayout), num(roundTenth(hours)), due.In(r.loc).Format(descriptionTimeLayout))
-		f.Evidence = r.observationEvidence(c, hours, ruleSourceMOON)
-		out = append(out, f)
-	}
 
 	// Second midnight: review for inpatient admission as observation is
 	// about to cross (lead hours before) or has crossed its second midnight.

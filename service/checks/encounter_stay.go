@@ -201,11 +201,17 @@ func classWords(class string) string {
 // the first copy is raised; the follow-up is raised once the stay has ended
 // (a retrospective check that it was due).
 func (r *run) importantMessage(out []Finding, c *encCtx) []Finding {
-	im := &c.rs.Checks.ImportantMessage
 	s := &c.s
-	if !im.Enabled || !c.rs.Program.Medicare() || s.ipStart.IsZero() {
+	if s.ipStart.IsZero() {
 		return out
 	}
+	// The notice follows the beneficiary: any Medicare coverage in force,
+	// primary or secondary (42 CFR 405.1205(b)).
+	mrs, mpy := r.medicareRules(c)
+	if mrs == nil || !mrs.Checks.ImportantMessage.Enabled {
+		return out
+	}
+	im := &mrs.Checks.ImportantMessage
 	after := im.DaysAfterAdmission
 	if after <= 0 {
 		after = defaultIMDaysAfter
@@ -226,14 +232,14 @@ func (r *run) importantMessage(out []Finding, c *encCtx) []Finding {
 		due = s.end
 	}
 	f := r.newFinding(CheckImportantMessage, Routine, URTeam, c, due)
-	f.Description = fmt.Sprintf("Medicare inpatient admitted %s: the Important Message from Medicare must be delivered and signed within %d calendar days of admission and before discharge, by %s.",
-		s.ipStart.In(r.loc).Format(descriptionTimeLayout), after, due.In(r.loc).Format(descriptionTimeLayout))
-	f.Evidence = []Evidence{
+	f.RuleSet = mrs
+	f.Description = fmt.Sprintf("Medicare inpatient%s admitted %s: the Important Message from Medicare must be delivered and signed within %d calendar days of admission and before discharge, by %s.",
+		beneficiaryText(c, mpy), s.ipStart.In(r.loc).Format(descriptionTimeLayout), after, due.In(r.loc).Format(descriptionTimeLayout))
+	f.Evidence = append([]Evidence{
 		StringEvidence(evIMCopy, "initial"),
 		TimeEvidence(evInpatientOrder, s.ipStart),
 		StringEvidence(evRuleSource, ruleSourceIM),
-		ruleSetEvidence(c.rs),
-	}
+	}, medicareEvidence(c, mrs, mpy)...)
 	out = append(out, f)
 
 	// The first copy can be given no earlier than admission, so a discharge
@@ -244,16 +250,16 @@ func (r *run) importantMessage(out []Finding, c *encCtx) []Finding {
 		return out
 	}
 	fu := r.newFinding(CheckImportantMessage, Routine, URTeam, c, s.end)
+	fu.RuleSet = mrs
 	fu.Episode = stayKey(c.e) + "+follow-up"
-	fu.Description = fmt.Sprintf("Medicare inpatient discharged %s after admission %s: a follow-up copy of the Important Message from Medicare was due no more than %d calendar days before discharge. Confirm it was delivered.",
-		s.end.In(r.loc).Format(descriptionTimeLayout), s.ipStart.In(r.loc).Format(descriptionDateLayout), before)
-	fu.Evidence = []Evidence{
+	fu.Description = fmt.Sprintf("Medicare inpatient%s discharged %s after admission %s: a follow-up copy of the Important Message from Medicare was due no more than %d calendar days before discharge. Confirm it was delivered.",
+		beneficiaryText(c, mpy), s.end.In(r.loc).Format(descriptionTimeLayout), s.ipStart.In(r.loc).Format(descriptionDateLayout), before)
+	fu.Evidence = append([]Evidence{
 		StringEvidence(evIMCopy, "follow-up"),
 		TimeEvidence(evInpatientOrder, s.ipStart),
 		TimeEvidence(evStayEnd, s.end),
 		StringEvidence(evRuleSource, ruleSourceIM),
-		ruleSetEvidence(c.rs),
-	}
+	}, medicareEvidence(c, mrs, mpy)...)
 	return append(out, fu)
 }
 

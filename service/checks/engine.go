@@ -154,9 +154,10 @@ func claimThrough(c *facts.Claim) time.Time {
 
 // Definitions lists every built-in check in a stable order.
 func Definitions() []Definition {
-	defs := make([]Definition, 0, len(encounterDefinitions)+len(claimDefinitions))
+	defs := make([]Definition, 0, len(encounterDefinitions)+len(claimDefinitions)+len(payerDefinitions))
 	defs = append(defs, encounterDefinitions...)
 	defs = append(defs, claimDefinitions...)
+	defs = append(defs, payerDefinitions...)
 	for i := range defs {
 		defs[i].Horizon = horizonDoc(defs[i].ID)
 	}

@@ -19,7 +19,8 @@ var definitionVariants = map[string][]struct {
 	priority Priority
 	words    string
 }{
-	CheckLOSExceedsGMLOS: {{PhysicianAdvisor, Urgent, "physician advisor"}},
+	CheckLOSExceedsGMLOS:   {{PhysicianAdvisor, Urgent, "physician advisor"}},
+	CheckPriorAuthRequired: {{BillingTeam, Urgent, "billing"}},
 }
 
 // TestFindingsFollowDefinitions: every finding carries the Owner and
@@ -54,6 +55,16 @@ func TestFindingsFollowDefinitions(t *testing.T) {
 		{"2027-06-01T10:00", []string{"IMP 2026-03-02T10:00"}, nil},                                                                               // stale-encounter
 		{"2026-03-20T10:00", []string{"IMP 2026-03-01 2026-03-05"}, func(e *facts.Encounter) { e.StartPrecision = fhir.Month }},                   // period data gap
 		{"2026-03-20T10:00", []string{"IMP 2026-03-02T10:00 2026-03-04T10:00"}, func(e *facts.Encounter) { e.DischargeDisposition = nubc("03") }}, // SNF
+	}
+	{
+		// payer-not-configured: a payer no shipped rule set matches.
+		reg, err := rules.LoadDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := enStay(t, "d2", "IMP 2026-03-02T10:00 2026-03-05T10:00")
+		e.Payer = &facts.Payer{Name: "Unlisted Health Plan"}
+		got = append(got, NewEngine(Config{Location: enLoc(t)}, reg).Review(enPatient(e), time.Date(2026, 3, 20, 10, 0, 0, 0, time.UTC))...)
 	}
 	for _, s := range synthetic {
 		e := enStay(t, "d1", s.segs...)

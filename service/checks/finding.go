@@ -137,9 +137,11 @@ type Concept struct {
 func EvidenceTypes() []Concept {
 	out := make([]Concept, 0, len(encounterEvidenceTypes)+len(claimEvidenceTypes)+len(horizonEvidenceTypes))
 	out = append(out, encounterEvidenceTypes...)
-	for _, c := range append(claimEvidenceTypes[:len(claimEvidenceTypes):len(claimEvidenceTypes)], horizonEvidenceTypes...) {
-		if !hasConcept(out, c.Code) {
-			out = append(out, c)
+	for _, list := range [][]Concept{claimEvidenceTypes, payerEvidenceTypes, horizonEvidenceTypes} {
+		for _, c := range list {
+			if !hasConcept(out, c.Code) {
+				out = append(out, c)
+			}
 		}
 	}
 	return out

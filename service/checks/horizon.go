@@ -125,6 +125,8 @@ var horizons = map[string]horizonRule{
 		"leaving that Medicare may not cover the SNF stay; afterwards the SNF's coverage is decided by the SNF " +
 		"(42 CFR 409.30), not by the hospital's review."},
 	CheckMissingCoverage: {horizonStayFiling, stayFilingDoc + " Insurance found until then can still be billed."},
+	CheckPayerNotConfigured: {horizonStayFiling, stayFilingDoc + " Until then the payer can be configured (or the " +
+		"coverage corrected) and the stay reviewed and billed under that payer's own rules."},
 	CheckStaleEncounter: {horizonNone, "None: a record left open, written imprecisely or finished without an end " +
 		"is wrong today and can be corrected today, however old."},
 	CheckPriorAuthRequired: {horizonClaim, claimHorizonDoc + " Until then the claim can be held or corrected; after " +

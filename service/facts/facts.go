@@ -7,6 +7,7 @@
 package facts
 
 import (
+	"strings"
 	"time"
 
 	"github.com/utilreview/utilreview/fhir"
@@ -104,6 +105,52 @@ type Payer struct {
 	CoverageRef string // "Coverage/id" when a Coverage was resolved
 }
 
+// Label names the payer as the input names it, for people: the
+// Organization's name, else the display text, else its first identifier's
+// value, else the Organization reference; "" for a nil payer.
+func (p *Payer) Label() string {
+	switch {
+	case p == nil:
+		return ""
+	case p.Name != "":
+		return p.Name
+	case p.Display != "":
+		return p.Display
+	}
+	for _, id := range p.Identifiers {
+		if id.Value != "" {
+			return id.Value
+		}
+	}
+	return p.OrganizationRef
+}
+
+// Same reports whether two payers are the same as far as the input tells:
+// the same Organization, a shared identifier, else the same name or display
+// text.
+func (p *Payer) Same(o *Payer) bool {
+	if p == nil || o == nil {
+		return p == o
+	}
+	if p == o {
+		return true
+	}
+	if p.OrganizationRef != "" && p.OrganizationRef == o.OrganizationRef {
+		return true
+	}
+	for _, a := range p.Identifiers {
+		for _, b := range o.Identifiers {
+			if a.Value != "" && a == b {
+				return true
+			}
+		}
+	}
+	if p.OrganizationRef != "" && o.OrganizationRef != "" {
+		return false
+	}
+	return p.Label() != "" && strings.EqualFold(p.Label(), o.Label())
+}
+
 // Encounter is a stay or visit.
 type Encounter struct {
 	Ref     string // "Encounter/id"
@@ -137,6 +184,14 @@ type Encounter struct {
 	ServiceProvider      string      // Organization reference
 
 	Payer *Payer // nil when no payer could be resolved
+	// Coverages are the payers of every coverage in force during the stay,
+	// the stay's own Payer first, then the other insurances of its claims
+	// (primary before secondary as the claims order them), its Accounts'
+	// coverages and the patient's Coverages whose period overlaps the stay
+	// (by Coverage.order); each payer once. A secondary Medicare coverage
+	// makes the patient a Medicare beneficiary even when another payer is
+	// primary (the Important Message and the MOON follow the beneficiary).
+	Coverages []*Payer
 	// Uninsured is true when the input says there is no payer (a display
 	// text such as Synthea's "no_insurance", or self-pay); Payer is nil then.
 	Uninsured bool
@@ -172,8 +227,11 @@ type Claim struct {
 	BillableEnd   time.Time
 	Provider      string
 
-	Encounters  []*Encounter // resolved through item.encounter, the Claim.encounter extension or supportingInfo
-	Payer       *Payer
+	Encounters []*Encounter // resolved through item.encounter, the Claim.encounter extension or supportingInfo
+	Payer      *Payer
+	// Coverages are the payers of all the claim's insurances (focal first,
+	// then by Claim.insurance.sequence as written), each payer once.
+	Coverages   []*Payer
 	Uninsured   bool // the input says there is no payer; Payer is nil then
 	PreAuthRefs []string
 	Replaces    []string // references of claims this one replaces (Claim.related with relationship prior)

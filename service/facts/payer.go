@@ -147,6 +147,27 @@ func (b *builder) claimPayerOf(r *fhir.Resource, cr *fm.Claim, c *Claim) {
 	b.claimPayer[c] = best
 	c.Payer = best.payer
 	c.Uninsured = best.none
+	c.Coverages = addCoverage(nil, c.Payer)
+	for pass := 0; pass < 2; pass++ {
+		for i := range cr.Insurance {
+			if cr.Insurance[i].Focal == (pass == 0) {
+				c.Coverages = addCoverage(c.Coverages, b.insuranceChoice(&cr.Insurance[i].Coverage, r).payer)
+			}
+		}
+	}
+}
+
+// addCoverage appends a payer not yet in the list (Payer.Same).
+func addCoverage(list []*Payer, p *Payer) []*Payer {
+	if p == nil {
+		return list
+	}
+	for _, q := range list {
+		if q.Same(p) {
+			return list
+		}
+	}
+	return append(list, p)
 }
 
 // eobChoice is the payer an ExplanationOfBenefit names: its focal insurance
@@ -205,6 +226,36 @@ func (b *builder) encounterPayer(r *fhir.Resource, e *Encounter) {
 	}
 	e.Payer = best.payer
 	e.Uninsured = best.none
+	b.encounterCoverages(r, e)
+}
+
+// encounterCoverages lists the payers of every coverage in force during the
+// stay: its payer, its claims' insurances, its Accounts' coverages, then the
+// patient's Coverages whose period overlaps the stay.
+func (b *builder) encounterCoverages(r *fhir.Resource, e *Encounter) {
+	list := addCoverage(nil, e.Payer)
+	for _, c := range e.Claims {
+		for _, p := range c.Coverages {
+			list = addCoverage(list, p)
+		}
+	}
+	for _, acc := range b.accountsByEnc[r] {
+		a, ok := valueOf[*fm.Account](acc)
+		if !ok {
+			continue
+		}
+		for i := range a.Coverage {
+			if res := b.resolveType(&a.Coverage[i].Coverage, acc, "Coverage"); res != nil {
+				list = addCoverage(list, b.coverageChoice(res).payer)
+			}
+		}
+	}
+	for _, pc := range b.coveragesByPat[e.Patient] {
+		if pc.overlaps(e) {
+			list = addCoverage(list, b.coverageChoice(pc.r).payer)
+		}
+	}
+	e.Coverages = list
 }
 
 // priority orders Account.coverage and Coverage.order; absent ones last.
@@ -230,6 +281,18 @@ func (pc patientCoverage) covers(e *Encounter) bool {
 		return false
 	}
 	return pc.per.endUpper.IsZero() || e.Start.Before(pc.per.endUpper)
+}
+
+// overlaps reports whether the Coverage is in force at some time of the
+// stay (from its start to its end, or on while it goes on).
+func (pc patientCoverage) overlaps(e *Encounter) bool {
+	if e.Start.IsZero() {
+		return pc.per.start.IsZero() && pc.per.end.IsZero()
+	}
+	if !pc.per.endUpper.IsZero() && !e.Start.Before(pc.per.endUpper) {
+		return false // ended before the stay began
+	}
+	return pc.per.start.IsZero() || e.End.IsZero() || pc.per.start.Before(e.End)
 }
 
 // addPatientCoverage reads a standalone Coverage for the payer search.

@@ -49,6 +49,10 @@ type Result struct {
 	// that failed (the check then did not fire).
 	CustomErrors map[string]int
 	Resources    int
+	// UnmatchedPayers counts, per payer as the input names it, the stays
+	// and claims in the review whose payer matches no configured rule set
+	// (the default rules were applied; stays get payer-not-configured).
+	UnmatchedPayers map[string]int
 }
 
 // Run reviews the files and directories in paths.
@@ -116,6 +120,10 @@ func RunResources(ctx context.Context, resources []*fhir.Resource, opt Options) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if res.UnmatchedPayers == nil {
+			res.UnmatchedPayers = map[string]int{}
+		}
+		pl.engine.UnmatchedPayers(p, res.UnmatchedPayers)
 		raised, moot := pl.Raise(pl.Review(p), p.Tasks)
 		open, closed := opt.Writer.Plan(raised, p.Tasks)
 		res.Findings = append(res.Findings, open...)

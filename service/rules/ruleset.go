@@ -298,6 +298,32 @@ type PriorAuth struct {
 	ClaimTypes []string `json:"claim_types,omitempty" yaml:"claim_types,omitempty"`
 	// OutpatientOnly limits the check to claims not for an inpatient stay.
 	OutpatientOnly bool `json:"outpatient_only,omitempty" yaml:"outpatient_only,omitempty"`
+	// Retroactive: the payer accepts an authorization request after the
+	// date of service, within RetroactiveDays of it (0: no limit). Medicare
+	// fee-for-service does not (42 CFR 419.82: no provisional affirmation
+	// after the service), so a requirement found after the date of service
+	// goes to billing instead of to the payer.
+	Retroactive     bool `json:"retroactive,omitempty" yaml:"retroactive,omitempty"`
+	RetroactiveDays int  `json:"retroactive_days,omitempty" yaml:"retroactive_days,omitempty"`
+}
+
+// AcceptsRequest reports whether the payer still takes a prior-authorization
+// request for a service on the given day when the request is made on
+// another day (both calendar days): always before and on the day of
+// service; after it only when the payer authorizes retroactively, within
+// its limit.
+func (pa *PriorAuth) AcceptsRequest(service, on Date) bool {
+	if !service.Before(on) {
+		return true
+	}
+	if !pa.Retroactive {
+		return false
+	}
+	if pa.RetroactiveDays <= 0 {
+		return true
+	}
+	last := DateOf(time.Date(service.Y, time.Month(service.M), service.D+pa.RetroactiveDays, 0, 0, 0, 0, time.UTC))
+	return !last.Before(on)
 }
 
 // MUE: Medically Unlikely Edits.

@@ -283,6 +283,16 @@ func (v *validator) checks() {
 	if pa := c.PriorAuth; pa.Enabled || pa.CodeList != "" {
 		v.listRef("checks.prior_auth.code_list", pa.CodeList)
 	}
+	if pa := c.PriorAuth; pa.Retroactive && v.rs.Program == MedicareFFS {
+		v.add("checks.prior_auth.retroactive", "Medicare fee-for-service does not authorize retroactively (42 CFR 419.82)")
+	}
+	if pa := c.PriorAuth; pa.RetroactiveDays != 0 {
+		if pa.RetroactiveDays < 0 {
+			v.add("checks.prior_auth.retroactive_days", "must be >= 0")
+		} else if !pa.Retroactive {
+			v.add("checks.prior_auth.retroactive_days", "needs retroactive: true")
+		}
+	}
 	for i, ct := range c.PriorAuth.ClaimTypes {
 		switch ct {
 		case "institutional", "professional", "oral", "pharmacy", "vision":

@@ -106,6 +106,24 @@ func TestValidationErrors(t *testing.T) {
 			want:  []wantErr{{"a.yaml", "checks.prior_auth.code_list", `code list "prior-auth" not defined`}},
 		},
 		{
+			// 42 CFR 419.82: the OPD prior authorization program affirms
+			// only before the service; a Medicare FFS rule set cannot say
+			// otherwise.
+			name:  "retroactive authorization under Medicare FFS",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "program: commercial", "program: medicare-ffs", "code_list: pa}", "code_list: pa, retroactive: true}")},
+			want:  []wantErr{{"a.yaml", "checks.prior_auth.retroactive", "Medicare fee-for-service does not authorize retroactively (42 CFR 419.82)"}},
+		},
+		{
+			name:  "retroactive days without retroactive",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "code_list: pa}", "code_list: pa, retroactive_days: 14}")},
+			want:  []wantErr{{"a.yaml", "checks.prior_auth.retroactive_days", "needs retroactive: true"}},
+		},
+		{
+			name:  "negative retroactive days",
+			files: map[string]string{"a.yaml": edit(baseRuleSet, "code_list: pa}", "code_list: pa, retroactive: true, retroactive_days: -1}")},
+			want:  []wantErr{{"a.yaml", "checks.prior_auth.retroactive_days", "must be >= 0"}},
+		},
+		{
 			// Structure and meaning in one run: the misspelt key is unknown, and
 			// the field it was meant to be is then missing.
 			name:  "misspelt field",
@@ -341,5 +359,30 @@ func TestValidationErrorLines(t *testing.T) {
 	}
 	if got, want := ve[0].Error(), "rules/a.yaml:10: checks.gmlos.factor: must be > 0"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestPriorAuthAcceptsRequest: a request before or on the date of service
+// is always accepted; after it only by a payer that authorizes
+// retroactively, within its days (42 CFR 419.82: Medicare FFS never does).
+func TestPriorAuthAcceptsRequest(t *testing.T) {
+	dos := Date{2025, 3, 10}
+	tests := []struct {
+		name string
+		pa   PriorAuth
+		on   Date
+		want bool
+	}{
+		{"before the service", PriorAuth{}, Date{2025, 3, 9}, true},
+		{"on the day of service", PriorAuth{}, dos, true},
+		{"the day after, not retroactive (Medicare FFS)", PriorAuth{}, Date{2025, 3, 11}, false},
+		{"retroactive, no limit", PriorAuth{Retroactive: true}, Date{2026, 3, 11}, true},
+		{"retroactive, last day of 14", PriorAuth{Retroactive: true, RetroactiveDays: 14}, Date{2025, 3, 24}, true},
+		{"retroactive, past 14 days", PriorAuth{Retroactive: true, RetroactiveDays: 14}, Date{2025, 3, 25}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.pa.AcceptsRequest(dos, tt.on); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -157,6 +157,14 @@ func (w *Writer) Reconcile(findings []checks.Finding, existing []*facts.Task, re
 			plan.Changes = append(plan.Changes, c)
 			continue
 		}
+		if f.Communication == nil {
+			// The finding no longer asks for a message (a prior
+			// authorization the payer can no longer give, 42 CFR 419.82):
+			// the request its Task made earlier is revoked.
+			if err := revokeRequests(plan, requests, id, f.Check); err != nil {
+				return nil, err
+			}
+		}
 		if t.Raw == nil {
 			plan.Unchanged++ // read without its JSON: nothing to compare or rewrite
 			continue
@@ -193,15 +201,8 @@ func (w *Writer) Reconcile(findings []checks.Finding, existing []*facts.Task, re
 				return nil, fmt.Errorf("worklist.Reconcile: %s: %w", t.Ref, err)
 			}
 			plan.Changes = append(plan.Changes, Change{Action: ActionCancel, Check: check, Identifier: id, Task: t, Body: body})
-			for _, r := range requests {
-				if r.BasedOnTask != id.Value || !revocable(r.Status) || r.Raw == nil {
-					continue
-				}
-				body, err := setStatus(r.Raw, "revoked", "")
-				if err != nil {
-					return nil, fmt.Errorf("worklist.Reconcile: %s: %w", r.Ref, err)
-				}
-				plan.Changes = append(plan.Changes, Change{Action: ActionRevoke, Check: check, Identifier: id, Request: r, Body: body})
+			if err := revokeRequests(plan, requests, id, check); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -214,6 +215,22 @@ func (w *Writer) Reconcile(findings []checks.Finding, existing []*facts.Task, re
 		}
 	}
 	return plan, nil
+}
+
+// revokeRequests plans the revocation of the revocable
+// CommunicationRequests based on the Task with identifier id.
+func revokeRequests(plan *Plan, requests []*Request, id fhir.Identifier, check string) error {
+	for _, r := range requests {
+		if r.BasedOnTask != id.Value || !revocable(r.Status) || r.Raw == nil {
+			continue
+		}
+		body, err := setStatus(r.Raw, "revoked", "")
+		if err != nil {
+			return fmt.Errorf("worklist.Reconcile: %s: %w", r.Ref, err)
+		}
+		plan.Changes = append(plan.Changes, Change{Action: ActionRevoke, Check: check, Identifier: id, Request: r, Body: body})
+	}
+	return nil
 }
 
 // taskCheck is the check code of an existing Task (its Task.code in the

@@ -89,6 +89,20 @@ func TestReconcile(t *testing.T) {
 			}, nil, all, ""},
 		{"focus outside the review is left alone", nil,
 			func() []*facts.Task { return []*facts.Task{stored(t, w, &f, "t1", "1", "requested", nil)} }, nil, none, ""},
+		// Issue 7 point 11: a prior authorization found after the date of
+		// service that the payer cannot give (42 CFR 419.82) no longer asks
+		// the payer; the request made while the service was ahead is revoked
+		// and the Task rewritten for billing.
+		{"a finding that no longer asks for a message revokes its request", []checks.Finding{noMessage(f)},
+			func() []*facts.Task { return []*facts.Task{stored(t, w, &f, "t1", "1", "requested", nil)} },
+			[]*Request{
+				{Ref: "CommunicationRequest/cr1", Version: "1", Status: "active", BasedOnTask: w.Identifier(&f).Value, Raw: []byte(`{"resourceType":"CommunicationRequest","id":"cr1","status":"active"}`)},
+				{Ref: "CommunicationRequest/cr3", Version: "1", Status: "revoked", BasedOnTask: w.Identifier(&f).Value, Raw: []byte(`{"resourceType":"CommunicationRequest","id":"cr3","status":"revoked"}`)},
+			}, all, "revoke:admission-notification,update:admission-notification"},
+		{"a finding still asking keeps its request", []checks.Finding{f},
+			func() []*facts.Task { return []*facts.Task{stored(t, w, &f, "t1", "1", "requested", nil)} },
+			[]*Request{{Ref: "CommunicationRequest/cr1", Version: "1", Status: "active", BasedOnTask: w.Identifier(&f).Value, Raw: []byte(`{"resourceType":"CommunicationRequest","id":"cr1","status":"active"}`)}},
+			all, ""},
 		{"one finding stays, another goes", []checks.Finding{other},
 			func() []*facts.Task { return []*facts.Task{stored(t, w, &f, "t1", "1", "requested", nil)} }, nil, all,
 			"create:two-midnight,cancel:admission-notification"},
@@ -104,6 +118,15 @@ func TestReconcile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noMessage is f without its CommunicationRequest and with another
+// description and owner, as a prior authorization turned to billing.
+func noMessage(f checks.Finding) checks.Finding {
+	f.Communication = nil
+	f.Owner = checks.BillingTeam
+	f.Description += " Do not bill this claim without review."
+	return f
 }
 
 func TestReconcileBodies(t *testing.T) {

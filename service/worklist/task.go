@@ -140,9 +140,17 @@ func (w *Writer) CommunicationRequest(f *checks.Finding, asOf time.Time) *fhir.C
 		cr.Encounter = literal(f.Encounter.Ref, "Encounter")
 	}
 	recipient := literal(c.Recipient, "")
-	if recipient.IsZero() && c.RecipientIdentifier != nil {
-		// A payer known only by identifier: a logical reference to its Organization.
-		recipient = identifierReference(c.RecipientIdentifier.System, c.RecipientIdentifier.Value, "Organization")
+	if c.RecipientIdentifier != nil {
+		// The payer as the input names it: its identifier beside the
+		// Organization reference, or alone (a logical reference) for a payer
+		// known only by identifier.
+		if id := identifierReference(c.RecipientIdentifier.System, c.RecipientIdentifier.Value, "Organization"); !id.IsZero() {
+			if recipient.IsZero() {
+				recipient = id
+			} else {
+				recipient.Identifier = id.Identifier
+			}
+		}
 	}
 	recipient.Display = c.RecipientDisplay
 	if !recipient.IsZero() {

@@ -405,10 +405,16 @@ func TestCommunicationRequest(t *testing.T) {
 		{"payer identifier: value", payerID, []any{"recipient", 0, "identifier", "value"}, "1234567893"},
 		{"payer identifier: display kept", payerID, []any{"recipient", 0, "display"}, "medicare"},
 		{"payer identifier: no literal reference", payerID, []any{"recipient", 0, "reference"}, nil},
-		{"payer reference wins over the identifier", func(f *checks.Finding) {
+		// Issue 7 point 9: the recipient names the payer as the input does,
+		// its Organization and its identifier together.
+		{"payer reference keeps the identifier beside it", func(f *checks.Finding) {
 			payerID(f)
 			f.Communication.Recipient = "Organization/payer1"
-		}, []any{"recipient", 0, "identifier"}, nil},
+		}, []any{"recipient", 0, "identifier", "value"}, "1234567893"},
+		{"payer reference with its identifier: the reference", func(f *checks.Finding) {
+			payerID(f)
+			f.Communication.Recipient = "Organization/payer1"
+		}, []any{"recipient", 0, "reference"}, "Organization/payer1"},
 		{"identifier without a system: display only", func(f *checks.Finding) {
 			f.Communication.RecipientIdentifier = &facts.Identifier{Value: "local-7"}
 		}, []any{"recipient", 0, "identifier"}, nil},
