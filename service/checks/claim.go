@@ -124,15 +124,17 @@ var claimDefinitions = []Definition{
 			"the inpatient order), billed separately from the inpatient claim. All outpatient hospital services of the admitting " +
 			"hospital count, diagnostic or not, because related non-diagnostic services belong on the inpatient claim too and " +
 			"the engine cannot tell clinical relatedness; when both claims name a provider, only the same provider's claims " +
-			"count. Professional claims are outside the rule. The payer's rule set of the inpatient stay applies. The services " +
+			"count. Professional claims are outside the rule, and so are lines the payer's rule data excludes by HCPCS/CPT code or " +
+			"UB-04 revenue code (for Medicare, by statute: ambulance services, HCPCS A0021-A0999 or revenue code 054x, and " +
+			"maintenance renal dialysis, revenue codes 082x-085x and 088x). The payer's rule set of the inpatient stay applies. The services " +
 			"must be on the inpatient claim before it is billed, so the finding is due by the end of the day after the inpatient " +
 			"claim's creation; without an inpatient claim in the input, the end of the day after discharge; for a stay in " +
 			"progress, the end of the day after the later of the inpatient order and the outpatient claim's creation (hold the " +
 			"outpatient claim). Never later than the outpatient claim's timely-filing deadline.",
 		Why: "Medicare pays these services as part of the inpatient stay (DRG payment); billing them separately is an " +
 			"overpayment that must be combined onto the inpatient claim or refunded.",
-		Source:     "42 CFR 412.2(c)(5) (3 days for IPPS hospitals, 1 day for hospitals outside the IPPS); Medicare Claims Processing Manual ch. 3, 40.3.",
-		Thresholds: "checks.payment_window.days (3 for IPPS hospitals, 1 otherwise).",
+		Source:     "42 CFR 412.2(c)(5) (3 days for IPPS hospitals, 1 day for hospitals outside the IPPS); SSA 1886(a)(4) (ambulance and maintenance dialysis excluded); Medicare Claims Processing Manual ch. 3, 40.3.",
+		Thresholds: "checks.payment_window.days (3 for IPPS hospitals, 1 otherwise); checks.payment_window.exclusions (name, source, hcpcs codes or ranges, revenue codes, families such as 054x or ranges such as 082x-085x).",
 		Switch:     "checks.payment_window.enabled",
 		Owner:      BillingTeam,
 		Priority:   Routine,

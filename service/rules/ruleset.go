@@ -348,4 +348,7 @@ func (tf *TimelyFiling) LimitText() string {
 type PaymentWindow struct {
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	Days    int  `json:"days" yaml:"days"`
+	// Exclusions are services outside the window by statute (Medicare:
+	// ambulance and maintenance dialysis); see payment_window.go.
+	Exclusions []WindowExclusion `json:"exclusions,omitempty" yaml:"exclusions,omitempty"`
 }

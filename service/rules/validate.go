@@ -298,6 +298,7 @@ func (v *validator) checks() {
 	if pw := c.PaymentWindow; pw.Enabled {
 		v.positive("checks.payment_window.days", pw.Days)
 	}
+	v.paymentWindowExclusions(&c.PaymentWindow)
 }
 
 func isModifier(m string) bool {
