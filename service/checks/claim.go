@@ -65,9 +65,15 @@ var claimDefinitions = []Definition{
 		ID:    CheckDuplicateClaimLine,
 		Title: "Duplicate claim line",
 		On:    "claim",
-		What: "The same CPT or HCPCS code is billed for the same patient on the same date of service twice on one claim (draft or " +
-			"active), or on two active claims to the same payer, and neither line carries a duplicate-exempt modifier and " +
-			"neither claim replaces the other (Claim.related with relationship prior). The finding is raised once per pair, on " +
+		What: "An exact duplicate: the same CPT or HCPCS code billed for the same patient on the same date of service twice on one " +
+			"claim (draft or active), or on two active claims to the same payer, by the same provider on the same claim type, and " +
+			"neither line carries a duplicate-exempt modifier and neither claim replaces the other (Claim.related with " +
+			"relationship prior). Compared: the code (CPT and HCPCS alike, case-insensitive), the date of service (the line's " +
+			"serviced date, else the claim's billable period, in the facility time zone), Claim.type, the billing provider " +
+			"(Claim.provider), the rendering provider (the careTeam member the line's careTeamSequence names, else the claim's " +
+			"one primary careTeam member) and the payer. A facility (institutional) claim and a professional claim for the same " +
+			"visit code are not duplicates, nor are two lines of different rendering providers on the same day; a provider or " +
+			"type the input does not give is not told apart. The finding is raised once per pair, on " +
 			"the later claim (by creation time, then reference) or on the later line of the same claim. Claims to different " +
 			"payers are not duplicates (coordination of benefits sends the same service to each payer). The correction is due " +
 			"by the end of the day after the later claim's creation (billing edits are worked before the claim goes to the " +
