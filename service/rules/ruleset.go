@@ -230,6 +230,21 @@ type Observation struct {
 	SecondMidnightLeadHours int `json:"second_midnight_lead_hours" yaml:"second_midnight_lead_hours"`
 	// MaxHours before the urgent physician-advisor escalation (48).
 	MaxHours int `json:"max_hours" yaml:"max_hours"`
+	// MaxHoursLeadHours: raise the escalation this many hours before
+	// MaxHours, due at MaxHours; nil means DefaultMaxHoursLead (4).
+	MaxHoursLeadHours *int `json:"max_hours_lead_hours,omitempty" yaml:"max_hours_lead_hours,omitempty"`
+}
+
+// DefaultMaxHoursLead is the default of Observation.MaxHoursLeadHours: the
+// 48-hour escalation is raised at hour 44.
+const DefaultMaxHoursLead = 4
+
+// MaxHoursLead is the lead of the observation escalation in hours.
+func (o *Observation) MaxHoursLead() int {
+	if o.MaxHoursLeadHours == nil {
+		return DefaultMaxHoursLead
+	}
+	return max(*o.MaxHoursLeadHours, 0)
 }
 
 // ImportantMessage: the Important Message from Medicare.
