@@ -20,9 +20,10 @@ func (c *testClock) Now() time.Time          { return time.Now().Add(time.Durati
 func (c *testClock) Advance(d time.Duration) { c.ahead.Add(int64(d)) }
 
 // TestServeObservationCrosses48h is issue 6's proof of time: an observation
-// stay at hour 47 when the service reviews it gets its observation-48h Task
-// within a minute of hour 48 with no write to the FHIR server, from the
-// wake-up the review scheduled in Redis. The service has no Subscriptions
+// stay at hour 43 when the service reviews it gets its observation-48h Task
+// within a minute of hour 44 (the escalation is raised 4 hours before its
+// deadline at hour 48, issue 7 point 14) with no write to the FHIR server,
+// from the wake-up the review scheduled in Redis. The service has no Subscriptions
 // and its periodic catch-up is an hour apart, so nothing else can wake the
 // patient.
 func TestServeObservationCrosses48h(t *testing.T) {
@@ -41,7 +42,7 @@ func TestServeObservationCrosses48h(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := clock.Now().Add(-47 * time.Hour).Truncate(time.Second).In(loc)
+	start := clock.Now().Add(-43 * time.Hour).Truncate(time.Second).In(loc)
 
 	// A Medicare beneficiary in observation since start, still there.
 	sfx := idSuffix()
@@ -81,31 +82,31 @@ func TestServeObservationCrosses48h(t *testing.T) {
 	}
 	encVersion := versions()
 
-	// Hour 47: the observation Tasks of 24 hours and of the second midnight,
+	// Hour 43: the observation Tasks of 24 hours and of the second midnight,
 	// not yet the 48-hour one; the service settles.
 	wantTasks, wantRequests := offlineAt(clock.Now())
 	if has48h(wantTasks) {
-		t.Fatalf("offline at hour 47 already finds observation-48h")
+		t.Fatalf("offline at hour 43 already finds observation-48h")
 	}
 	if len(wantTasks) == 0 {
-		t.Fatalf("offline at hour 47 finds nothing for the observation stay, want its MOON and second-midnight Tasks")
+		t.Fatalf("offline at hour 43 finds nothing for the observation stay, want its MOON and second-midnight Tasks")
 	}
 	l.converge(t, c, wantTasks, wantRequests, 5*time.Second)
 	if has48h(worklisttest.Server(t, c, "Task", l.system)) {
-		t.Fatal("the observation-48h Task exists at hour 47")
+		t.Fatal("the observation-48h Task exists at hour 43")
 	}
 
-	// Move the clock past hour 48 (it was ~47 h plus the seconds the test
+	// Move the clock past hour 44 (it was ~43 h plus the seconds the test
 	// took): nothing is written to the server, the wake-up alone must bring
 	// the review.
 	wakeups := metric(t, svc.base, "utilreview_queue_wakeups_fired_total")
-	jump := start.Add(48*time.Hour + 5*time.Second).Sub(clock.Now())
+	jump := start.Add(44*time.Hour + 5*time.Second).Sub(clock.Now())
 	clock.Advance(jump)
 	crossed := time.Now()
-	harness.Eventually(t, time.Minute, 500*time.Millisecond, "the observation-48h Task appears within a minute of hour 48", func() (bool, error) {
+	harness.Eventually(t, time.Minute, 500*time.Millisecond, "the observation-48h Task appears within a minute of hour 44", func() (bool, error) {
 		return has48h(worklisttest.Server(t, c, "Task", l.system)), fmt.Errorf("no observation-48h Task")
 	})
-	t.Logf("observation-48h Task %s after the clock passed hour 48 (moved %s ahead)", time.Since(crossed).Round(100*time.Millisecond), jump.Round(time.Second))
+	t.Logf("observation-48h Task %s after the clock passed hour 44 (moved %s ahead)", time.Since(crossed).Round(100*time.Millisecond), jump.Round(time.Second))
 	if n := metric(t, svc.base, "utilreview_queue_wakeups_fired_total"); n <= wakeups {
 		t.Errorf("wake-ups fired: %v before the clock moved, %v after, want more", wakeups, n)
 	}
@@ -115,7 +116,7 @@ func TestServeObservationCrosses48h(t *testing.T) {
 
 	wantTasks, wantRequests = offlineAt(clock.Now())
 	if !has48h(wantTasks) {
-		t.Fatalf("offline after hour 48 does not find observation-48h")
+		t.Fatalf("offline after hour 44 does not find observation-48h")
 	}
 	l.converge(t, c, wantTasks, wantRequests, 5*time.Second)
 }

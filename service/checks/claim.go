@@ -71,9 +71,15 @@ var claimDefinitions = []Definition{
 		ID:    CheckDuplicateClaimLine,
 		Title: "Duplicate claim line",
 		On:    "claim",
-		What: "The same CPT or HCPCS code is billed for the same patient on the same date of service twice on one claim (draft or " +
-			"active), or on two active claims to the same payer, and neither line carries a duplicate-exempt modifier and " +
-			"neither claim replaces the other (Claim.related with relationship prior). The finding is raised once per pair, on " +
+		What: "An exact duplicate: the same CPT or HCPCS code billed for the same patient on the same date of service twice on one " +
+			"claim (draft or active), or on two active claims to the same payer, by the same provider on the same claim type, and " +
+			"neither line carries a duplicate-exempt modifier and neither claim replaces the other (Claim.related with " +
+			"relationship prior). Compared: the code (CPT and HCPCS alike, case-insensitive), the date of service (the line's " +
+			"serviced date, else the claim's billable period, in the facility time zone), Claim.type, the billing provider " +
+			"(Claim.provider), the rendering provider (the careTeam member the line's careTeamSequence names, else the claim's " +
+			"one primary careTeam member) and the payer. A facility (institutional) claim and a professional claim for the same " +
+			"visit code are not duplicates, nor are two lines of different rendering providers on the same day; a provider or " +
+			"type the input does not give is not told apart. The finding is raised once per pair, on " +
 			"the later claim (by creation time, then reference) or on the later line of the same claim. Claims to different " +
 			"payers are not duplicates (coordination of benefits sends the same service to each payer). The correction is due " +
 			"by the end of the day after the later claim's creation (billing edits are worked before the claim goes to the " +
@@ -134,15 +140,17 @@ var claimDefinitions = []Definition{
 			"the inpatient order), billed separately from the inpatient claim. All outpatient hospital services of the admitting " +
 			"hospital count, diagnostic or not, because related non-diagnostic services belong on the inpatient claim too and " +
 			"the engine cannot tell clinical relatedness; when both claims name a provider, only the same provider's claims " +
-			"count. Professional claims are outside the rule. The payer's rule set of the inpatient stay applies. The services " +
+			"count. Professional claims are outside the rule, and so are lines the payer's rule data excludes by HCPCS/CPT code or " +
+			"UB-04 revenue code (for Medicare, by statute: ambulance services, HCPCS A0021-A0999 or revenue code 054x, and " +
+			"maintenance renal dialysis, revenue codes 082x-085x and 088x). The payer's rule set of the inpatient stay applies. The services " +
 			"must be on the inpatient claim before it is billed, so the finding is due by the end of the day after the inpatient " +
 			"claim's creation; without an inpatient claim in the input, the end of the day after discharge; for a stay in " +
 			"progress, the end of the day after the later of the inpatient order and the outpatient claim's creation (hold the " +
 			"outpatient claim). Never later than the outpatient claim's timely-filing deadline.",
 		Why: "Medicare pays these services as part of the inpatient stay (DRG payment); billing them separately is an " +
 			"overpayment that must be combined onto the inpatient claim or refunded.",
-		Source:     "42 CFR 412.2(c)(5) (3 days for IPPS hospitals, 1 day for hospitals outside the IPPS); Medicare Claims Processing Manual ch. 3, 40.3.",
-		Thresholds: "checks.payment_window.days (3 for IPPS hospitals, 1 otherwise).",
+		Source:     "42 CFR 412.2(c)(5) (3 days for IPPS hospitals, 1 day for hospitals outside the IPPS); SSA 1886(a)(4) (ambulance and maintenance dialysis excluded); Medicare Claims Processing Manual ch. 3, 40.3.",
+		Thresholds: "checks.payment_window.days (3 for IPPS hospitals, 1 otherwise); checks.payment_window.exclusions (name, source, hcpcs codes or ranges, revenue codes, families such as 054x or ranges such as 082x-085x).",
 		Switch:     "checks.payment_window.enabled",
 		Owner:      BillingTeam,
 		Priority:   Routine,

@@ -8,8 +8,10 @@ import (
 	"github.com/utilreview/utilreview/service/rules"
 )
 
-// dupKey is what makes two lines the same service: the code on one date of
-// service (the patient is the same: the index is per patient).
+// dupKey is what makes two lines candidates for the same service: the code
+// on one date of service (the patient is the same: the index is per
+// patient). duplicateClaimLine then requires the same claim type, billing
+// provider and rendering provider, and the same payer.
 type dupKey struct {
 	code string
 	day  rules.Date
@@ -95,7 +97,7 @@ func (r *run) duplicateClaimLine(p *facts.Patient, c *facts.Claim, rs *rules.Rul
 			o := &idx.lines[at]
 			ol := &o.claim.Lines[o.line]
 			if o.claim == c {
-				if int(o.line) >= i || hasExemptModifier(ol, dl.ExemptModifiers) {
+				if int(o.line) >= i || hasExemptModifier(ol, dl.ExemptModifiers) || !sameParty(l.Rendering, ol.Rendering) {
 					continue
 				}
 				// The first earlier line on the same claim: one finding for this line.
@@ -104,7 +106,8 @@ func (r *run) duplicateClaimLine(p *facts.Patient, c *facts.Claim, rs *rules.Rul
 			}
 			if o.claim == lastOther || !claimActive(c) || !claimActive(o.claim) ||
 				!laterClaim(c, o.claim) || replaces(c, o.claim) || replaces(o.claim, c) ||
-				!samePayer(c.Payer, o.claim.Payer) || hasExemptModifier(ol, dl.ExemptModifiers) {
+				!samePayer(c.Payer, o.claim.Payer) || hasExemptModifier(ol, dl.ExemptModifiers) ||
+				!sameParty(c.Type, o.claim.Type) || !sameParty(c.Provider, o.claim.Provider) || !sameParty(l.Rendering, ol.Rendering) {
 				continue
 			}
 			lastOther = o.claim
@@ -132,6 +135,7 @@ func (r *run) duplicateFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleS
 	} else {
 		b.WriteString(", as line " + strconv.Itoa(ol.Sequence) + " of claim " + other.Key + " already does for this patient")
 	}
+	b.WriteString(" (same claim type, billing provider and rendering provider, as far as the claims say)")
 	b.WriteString("; no modifier marks it as a distinct or repeat service")
 	if len(rs.Checks.DuplicateLines.ExemptModifiers) > 0 {
 		b.WriteString(" (" + strings.Join(rs.Checks.DuplicateLines.ExemptModifiers, ", ") + ")")
@@ -154,6 +158,12 @@ func (r *run) duplicateFinding(p *facts.Patient, c *facts.Claim, rs *rules.RuleS
 	}
 	return f
 }
+
+// sameParty reports whether two claim types or provider references may be
+// the same: an unknown one ("") is not told apart, as an unknown payer is
+// not. A facility (institutional) and a professional claim for one visit,
+// or two rendering providers on one day, are two services, not a duplicate.
+func sameParty(a, b string) bool { return a == "" || b == "" || a == b }
 
 // hasExemptModifier reports whether the line carries a modifier that marks
 // a distinct or repeat service.

@@ -113,6 +113,56 @@ func TestDuplicateClaimLine(t *testing.T) {
 			b := clClaim("b", "2025-03-06T10:00", clLine(1, "99213", "2025-03-04", 1))
 			return []*facts.Claim{a, b}
 		}, []want{{"Claim/b", "99213|2025-03-04|Claim/a", "Claim/a"}}},
+		// An exact duplicate is the same provider, claim type, code and date
+		// (payer duplicate edits, CARC 18): a hospital's facility claim and
+		// the physician's professional claim for one visit code are two
+		// services, and so are two rendering providers' visits on one day.
+		{"facility and professional claims for the same visit code", func() []*facts.Claim {
+			b := clClaim("b", "2025-03-06T10:00", clLine(1, "99284", "2025-03-04", 1))
+			b.Type, b.Provider = "professional", "Practitioner/dr-a"
+			return []*facts.Claim{clClaim("a", "2025-03-05T10:00", clLine(1, "99284", "2025-03-04", 1)), b}
+		}, nil},
+		{"facility and professional claims, same billing provider", func() []*facts.Claim {
+			b := clClaim("b", "2025-03-06T10:00", clLine(1, "99284", "2025-03-04", 1))
+			b.Type = "professional"
+			return []*facts.Claim{clClaim("a", "2025-03-05T10:00", clLine(1, "99284", "2025-03-04", 1)), b}
+		}, nil},
+		{"two professional claims of the same provider", func() []*facts.Claim {
+			a := clClaim("a", "2025-03-05T10:00", clLine(1, "99213", "2025-03-04", 1))
+			b := clClaim("b", "2025-03-06T10:00", clLine(1, "99213", "2025-03-04", 1))
+			a.Type, b.Type = "professional", "professional"
+			a.Provider, b.Provider = "Organization/group", "Organization/group"
+			return []*facts.Claim{a, b}
+		}, []want{{"Claim/b", "99213|2025-03-04|Claim/a", "Claim/a"}}},
+		{"different billing providers", func() []*facts.Claim {
+			b := clClaim("b", "2025-03-06T10:00", clLine(1, "99213", "2025-03-04", 1))
+			b.Provider = "Organization/other-hospital"
+			return []*facts.Claim{clClaim("a", "2025-03-05T10:00", clLine(1, "99213", "2025-03-04", 1)), b}
+		}, nil},
+		{"billing provider unknown on one claim: not told apart", func() []*facts.Claim {
+			b := clClaim("b", "2025-03-06T10:00", clLine(1, "99213", "2025-03-04", 1))
+			b.Provider = ""
+			return []*facts.Claim{clClaim("a", "2025-03-05T10:00", clLine(1, "99213", "2025-03-04", 1)), b}
+		}, []want{{"Claim/b", "99213|2025-03-04|Claim/a", "Claim/a"}}},
+		{"two rendering providers on two claims", func() []*facts.Claim {
+			a := clClaim("a", "2025-03-05T10:00", rendered(clLine(1, "99232", "2025-03-04", 1), "Practitioner/dr-a"))
+			b := clClaim("b", "2025-03-06T10:00", rendered(clLine(1, "99232", "2025-03-04", 1), "Practitioner/dr-b"))
+			a.Type, b.Type = "professional", "professional"
+			return []*facts.Claim{a, b}
+		}, nil},
+		{"two rendering providers on one claim", func() []*facts.Claim {
+			return []*facts.Claim{clClaim("a", "2025-03-05T10:00",
+				rendered(clLine(1, "99232", "2025-03-04", 1), "Practitioner/dr-a"), rendered(clLine(2, "99232", "2025-03-04", 1), "Practitioner/dr-b"))}
+		}, nil},
+		{"one rendering provider twice on one claim", func() []*facts.Claim {
+			return []*facts.Claim{clClaim("a", "2025-03-05T10:00",
+				rendered(clLine(1, "99232", "2025-03-04", 1), "Practitioner/dr-a"), rendered(clLine(2, "99232", "2025-03-04", 1), "Practitioner/dr-a"))}
+		}, []want{{"Claim/a", "99232|2025-03-04|line-1|line-2", ""}}},
+		{"three lines, two rendering providers: the repeat of dr-a pairs with dr-a's line", func() []*facts.Claim {
+			return []*facts.Claim{clClaim("a", "2025-03-05T10:00",
+				rendered(clLine(1, "99232", "2025-03-04", 1), "Practitioner/dr-a"), rendered(clLine(2, "99232", "2025-03-04", 1), "Practitioner/dr-b"),
+				rendered(clLine(3, "99232", "2025-03-04", 1), "Practitioner/dr-a"))}
+		}, []want{{"Claim/a", "99232|2025-03-04|line-1|line-3", ""}}},
 		{"SNOMED codes (Synthea) are not billing codes", func() []*facts.Claim {
 			a := clClaim("a", "2025-03-05T10:00", facts.Line{Sequence: 1, Codes: []facts.Code{{System: "http://snomed.info/sct", Code: "185349003"}}})
 			b := clClaim("b", "2025-03-05T11:00", facts.Line{Sequence: 1, Codes: []facts.Code{{System: "http://snomed.info/sct", Code: "185349003"}}})
@@ -186,4 +236,10 @@ func TestDuplicateDescription(t *testing.T) {
 			t.Errorf("description %q lacks %q", got[0].Description, want)
 		}
 	}
+}
+
+// rendered sets a line's rendering provider.
+func rendered(l facts.Line, ref string) facts.Line {
+	l.Rendering = ref
+	return l
 }

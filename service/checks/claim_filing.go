@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/utilreview/utilreview/service/facts"
@@ -46,8 +45,9 @@ func (r *run) timelyFiling(p *facts.Patient, c *facts.Claim, rs *rules.RuleSet, 
 	case daysLeft == 0:
 		f.Description = lead + ": the filing deadline is today, " + deadlineText + ", and no acceptance is on record. File the claim today."
 	default:
-		f.Description = lead + ": the filing deadline is " + deadlineText + ", in " + strconv.Itoa(daysLeft) +
-			" days, and no acceptance is on record. File or correct the claim before then."
+		// The deadline's date, not "in N days": a count that moves with the
+		// clock would rewrite the live service's Task every day.
+		f.Description = lead + ": the filing deadline is " + deadlineText + " and no acceptance is on record. File or correct the claim before then."
 	}
 	f.Evidence = append(f.Evidence,
 		DateEvidence(EvThroughDate, through),

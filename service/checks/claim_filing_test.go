@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestTimelyFiling(t *testing.T) {
 		wantText   string
 	}{
 		{"31 days ahead: outside the warning lead", byBillable("2024-03-04T17:00"), "2025-02-01T12:00", time.Time{}, "", ""},
-		{"exactly 30 days ahead: warned", byBillable("2024-03-04T17:00"), "2025-02-02T00:00", deadline, StatusAwaitingReview, "in 30 days"},
+		{"exactly 30 days ahead: warned", byBillable("2024-03-04T17:00"), "2025-02-02T00:00", deadline, StatusAwaitingReview, "the filing deadline is 2025-03-04 and no acceptance"},
 		{"on the limit day", byBillable("2024-03-04T17:00"), "2025-03-04T23:59", deadline, StatusDueSoon, "is today"}, // due within 24 h,
 		{"the day after: overdue", byBillable("2024-03-04T17:00"), "2025-03-05T00:00", deadline, StatusOverdue, "has passed"},
 		{"accepted by the payer", func(c *facts.Claim) {
@@ -52,7 +53,7 @@ func TestTimelyFiling(t *testing.T) {
 		{"draft claim not yet sent: warned", func(c *facts.Claim) {
 			byBillable("2024-03-04T17:00")(c)
 			c.Status = "draft"
-		}, "2025-03-01T00:00", deadline, StatusAwaitingReview, "in 3 days"},
+		}, "2025-03-01T00:00", deadline, StatusAwaitingReview, "the filing deadline is 2025-03-04 and no acceptance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,5 +143,23 @@ func TestTimelyFilingCalendarMonths(t *testing.T) {
 		if !strings.Contains(got[0].Description, "12 months") || len(clEvidence(got[0], EvFilingLimitMonths)) != 1 {
 			t.Errorf("through %s: description %q / evidence lacks the 12-month limit", tt.through, got[0].Description)
 		}
+	}
+}
+
+// Within the warning lead the finding does not change from one day to the
+// next: it cites the deadline's date, not the days left (the live service
+// rewrites a Task whose description or evidence changes).
+func TestTimelyFilingStableWithinLead(t *testing.T) {
+	t.Parallel()
+	review := func(asOf string) []Finding {
+		c := clClaim("c", "2024-03-06T10:00")
+		c.BillableStart, c.BillableEnd = clAt("2024-03-04T09:00"), clAt("2024-03-04T17:00")
+		rs := clMedicareRules()
+		rs.Checks.TimelyFiling = rules.TimelyFiling{Enabled: true, LimitMonths: 12, WarningDays: 30}
+		return clFindings(clRun(asOf, clSource(rs)), clPatient(nil, c), CheckTimelyFiling)
+	}
+	a, b := review("2025-02-10T09:00"), review("2025-02-11T09:00")
+	if len(a) != 1 || !reflect.DeepEqual(a, b) {
+		t.Fatalf("findings a day apart within the lead differ:\n%+v\n%+v", a, b)
 	}
 }

@@ -101,6 +101,9 @@ func (r *run) paymentWindow(p *facts.Patient, c *facts.Claim, out []Finding) []F
 			if d < s.day-s.days || (c.Provider != "" && s.provider != "" && c.Provider != s.provider) || reaches(c, s.enc) {
 				continue
 			}
+			if _, excluded := s.rs.Checks.PaymentWindow.Excluded(l); excluded {
+				continue // outside the window by statute (ambulance, maintenance dialysis)
+			}
 			hits = append(hits, windowHit{stay: k, line: i, dos: dos})
 		}
 	}

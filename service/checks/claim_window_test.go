@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +230,84 @@ func TestPaymentWindowReasons(t *testing.T) {
 	if strings.Join(codes, ",") != "80053,93005" {
 		t.Errorf("reasons %v, want 80053,93005", codes)
 	}
+}
+
+// Ambulance services and maintenance renal dialysis are outside the payment
+// window by statute (SSA §1886(a)(4); Medicare Claims Processing Manual ch.
+// 3, §40.3). The exclusions are the shipped Medicare rule set's data: HCPCS
+// A0021-A0999 or revenue code 054x (ambulance), revenue codes 082x-085x and
+// 088x (maintenance dialysis).
+func TestPaymentWindowStatutoryExclusions(t *testing.T) {
+	t.Parallel()
+	reg, err := rules.LoadDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"medicare-ffs", "example-medicare-advantage"} {
+		shipped, ok := reg.ByID(id, clAt("2025-03-10T02:00"))
+		if !ok {
+			t.Fatalf("no %s rule set", id)
+		}
+		if len(shipped.Checks.PaymentWindow.Exclusions) != 2 {
+			t.Fatalf("%s ships %d payment-window exclusions, want ambulance and dialysis", id, len(shipped.Checks.PaymentWindow.Exclusions))
+		}
+	}
+	medicare, _ := reg.ByID("medicare-ffs", clAt("2025-03-10T02:00"))
+	rev := func(l facts.Line, code string) facts.Line {
+		l.Revenue = []facts.Code{{System: "https://www.nubc.org/CodeSystem/RevenueCodes", Code: code}}
+		return l
+	}
+	tests := []struct {
+		name  string
+		lines []facts.Line
+		want  []int // claim lines cited by the finding; nil: no finding
+	}{
+		{"ambulance by HCPCS A0427", []facts.Line{clLine(1, "A0427", "2025-03-09", 1)}, nil},
+		{"ambulance by HCPCS, lower case", []facts.Line{clLine(1, "a0425", "2025-03-09", 1)}, nil},
+		{"ambulance by HCPCS, range ends A0021 and A0999", []facts.Line{clLine(1, "A0021", "2025-03-09", 1), clLine(2, "A0999", "2025-03-09", 1)}, nil},
+		{"A1000 is not ambulance", []facts.Line{clLine(1, "A1000", "2025-03-09", 1)}, []int{1}},
+		{"ambulance by revenue code 0540", []facts.Line{rev(clLine(1, "80053", "2025-03-09", 1), "0540")}, nil},
+		{"ambulance by revenue code written 545", []facts.Line{rev(clLine(1, "80053", "2025-03-09", 1), "545")}, nil},
+		{"hemodialysis revenue code 0821", []facts.Line{rev(clLine(1, "90999", "2025-03-09", 1), "0821")}, nil},
+		{"CCPD revenue code 0851", []facts.Line{rev(clLine(1, "90999", "2025-03-09", 1), "0851")}, nil},
+		{"miscellaneous dialysis revenue code 0881", []facts.Line{rev(clLine(1, "90999", "2025-03-09", 1), "0881")}, nil},
+		{"dialysis CPT without a dialysis revenue code counts (acute dialysis)", []facts.Line{clLine(1, "90935", "2025-03-09", 1)}, []int{1}},
+		{"revenue code 0860 is not dialysis", []facts.Line{rev(clLine(1, "80053", "2025-03-09", 1), "0860")}, []int{1}},
+		{"laboratory 0300 counts", []facts.Line{rev(clLine(1, "80053", "2025-03-09", 1), "0300")}, []int{1}},
+		{"an excluded line beside a counted one", []facts.Line{clLine(1, "A0427", "2025-03-09", 1), clLine(2, "80053", "2025-03-09", 1)}, []int{2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rs := clMedicareRules()
+			rs.Checks.PaymentWindow.Exclusions = medicare.Checks.PaymentWindow.Exclusions
+			stay := clStay("s", "2025-03-09T22:00", "2025-03-10T02:00")
+			op := clClaim("op", "2025-03-09T18:00", tt.lines...)
+			got := clFindings(clRun("2025-03-16T09:00", clSource(rs)), clPatient([]*facts.Encounter{stay}, op), CheckPaymentWindow)
+			if tt.want == nil {
+				if len(got) != 0 {
+					t.Fatalf("got %d findings (%s), want none: the services are excluded", len(got), got[0].Description)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("got %d findings, want 1", len(got))
+			}
+			var lines []int
+			for _, e := range clEvidence(got[0], EvClaimLine) {
+				lines = append(lines, *e.Int)
+			}
+			if fmtInts(lines) != fmtInts(tt.want) {
+				t.Errorf("lines %v, want %v", lines, tt.want)
+			}
+		})
+	}
+}
+
+func fmtInts(xs []int) string {
+	var b strings.Builder
+	for _, x := range xs {
+		b.WriteString(strconv.Itoa(x) + ",")
+	}
+	return b.String()
 }

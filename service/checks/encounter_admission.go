@@ -7,38 +7,6 @@ import (
 	"github.com/utilreview/utilreview/service/facts"
 )
 
-// staleEncounter: an encounter still in progress StaleAfterDays after its
-// start is almost always one nobody closed; its length-of-stay findings
-// would be absurd, so it gets this one data-quality finding instead.
-func (r *run) staleEncounter(p *facts.Patient, e *facts.Encounter) (Finding, bool) {
-	open := (e.End.IsZero() && e.Status != "finished") || e.End.After(r.asOf)
-	if !open {
-		return Finding{}, false
-	}
-	days := r.cfg.StaleAfterDays
-	if days <= 0 {
-		days = DefaultStaleAfterDays
-	}
-	start := e.Start.In(r.loc)
-	staleAt := start.AddDate(0, 0, days)
-	if !r.asOf.After(staleAt) {
-		return Finding{}, false
-	}
-	daysOpen := Midnights(start, r.asOf, r.loc)
-	c := encCtx{p: p, e: e}
-	f := r.newFinding(CheckStaleEncounter, Routine, PatientAccessTeam, &c, staleAt)
-	f.Status = StatusDataGap
-	f.Description = fmt.Sprintf("Encounter has been recorded as in progress for %d days, since %s: more than the %d days after which utilreview treats it as stale. Check whether the patient was discharged and the encounter left open, and correct its status and end. Length-of-stay checks are held until then.",
-		daysOpen, start.Format(descriptionDateLayout), days)
-	f.Evidence = []Evidence{
-		TimeEvidence(evStayStart, start),
-		IntEvidence(evDaysOpen, daysOpen),
-		IntEvidence(evStaleAfterDays, days),
-		StringEvidence(evEncounterClass, e.Class),
-	}
-	return f, true
-}
-
 // missingCoverage: an inpatient or observation stay with no payer the input
 // resolves to. Without a payer no payer rule can be applied, so this is a
 // data-quality check and runs even when no rule set is loaded.

@@ -189,56 +189,6 @@ func TestMissingCoverage(t *testing.T) {
 	}
 }
 
-func TestStaleEncounter(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name  string
-		segs  []string
-		asOf  string
-		after int
-		want  bool
-	}{
-		{name: "in progress 400 days", segs: []string{"IMP 2025-01-01T10:00"}, asOf: "2026-02-05T10:00", want: true},
-		{name: "exactly 365 days is not yet stale", segs: []string{"IMP 2025-03-02T10:00"}, asOf: "2026-03-02T10:00"},
-		{name: "a minute after 365 days", segs: []string{"IMP 2025-03-02T10:00"}, asOf: "2026-03-02T10:01", want: true},
-		{name: "configured 30 days", segs: []string{"IMP 2026-01-01T10:00"}, asOf: "2026-02-05T10:00", after: 30, want: true},
-		{name: "finished long ago is not stale", segs: []string{"IMP 2024-01-01T10:00 2024-01-05T10:00"}, asOf: "2026-02-05T10:00"},
-		{name: "an open ambulatory visit goes stale too", segs: []string{"AMB 2024-01-01T10:00"}, asOf: "2026-02-05T10:00", want: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := enStay(t, "s1", tc.segs...)
-			p := enPatient(e)
-			r := enRun(t, tc.asOf, enMedicare())
-			if tc.after > 0 {
-				r.cfg.StaleAfterDays = tc.after
-			}
-			all := r.encounter(p, e)
-			stale := enReview(r, p, CheckStaleEncounter)
-			if !tc.want {
-				if len(stale) != 0 {
-					t.Fatalf("got a stale finding, want none")
-				}
-				return
-			}
-			if len(all) != 1 || len(stale) != 1 {
-				t.Fatalf("got %d findings (%d stale), want exactly one stale-encounter", len(all), len(stale))
-			}
-			f := stale[0]
-			enCheckShape(t, f)
-			if f.Status != StatusDataGap {
-				t.Errorf("status %q, want data-gap", f.Status)
-			}
-			days := tc.after
-			if days == 0 {
-				days = DefaultStaleAfterDays
-			}
-			enWantDue(t, f, e.Start.AddDate(0, 0, days))
-		})
-	}
-}
-
 func TestEncounterSkipsAndOddInput(t *testing.T) {
 	t.Parallel()
 	at := func(s string) facts.Segment { return facts.Segment{Class: ClassInpatient, Start: enAt(t, s)} }

@@ -128,12 +128,16 @@ var encounterDefinitions = []Definition{
 		ID:    CheckObservation48h,
 		Title: "Observation beyond 48 hours",
 		On:    "encounter",
-		What: "Observation lasting more than the payer's limit (48 hours by default), to its end or to the review time. Due at " +
-			"the limit from the start of observation, so it is overdue when raised; it goes to the physician advisor as urgent." + encounterTimeNote,
+		What: "Observation reaching the payer's limit (48 hours by default): raised the rule's lead (4 hours by default) before " +
+			"the limit while observation goes on, and due at the limit from the start of observation, so it is not overdue when " +
+			"raised; an observation that ended after the limit is raised too (overdue), one that ended before it is not. It goes " +
+			"to the physician advisor as urgent. While observation goes on, the text and evidence cite its start and the instant " +
+			"of the limit, not the hours so far, so that the finding changes only when the limit is passed or observation ends " +
+			"(the same holds for observation-moon and observation-second-midnight)." + encounterTimeNote,
 		Why: "Observation is meant to decide within 24 to 48 hours whether to admit or discharge; longer stays are rarely " +
 			"reasonable and are audited.",
 		Source:     "Medicare Benefit Policy Manual ch. 6, 20.6; Medicare contractor guidance on observation beyond 48 hours.",
-		Thresholds: "checks.observation.max_hours (default 48).",
+		Thresholds: "checks.observation.max_hours (default 48), checks.observation.max_hours_lead_hours (default 4).",
 		Switch:     "checks.observation.enabled",
 		Owner:      PhysicianAdvisor,
 		Priority:   Urgent,
@@ -266,16 +270,20 @@ var encounterDefinitions = []Definition{
 		Title: "Encounter period unusable: left in progress, imprecise or without an end (data quality)",
 		On:    "encounter",
 		What: "Any encounter still in progress (no end, or an end after the review time) more than the configured number of " +
-			"days after its start (365 by default). It replaces every other finding for the encounter: length-of-stay, review " +
-			"and observation findings on such a record would be absurd. Business status data-gap; due when the encounter became " +
-			"stale. The same check also flags an inpatient or observation stay whose period.start or period.end is written to " +
+			"days after its start (365 by default, --stale-days); any finished encounter longer than that (episode " +
+			"\"<stay>+too-long\"); and an emergency encounter (class EMER) longer than 3 days, finished or not (episode " +
+			"\"<stay>+long-emergency\"), since an emergency visit lasts hours. It replaces every other finding for the encounter: " +
+			"length-of-stay, review and observation findings on such a record would be absurd. Business status data-gap; due " +
+			"when the encounter became stale (its start plus the threshold). Its text and evidence cite the start, the threshold " +
+			"and, once finished, the end, never a count that grows with the clock. The same check also flags an inpatient or " +
+			"observation stay whose period.start or period.end is written to " +
 			"the month or year only (episode \"<stay>+imprecise-period\"), or that is finished with no end at all (episode " +
 			"\"<stay>+no-end\"): no day or midnight is counted from such a period, so it replaces the timed findings (only " +
 			"missing-coverage may accompany it); due at the end of the day after the recorded start. Custom encounter checks " +
 			"do not run for any of these.",
 		Why:        "Encounters never closed in the EHR distort length of stay, census and review worklists.",
 		Source:     "utilreview data-quality rule.",
-		Thresholds: "Engine setting stale_after_days (not a payer rule).",
+		Thresholds: "Engine setting stale_after_days (--stale-days, not a payer rule); 3 days for emergency encounters (checks.EmergencyStaleDays).",
 		Switch:     "Always on.",
 		Owner:      PatientAccessTeam,
 		Priority:   Routine,

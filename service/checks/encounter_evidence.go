@@ -16,6 +16,7 @@ const (
 	evObservationEnd       = "observation-end"
 	evObservationHours     = "observation-hours"
 	evObservationLimit     = "observation-limit-hours"
+	evObservationLimitAt   = "observation-limit-at"
 	evSecondMidnight       = "second-midnight"
 	evClassChange          = "class-change"
 	evNewClass             = "new-class"
@@ -44,6 +45,7 @@ const (
 	evHRRPCode             = "hrrp-code"
 	evDischargeDisposition = "discharge-disposition"
 	evDaysOpen             = "days-open"
+	evEmergencyStaleDays   = "emergency-stale-days"
 	evStartPrecision       = "start-precision"
 	evEndPrecision         = "end-precision"
 	evPrecedingEncounter   = "preceding-encounter"
@@ -68,8 +70,9 @@ var encounterEvidenceTypes = []Concept{
 	{evMinMidnights, "Minimum inpatient midnights", "The number of inpatient midnights the rule requires."},
 	{evObservationStart, "Observation start", "Start of observation services."},
 	{evObservationEnd, "Observation end", "End of observation services (discharge, or the inpatient order)."},
-	{evObservationHours, "Observation hours", "Hours of observation so far, or in total when it has ended."},
+	{evObservationHours, "Observation hours", "Hours of observation in total, once it has ended (an ongoing stay cites its start instead, so that its findings do not change with the clock)."},
 	{evObservationLimit, "Observation limit", "Hours of observation after which the payer's rule asks for escalation."},
+	{evObservationLimitAt, "Observation limit reached", "The instant observation reaches (or reached) the payer's limit: its start plus the limit."},
 	{evSecondMidnight, "Second midnight", "The second midnight after the start of observation, in the facility's time zone."},
 	{evClassChange, "Class change", "When the stay's class changed (Encounter.classHistory)."},
 	{evNewClass, "New class", "The class the stay changed to."},
@@ -97,7 +100,8 @@ var encounterEvidenceTypes = []Concept{
 	{evHRRPCohort, "HRRP cohort", "The CMS Hospital Readmissions Reduction Program cohort of the index stay (AMI, HF, PN, COPD, CABG, THA/TKA)."},
 	{evHRRPCode, "HRRP code", "The index stay's principal diagnosis or procedure code that placed it in the HRRP cohort."},
 	{evDischargeDisposition, "Discharge disposition", "Where the patient went at discharge (Encounter.hospitalization.dischargeDisposition)."},
-	{evDaysOpen, "Days open", "Calendar days the encounter has been in progress."},
+	{evDaysOpen, "Days open", "Midnights from the encounter's start to its recorded end (finished encounters only: an open one cites its start, so that its finding does not change with the clock)."},
+	{evEmergencyStaleDays, "Emergency limit", "Days after which an emergency encounter is treated as a data-quality problem (3)."},
 	{evStartPrecision, "Start precision", "The precision period.start was written with (year or month) when it is coarser than a day."},
 	{evEndPrecision, "End precision", "The precision period.end was written with (year or month) when it is coarser than a day."},
 	{evPrecedingEncounter, "Preceding encounter", "An emergency or observation encounter recorded separately before the stay (linked by partOf, or ending at most 2 hours before it) whose time counts toward the stay."},

@@ -2,6 +2,7 @@ package checks_test
 
 import (
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -127,10 +128,24 @@ func TestEncounterChecksSynthea(t *testing.T) {
 	// Synthea writes no classHistory and no observation class, and no SNF
 	// disposition: those checks have nothing to see.
 	for _, id := range []string{checks.CheckObservationMOON, checks.CheckObservationSecondMidnight, checks.CheckObservation48h,
-		checks.CheckConditionCode44, checks.CheckSNFThreeDay, checks.CheckStaleEncounter} {
+		checks.CheckConditionCode44, checks.CheckSNFThreeDay} {
 		if per[id] != 0 {
 			t.Errorf("%s: %d findings over Synthea, want 0", id, per[id])
 		}
+	}
+	// Christopher_Abshire_028250cc has two emergency encounters (class EMER)
+	// of four days each, 2016-12-09 to 2016-12-13: an emergency visit lasts
+	// hours, so each is a stale-encounter data-quality finding
+	// ("+long-emergency"). No encounter is open or longer than 365 days.
+	var stale []string
+	for _, f := range got {
+		if f.Check == checks.CheckStaleEncounter {
+			stale = append(stale, f.Episode)
+		}
+	}
+	sort.Strings(stale)
+	if want := []string{"Encounter/85bb1a41-6552-41f1-9abc-4a83c61713f2+long-emergency", "Encounter/e9f685e0-ebf1-46e3-afdb-ba1c45e2f4c8+long-emergency"}; !slices.Equal(stale, want) {
+		t.Errorf("stale-encounter episodes %v, want %v", stale, want)
 	}
 	// Reviewed by hand: the one Medicare stay shorter than two midnights,
 	// admitted 2016-04-03 02:58 New York time and discharged exactly 24 h

@@ -108,21 +108,36 @@ func TestObservationSecondMidnight(t *testing.T) {
 	}
 }
 
+// observation-48h is raised the rule's lead (default 4 hours) before the
+// limit while observation goes on, due at the limit: at hour 44 it is not
+// overdue (Medicare Benefit Policy Manual ch. 6, 20.6: observation should
+// rarely exceed 48 hours, so the decision is asked for before it does).
 func TestObservation48h(t *testing.T) {
 	t.Parallel()
+	lead := func(n int) *int { return &n }
 	tests := []struct {
-		name  string
-		segs  []string
-		asOf  string
-		limit int
-		due   string
+		name   string
+		segs   []string
+		asOf   string
+		limit  int
+		lead   *int // nil: the default 4 hours
+		due    string
+		status string
 	}{
-		{name: "exactly 48 h", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T10:00"},
-		{name: "a minute beyond 48 h", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T10:01", due: "2026-03-04T10:00"},
-		{name: "48 elapsed hours over spring forward", segs: []string{"OBSENC 2026-03-07T10:00"}, asOf: "2026-03-09T12:00", due: "2026-03-09T11:00"},
-		{name: "finished at 50 h", segs: []string{"OBSENC 2026-03-02T10:00 2026-03-04T12:00"}, asOf: "2026-03-09T12:00", due: "2026-03-04T10:00"},
-		{name: "finished at 47 h", segs: []string{"OBSENC 2026-03-02T10:00 2026-03-04T09:00"}, asOf: "2026-03-09T12:00"},
-		{name: "payer limit 24 h", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-03T11:00", limit: 24, due: "2026-03-03T10:00"},
+		{name: "hour 43:59: not yet", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T05:59"},
+		{name: "hour 44: raised, due at hour 48, not overdue", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T06:00", due: "2026-03-04T10:00", status: StatusDueSoon},
+		{name: "exactly 48 h: due now", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T10:00", due: "2026-03-04T10:00", status: StatusDueSoon},
+		{name: "a minute beyond 48 h", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T10:01", due: "2026-03-04T10:00", status: StatusOverdue},
+		{name: "lead 0: not before the limit", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T09:59", lead: lead(0)},
+		{name: "lead 0: raised at the limit", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T10:00", lead: lead(0), due: "2026-03-04T10:00", status: StatusDueSoon},
+		{name: "lead 0: a minute beyond", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T10:01", lead: lead(0), due: "2026-03-04T10:00", status: StatusOverdue},
+		{name: "lead 8: hour 40", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-04T02:00", lead: lead(8), due: "2026-03-04T10:00", status: StatusDueSoon},
+		{name: "48 elapsed hours over spring forward", segs: []string{"OBSENC 2026-03-07T10:00"}, asOf: "2026-03-09T12:00", due: "2026-03-09T11:00", status: StatusOverdue},
+		{name: "hour 44 over spring forward is 07:00", segs: []string{"OBSENC 2026-03-07T10:00"}, asOf: "2026-03-09T07:00", due: "2026-03-09T11:00", status: StatusDueSoon},
+		{name: "finished at 50 h", segs: []string{"OBSENC 2026-03-02T10:00 2026-03-04T12:00"}, asOf: "2026-03-09T12:00", due: "2026-03-04T10:00", status: StatusOverdue},
+		{name: "finished at 47 h: the limit was not reached", segs: []string{"OBSENC 2026-03-02T10:00 2026-03-04T09:00"}, asOf: "2026-03-09T12:00"},
+		{name: "payer limit 24 h", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-03T11:00", limit: 24, due: "2026-03-03T10:00", status: StatusOverdue},
+		{name: "payer limit 24 h: hour 20", segs: []string{"OBSENC 2026-03-02T10:00"}, asOf: "2026-03-03T06:00", limit: 24, due: "2026-03-03T10:00", status: StatusDueSoon},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,6 +146,7 @@ func TestObservation48h(t *testing.T) {
 			if tc.limit > 0 {
 				rs.Checks.Observation.MaxHours = tc.limit
 			}
+			rs.Checks.Observation.MaxHoursLeadHours = tc.lead
 			e := enStay(t, "o3", tc.segs...)
 			got := enReview(enRun(t, tc.asOf, rs), enPatient(e), CheckObservation48h)
 			if tc.due == "" {
@@ -145,8 +161,8 @@ func TestObservation48h(t *testing.T) {
 			f := got[0]
 			enCheckShape(t, f)
 			enWantDue(t, f, enAt(t, tc.due))
-			if f.Owner != PhysicianAdvisor || f.Priority != Urgent || f.Status != StatusOverdue {
-				t.Errorf("owner %q priority %q status %q, want physician advisor, urgent, overdue", f.Owner, f.Priority, f.Status)
+			if f.Owner != PhysicianAdvisor || f.Priority != Urgent || f.Status != tc.status {
+				t.Errorf("owner %q priority %q status %q, want physician advisor, urgent, %s", f.Owner, f.Priority, f.Status, tc.status)
 			}
 		})
 	}

@@ -204,17 +204,23 @@ func (r *run) moon(out []Finding, c *encCtx) []Finding {
 	if !ongoing && s.obsEnd.Before(due) {
 		due = s.obsEnd
 	}
-	hours := elapsed.Hours()
+	// The text and evidence cite instants, not the hours so far, while
+	// observation goes on (see observationChecks).
+	since := s.obsStart.In(r.loc).Format(descriptionTimeLayout)
+	ended := ""
+	if !ongoing {
+		ended = fmt.Sprintf(" until %s (%s hours)", s.obsEnd.In(r.loc).Format(descriptionTimeLayout), num(roundTenth(elapsed.Hours())))
+	}
 	f := r.newFinding(CheckObservationMOON, Urgent, URTeam, c, due)
 	f.RuleSet = mrs
-	f.Description = fmt.Sprintf("Medicare beneficiary%s in observation since %s for %s hours, more than 24: the Medicare Outpatient Observation Notice (MOON) must be delivered, explained and signed by hour 36 (%s), or at discharge or admission if sooner.",
-		beneficiaryText(c, mpy), s.obsStart.In(r.loc).Format(descriptionTimeLayout), num(roundTenth(hours)), due.In(r.loc).Format(descriptionTimeLayout))
-	ev := make([]Evidence, 0, 7)
+	f.Description = fmt.Sprintf("Medicare beneficiary%s in observation since %s%s, more than 24 hours (since %s): the Medicare Outpatient Observation Notice (MOON) must be delivered, explained and signed by hour 36 (%s), or at discharge or admission if sooner.",
+		beneficiaryText(c, mpy), since, ended, s.obsStart.Add(moonAfterHours*time.Hour).In(r.loc).Format(descriptionTimeLayout), due.In(r.loc).Format(descriptionTimeLayout))
+	ev := make([]Evidence, 0, 8)
 	ev = append(ev, TimeEvidence(evObservationStart, s.obsStart))
-	if !s.obsEnd.IsZero() {
-		ev = append(ev, TimeEvidence(evObservationEnd, s.obsEnd))
+	if !ongoing {
+		ev = append(ev, TimeEvidence(evObservationEnd, s.obsEnd), DecimalEvidence(evObservationHours, roundTenth(elapsed.Hours())))
 	}
-	ev = append(ev, DecimalEvidence(evObservationHours, roundTenth(hours)), StringEvidence(evRuleSource, ruleSourceMOON))
+	ev = append(ev, StringEvidence(evRuleSource, ruleSourceMOON))
 	f.Evidence = append(ev, medicareEvidence(c, mrs, mpy)...)
 	return append(out, f)
 }

@@ -97,6 +97,10 @@ func (b *builder) claimLines(r *fhir.Resource, cr *fm.Claim, c *Claim) error {
 		return nil
 	}
 	c.Lines = make([]Line, 0, len(cr.Item))
+	claimRendering := ""
+	if len(cr.CareTeam) > 0 {
+		claimRendering = b.rendering(r, cr, nil)
+	}
 	for i := range cr.Item {
 		it := &cr.Item[i]
 		l := Line{
@@ -147,9 +151,60 @@ func (b *builder) claimLines(r *fhir.Resource, cr *fm.Claim, c *Claim) error {
 				l.Encounters = append(l.Encounters, ref)
 			}
 		}
+		l.Rendering = claimRendering
+		if len(it.CareTeamSequence) > 0 {
+			if ref := b.rendering(r, cr, it.CareTeamSequence); ref != "" {
+				l.Rendering = ref
+			}
+		}
 		c.Lines = append(c.Lines, l)
 	}
 	return nil
+}
+
+// rendering is the provider of the careTeam members with the given
+// sequence numbers (all members when seqs is nil): the one with role
+// primary, else, for an item's own members, the first; for the whole claim
+// only an unambiguous one (one primary member, or a single member).
+func (b *builder) rendering(r *fhir.Resource, cr *fm.Claim, seqs []int) string {
+	var first, primary string
+	members, primaries := 0, 0
+	for i := range cr.CareTeam {
+		m := &cr.CareTeam[i]
+		if seqs != nil && !containsInt(seqs, m.Sequence) {
+			continue
+		}
+		ref := b.refString(&m.Provider, r)
+		if ref == "" {
+			continue
+		}
+		members++
+		if first == "" {
+			first = ref
+		}
+		if hasCode(m.Role, "primary") {
+			primaries++
+			if primary == "" {
+				primary = ref
+			}
+		}
+	}
+	switch {
+	case primaries == 1 || seqs != nil && primary != "":
+		return primary
+	case seqs != nil || members == 1:
+		return first
+	}
+	return ""
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
 
 // claimDRG is the MS-DRG of a claim from diagnosis.packageCode or a

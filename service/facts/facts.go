@@ -209,6 +209,10 @@ type Line struct {
 	ServiceEnd   time.Time // equals ServiceStart for a servicedDate
 	Revenue      []Code
 	Encounters   []string // item.encounter references as resolved "Encounter/id"
+	// Rendering is the rendering provider's reference: the careTeam member
+	// item.careTeamSequence names (its primary one, else the first), else the
+	// claim's one primary careTeam member; "" when the claim does not say.
+	Rendering string
 }
 
 // Claim is a claim for services.

@@ -241,6 +241,21 @@ type Observation struct {
 	SecondMidnightLeadHours int `json:"second_midnight_lead_hours" yaml:"second_midnight_lead_hours"`
 	// MaxHours before the urgent physician-advisor escalation (48).
 	MaxHours int `json:"max_hours" yaml:"max_hours"`
+	// MaxHoursLeadHours: raise the escalation this many hours before
+	// MaxHours, due at MaxHours; nil means DefaultMaxHoursLead (4).
+	MaxHoursLeadHours *int `json:"max_hours_lead_hours,omitempty" yaml:"max_hours_lead_hours,omitempty"`
+}
+
+// DefaultMaxHoursLead is the default of Observation.MaxHoursLeadHours: the
+// 48-hour escalation is raised at hour 44.
+const DefaultMaxHoursLead = 4
+
+// MaxHoursLead is the lead of the observation escalation in hours.
+func (o *Observation) MaxHoursLead() int {
+	if o.MaxHoursLeadHours == nil {
+		return DefaultMaxHoursLead
+	}
+	return max(*o.MaxHoursLeadHours, 0)
 }
 
 // ImportantMessage: the Important Message from Medicare.
@@ -385,4 +400,7 @@ func (tf *TimelyFiling) LimitText() string {
 type PaymentWindow struct {
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	Days    int  `json:"days" yaml:"days"`
+	// Exclusions are services outside the window by statute (Medicare:
+	// ambulance and maintenance dialysis); see payment_window.go.
+	Exclusions []WindowExclusion `json:"exclusions,omitempty" yaml:"exclusions,omitempty"`
 }

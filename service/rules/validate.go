@@ -225,6 +225,9 @@ func (v *validator) checks() {
 		if o.SecondMidnightLeadHours < 0 {
 			v.add("checks.observation.second_midnight_lead_hours", "must be >= 0")
 		}
+		if l := o.MaxHoursLeadHours; l != nil && (*l < 0 || o.MaxHours > 0 && *l >= o.MaxHours) {
+			v.add("checks.observation.max_hours_lead_hours", "%d must be >= 0 and below max_hours %d", *l, o.MaxHours)
+		}
 		for i, cls := range o.Classes {
 			if strings.TrimSpace(cls) == "" {
 				v.add(fmt.Sprintf("checks.observation.classes[%d]", i), "must not be empty")
@@ -335,6 +338,7 @@ func (v *validator) checks() {
 	if pw := c.PaymentWindow; pw.Enabled {
 		v.positive("checks.payment_window.days", pw.Days)
 	}
+	v.paymentWindowExclusions(&c.PaymentWindow)
 }
 
 func isModifier(m string) bool {
