@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "review":
 		return runReview(ctx, args[1:], getenv, stdout, stderr)
 	case "serve":
-		return runServe(ctx, args[1:], getenv, stderr)
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "subscriptions":
 		return runSubscriptions(ctx, args[1:], getenv, stdout, stderr)
 	case "version":

@@ -135,7 +135,7 @@ func TestIncludeMootConfiguration(t *testing.T) {
 		if err != nil || rc.IncludeMoot != tt.want {
 			t.Errorf("review env %q args %v: include-moot %v, err %v; want %v", tt.env, tt.args, rc != nil && rc.IncludeMoot, err, tt.want)
 		}
-		sc, err := parseServeFlags(append([]string{"--public-url", "http://127.0.0.1:1"}, tt.args...), env(tt.env), &bytes.Buffer{})
+		sc, err := parseServeFlags(append([]string{"--public-url", "http://127.0.0.1:1"}, tt.args...), env(tt.env), io.Discard, &bytes.Buffer{})
 		if err != nil || sc.IncludeMoot != tt.want {
 			t.Errorf("serve env %q args %v: include-moot %v, err %v; want %v", tt.env, tt.args, sc != nil && sc.IncludeMoot, err, tt.want)
 		}

@@ -96,10 +96,10 @@ func TestOtherSubcommandsTakeFlagsAnywhere(t *testing.T) {
 	getenv := func(k string) string {
 		return map[string]string{"UTILREVIEW_FHIR_URL": "http://127.0.0.1:1/fhir", "UTILREVIEW_REDIS_URL": "redis://127.0.0.1:1", "UTILREVIEW_WEBHOOK_SECRET": "s3cret-s3cret-s3cret-s3cret"}[k]
 	}
-	if _, err := parseServeFlags([]string{"extra", "--listen", ":0"}, getenv, io.Discard); err == nil || !strings.Contains(err.Error(), `unexpected argument "extra"`) {
+	if _, err := parseServeFlags([]string{"extra", "--listen", ":0"}, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `unexpected argument "extra"`) {
 		t.Errorf("serve extra --listen: %v", err)
 	}
-	cfg, err := parseServeFlags([]string{"--subscriptions", "off", "--listen", ":0"}, getenv, io.Discard)
+	cfg, err := parseServeFlags([]string{"--subscriptions", "off", "--listen", ":0"}, getenv, io.Discard, io.Discard)
 	if err != nil || cfg.Listen != ":0" {
 		t.Errorf("serve flags: %v %+v", err, cfg)
 	}
@@ -485,5 +485,24 @@ func TestRulesValidateEveryProblem(t *testing.T) {
 	}
 	if last := got[len(got)-1]; last != dir+": "+strconv.Itoa(len(got)-1)+" problem(s)" {
 		t.Errorf("last line %q", last)
+	}
+}
+
+// serve --help goes to standard output like review's (so `| less` works);
+// a wrong flag says so on standard error, with a pointer to --help.
+func TestServeHelp(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := runCLI(t, nil, "serve", "--help")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"usage: utilreview serve", "-fhir-url", "-listen", "UTILREVIEW_WEBHOOK_SECRET"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	code, out, errOut = runCLI(t, nil, "serve", "--no-such-flag")
+	if code != 2 || out != "" || !strings.Contains(errOut, "no-such-flag") || !strings.Contains(errOut, `utilreview serve --help`) {
+		t.Errorf("wrong flag: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

@@ -56,8 +56,8 @@ type serveOptions struct {
 	ready func(addr string)
 }
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := parseServeFlags(args, getenv, stderr)
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, getenv, stdout, stderr)
 	if err != nil {
 		return err
 	}

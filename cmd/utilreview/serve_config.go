@@ -53,6 +53,8 @@ type serveConfig struct {
 	MaxAttempts        int
 }
 
+const serveHint = `Run "utilreview serve --help" for the flags and the environment.`
+
 const serveUsage = `usage: utilreview serve [flags]
 
 Runs the live service: the FHIR server notifies it (FHIR Subscriptions) when
@@ -65,13 +67,13 @@ UTILREVIEW_ADMIN_TOKEN / UTILREVIEW_ADMIN_TOKEN_FILE.
 Flags:
 `
 
-func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+// parseServeFlags reads serve's flags and environment. --help prints the
+// usage on stdout (so that `| less` works); a wrong flag prints the problem
+// and a pointer to --help on stderr.
+func parseServeFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}
 	var problems []string
 	intEnv := func(key string, def int) int {
 		v := getenv(key)
@@ -144,8 +146,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, serveUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
 			return nil, &exitError{code: 0}
 		}
+		fmt.Fprintln(stderr, serveHint)
 		return nil, &exitError{code: 2}
 	}
 	if len(rest) > 0 {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -53,7 +54,7 @@ func (l *liveEnv) runAt(t *testing.T, addr, publicURL string, so serveOptions) *
 		publicURL = p.base
 	}
 	getenv := l.getenv(map[string]string{"UTILREVIEW_LISTEN": p.addr, "UTILREVIEW_PUBLIC_URL": publicURL})
-	cfg, err := parseServeFlags(nil, getenv, p.log)
+	cfg, err := parseServeFlags(nil, getenv, io.Discard, p.log)
 	if err != nil {
 		t.Fatalf("configuration: %v", err)
 	}

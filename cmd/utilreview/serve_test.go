@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -74,7 +75,7 @@ func tail(s string, n int) string {
 func (l *liveEnv) offline(t *testing.T, files ...string) (tasks, requests map[string]worklisttest.Item) {
 	t.Helper()
 	getenv := func(k string) string { return l.env[k] }
-	cfg, err := parseServeFlags([]string{"--public-url", "http://127.0.0.1:1"}, getenv, &bytes.Buffer{})
+	cfg, err := parseServeFlags([]string{"--public-url", "http://127.0.0.1:1"}, getenv, io.Discard, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
