@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -45,7 +46,7 @@ func TestReviewMoot(t *testing.T) {
 	def := decode(out)
 	wantMissed := map[string]int{"admission-review": 2, "important-message": 2, "snf-three-day": 1}
 	const nMoot = 5
-	if def.Summary.Missed != nMoot || def.Summary.NotRaised != nMoot || !sameCounts(def.Summary.MissedPerCheck, wantMissed) {
+	if def.Summary.Missed != nMoot || def.Summary.NotRaised != nMoot || !maps.Equal(def.Summary.MissedPerCheck, wantMissed) {
 		t.Errorf("summary: missed %d, not raised %d, per check %v; want %d, %d, %v", def.Summary.Missed, def.Summary.NotRaised, def.Summary.MissedPerCheck, nMoot, nMoot, wantMissed)
 	}
 	if def.Moot != nil || strings.Contains(out, `"moot": [`) {
@@ -95,18 +96,6 @@ func TestReviewMoot(t *testing.T) {
 	if code != 0 || strings.Count(out, `"code":"missed"`) != nMoot {
 		t.Errorf("fhir with --include-moot: exit %d, %d Tasks missed, want %d (%s)", code, strings.Count(out, `"code":"missed"`), nMoot, errOut)
 	}
-}
-
-func sameCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestIncludeMootConfiguration: --include-moot and UTILREVIEW_INCLUDE_MOOT

@@ -116,6 +116,13 @@ func waitReady(t *testing.T, base string) {
 // /metrics (0 when it has none yet).
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
+	return metricWith(t, base, name, "")
+}
+
+// metricWith is the sum of the series of a metric whose labels contain
+// label (e.g. `outcome="own-write"`; "" for all of them) on base's /metrics.
+func metricWith(t *testing.T, base, name, label string) float64 {
+	t.Helper()
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatalf("/metrics: %v", err)
@@ -126,12 +133,12 @@ func metric(t *testing.T, base, name string) float64 {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, name) {
-			continue
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue // another metric, or one whose name starts with this one
 		}
-		rest := line[len(name):]
-		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue // another metric whose name starts with this one
+		if !strings.Contains(rest, label) {
+			continue
 		}
 		f := strings.Fields(line)
 		v, err := strconv.ParseFloat(f[len(f)-1], 64)

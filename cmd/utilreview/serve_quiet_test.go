@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,33 +167,6 @@ func (l *liveEnv) historySince(t *testing.T, c *harness.FHIR, since time.Time) i
 		}
 	}
 	return n
-}
-
-// metricWith is the sum of the series of a metric whose labels contain
-// label (e.g. `outcome="own-write"`) on base's /metrics.
-func metricWith(t *testing.T, base, name, label string) float64 {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatalf("/metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") || !strings.Contains(line, label) {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("/metrics: %q: %v", line, err)
-		}
-		sum += v
-	}
-	return sum
 }
 
 // TestServeCatchUpDelete: a resource deleted while no notification can

@@ -168,20 +168,29 @@ func (c *CatchUp) filterOf(typ string) url.Values {
 	return c.cfg.Filter
 }
 
-// searchType finds what changed in typ since its watermark by _lastUpdated.
-func (c *CatchUp) searchType(ctx context.Context, typ string) (int, error) {
-	from, ok, err := c.q.Watermark(ctx, typ)
+// searchFrom is where a search of typ starts: the watermark under key less
+// the overlap (late commits), or, with none yet, the window before the
+// server's time.
+func (c *CatchUp) searchFrom(ctx context.Context, key, typ string) (time.Time, error) {
+	from, ok, err := c.q.Watermark(ctx, key)
 	if err != nil {
-		return 0, err
+		return time.Time{}, err
 	}
 	if !ok {
 		now, err := c.serverNow(ctx, typ)
 		if err != nil {
-			return 0, err
+			return time.Time{}, err
 		}
-		from = now.Add(-c.cfg.Window)
-	} else {
-		from = from.Add(-c.cfg.Overlap)
+		return now.Add(-c.cfg.Window), nil
+	}
+	return from.Add(-c.cfg.Overlap), nil
+}
+
+// searchType finds what changed in typ since its watermark by _lastUpdated.
+func (c *CatchUp) searchType(ctx context.Context, typ string) (int, error) {
+	from, err := c.searchFrom(ctx, typ, typ)
+	if err != nil {
+		return 0, err
 	}
 	params := url.Values{}
 	for k, vs := range c.filterOf(typ) {
@@ -256,18 +265,9 @@ const deletesSuffix = "/_history"
 // only after every delete found was enqueued.
 func (c *CatchUp) deletes(ctx context.Context, typ string) (int, error) {
 	key := typ + deletesSuffix
-	from, ok, err := c.q.Watermark(ctx, key)
+	from, err := c.searchFrom(ctx, key, typ)
 	if err != nil {
 		return 0, err
-	}
-	if !ok {
-		now, err := c.serverNow(ctx, typ)
-		if err != nil {
-			return 0, err
-		}
-		from = now.Add(-c.cfg.Window)
-	} else {
-		from = from.Add(-c.cfg.Overlap)
 	}
 	params := url.Values{
 		"_since":    {from.UTC().Format("2006-01-02T15:04:05.000Z07:00")},

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -49,7 +50,7 @@ func TestSyntheaGolden(t *testing.T) {
 	// days each: an emergency visit lasts hours, so each is a
 	// stale-encounter data-quality finding (episode "+long-emergency",
 	// issue 7 point 14), with no horizon. Every other finding is history.
-	if want := map[string]int{"stale-encounter": 2}; !equalCounts(raised, want) {
+	if want := map[string]int{"stale-encounter": 2}; !maps.Equal(raised, want) {
 		t.Errorf("raised findings per check\n got %v\nwant %v", raised, want)
 	}
 	if len(res.Set.Later) != 0 {
@@ -102,7 +103,7 @@ func TestSyntheaGolden(t *testing.T) {
 		// claim, so no stay has a secondary Medicare coverage and the
 		// important-message count stays 1 (issue 7 point 10).
 	}
-	if !equalCounts(perCheck, want) {
+	if !maps.Equal(perCheck, want) {
 		t.Errorf("moot findings per check\n got %v\nwant %v", perCheck, want)
 	}
 	if len(res.UnmatchedPayers) != 0 {
@@ -214,16 +215,4 @@ func TestSyntheaGolden(t *testing.T) {
 			t.Errorf("--include-moot: %s %s status %s, want missed", f.Check, f.FocusRef, f.Status)
 		}
 	}
-}
-
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
