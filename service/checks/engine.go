@@ -87,6 +87,7 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 		fs := r.encounter(p, enc)
 		fs = append(fs, r.customEncounter(p, enc)...)
 		fs = append(fs, r.leftAtDischarge(p, enc, fs)...)
+		namePayer(fs, enc.Payer)
 		r.settle(fs)
 		// A moot review can no longer change the claim: it does not hold it.
 		if open := r.stillOpen(p, notMoot(fs)); len(open) > 0 {
@@ -102,6 +103,7 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 			continue
 		}
 		fs := append(r.claim(p, cl), r.customClaim(p, cl)...)
+		namePayer(fs, cl.Payer)
 		r.settle(fs)
 		out = append(out, fs...)
 	}

@@ -70,6 +70,24 @@ func payerEvidence(py *facts.Payer) []Evidence {
 	return out
 }
 
+// namePayer adds the payer, as the input names it, to the evidence of
+// every finding of a stay or claim that does not name one yet (issue 7
+// point 9): the worklist shows whose rules and whose deadlines apply
+// beside the rule set applied.
+func namePayer(fs []Finding, py *facts.Payer) {
+	ev := payerEvidence(py)
+	if len(ev) == 0 {
+		return
+	}
+	for i := range fs {
+		if hasEvidence(fs[i].Evidence, evPayer) {
+			continue
+		}
+		n := len(fs[i].Evidence)
+		fs[i].Evidence = append(fs[i].Evidence[:n:n], ev...)
+	}
+}
+
 // firstIdentifier is the payer's first identifier with a system, else its
 // first with a value; nil when none.
 func firstIdentifier(py *facts.Payer) *facts.Identifier {
