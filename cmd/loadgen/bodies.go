@@ -20,19 +20,29 @@ type notification struct {
 	body    []byte
 }
 
-// The load's Encounters: every Encounter of the Synthea transaction Bundles
-// in e2e/testdata and of testdata/examples/ur-scenarios.json, made to look
-// as HAPI sends them in a full-resource rest-hook (urn:uuid references
+// The load's Encounters, by mix. "synthea" (the default): every Encounter
+// of the Synthea transaction Bundles in e2e/testdata and of
+// testdata/examples/ur-scenarios.json (0.7 to 1.6 KB). "hl7": the official
+// HL7 R4 example Encounters in testdata/shared/data/fhir-r4-examples (0.4 to
+// 7 KB, about 3 KB on average, with their narratives). Each is made to look
+// as HAPI sends it in a full-resource rest-hook (urn:uuid references
 // rewritten to Type/id, meta.versionId and meta.lastUpdated added,
-// pretty-printed). Each copy k gives every Encounter and its patient new
-// ids ("<id>-lg<k>"), so copies are distinct patients; the pool is shuffled
-// with a fixed seed, so consecutive requests name different patients.
-var sourceFiles = []string{"e2e/testdata/*.json", "testdata/examples/ur-scenarios.json"}
+// pretty-printed). Each copy k gives every Encounter and its patient new ids
+// ("<id>-lg<k>"), so copies are distinct patients; the pool is shuffled with
+// a fixed seed, so consecutive requests name different patients.
+var mixes = map[string][]string{
+	"synthea": {"e2e/testdata/*.json", "testdata/examples/ur-scenarios.json"},
+	"hl7":     {"testdata/shared/data/fhir-r4-examples/Encounter-*.json"},
+}
 
-// loadNotifications reads the source Bundles under root.
-func loadNotifications(root string, copies int) ([]notification, error) {
+// loadNotifications reads the mix's sources under root.
+func loadNotifications(root, mix string, copies int) ([]notification, error) {
 	if copies < 1 {
 		return nil, errors.New("-copies must be at least 1")
+	}
+	sourceFiles, ok := mixes[mix]
+	if !ok {
+		return nil, fmt.Errorf("-mix %q: want synthea or hl7", mix)
 	}
 	var files []string
 	for _, pattern := range sourceFiles {
@@ -68,8 +78,8 @@ func loadNotifications(root string, copies int) ([]notification, error) {
 }
 
 // readEncounters returns a Bundle's Encounters with urn:uuid references
-// rewritten to Type/id. Files under e2e/testdata that are not Bundles are
-// skipped.
+// rewritten to Type/id, or the file's Encounter when it holds one alone.
+// Other files (under e2e/testdata, not every one is a Bundle) are skipped.
 func readEncounters(path string) ([]map[string]any, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -85,7 +95,15 @@ func readEncounters(path string) ([]map[string]any, error) {
 	if err := json.Unmarshal(b, &bundle); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if bundle.ResourceType != "Bundle" {
+	switch bundle.ResourceType {
+	case "Encounter":
+		var enc map[string]any
+		if err := json.Unmarshal(b, &enc); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return []map[string]any{enc}, nil
+	case "Bundle":
+	default:
 		return nil, nil
 	}
 	urns := map[string]string{}

@@ -117,9 +117,9 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-func testNotifications(t *testing.T) []notification {
+func testNotifications(t *testing.T, mix string) []notification {
 	t.Helper()
-	notes, err := loadNotifications(filepath.Join("..", ".."), 2)
+	notes, err := loadNotifications(filepath.Join("..", ".."), mix, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,29 +128,41 @@ func testNotifications(t *testing.T) []notification {
 
 // Every body is an Encounter the webhook takes: its type and id are the
 // path's and it names its patient, and the copies are distinct patients.
+// The hl7 mix is the "~3 KB" Encounters.
 func TestNotificationsAreWhatTheWebhookTakes(t *testing.T) {
 	t.Parallel()
-	notes := testNotifications(t)
-	bodies, patients, _ := describe(notes)
-	if bodies != 2*55 || patients != 2*10 {
-		t.Errorf("got %d bodies of %d patients, want 110 of 20 (2 copies of 55 Encounters of 10 patients)", bodies, patients)
+	for _, tc := range []struct {
+		mix                          string
+		bodies, patients, minMeanLen int
+	}{
+		{"synthea", 2 * 55, 2 * 10, 900},
+		{"hl7", 2 * 10, 2 * 4, 2500},
+	} {
+		notes := testNotifications(t, tc.mix)
+		bodies, patients, mean := describe(notes)
+		if bodies != tc.bodies || patients != tc.patients || mean < tc.minMeanLen {
+			t.Errorf("%s: got %d bodies of %d patients, %d bytes on average; want %d of %d, at least %d bytes", tc.mix, bodies, patients, mean, tc.bodies, tc.patients, tc.minMeanLen)
+		}
+		ids := map[string]bool{}
+		for _, n := range notes {
+			sum, err := fhir.SummarizeResource(n.body)
+			if err != nil {
+				t.Fatalf("%s: %v", n.id, err)
+			}
+			if sum.Type != "Encounter" || sum.ID != n.id || sum.Patient != n.patient || sum.Version != "3" {
+				t.Errorf("%s: summary %+v, want Encounter/%s of %s, version 3", n.id, sum, n.id, n.patient)
+			}
+			if ids[n.id] {
+				t.Errorf("id %s twice", n.id)
+			}
+			ids[n.id] = true
+			if strings.Contains(string(n.body), "urn:uuid:") {
+				t.Errorf("%s: a urn:uuid reference is left", n.id)
+			}
+		}
 	}
-	ids := map[string]bool{}
-	for _, n := range notes {
-		sum, err := fhir.SummarizeResource(n.body)
-		if err != nil {
-			t.Fatalf("%s: %v", n.id, err)
-		}
-		if sum.Type != "Encounter" || sum.ID != n.id || sum.Patient != n.patient || sum.Version != "3" {
-			t.Errorf("%s: summary %+v, want Encounter/%s of %s, version 3", n.id, sum, n.id, n.patient)
-		}
-		if ids[n.id] {
-			t.Errorf("id %s twice", n.id)
-		}
-		ids[n.id] = true
-		if strings.Contains(string(n.body), "urn:uuid:") {
-			t.Errorf("%s: a urn:uuid reference is left", n.id)
-		}
+	if _, err := loadNotifications(filepath.Join("..", ".."), "nope", 1); err == nil {
+		t.Error("an unknown mix was accepted")
 	}
 }
 
@@ -178,7 +190,7 @@ func TestRunLoadCountsRequestsAndStatuses(t *testing.T) {
 	defer ts.Close()
 	res, err := runLoad(context.Background(), loadConfig{
 		URL: ts.URL, Secret: "s3cret", Connections: 2, Duration: 200 * time.Millisecond,
-		Notifications: testNotifications(t),
+		Notifications: testNotifications(t, "synthea"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +249,7 @@ func TestWebhookModeEnqueues(t *testing.T) {
 	defer func() { _ = tg.close(context.Background()) }()
 	res, err := runLoad(context.Background(), loadConfig{
 		URL: tg.url, Secret: webhookSecret, Connections: 2, Duration: 300 * time.Millisecond,
-		Notifications: testNotifications(t),
+		Notifications: testNotifications(t, "synthea"),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,7 @@ type report struct {
 	Connections int     `json:"connections"`
 	Duration    float64 `json:"duration_s"`
 	Warmup      float64 `json:"warmup_s"`
+	Mix         string  `json:"mix"`
 	Bodies      int     `json:"bodies"`
 	Patients    int     `json:"patients"`
 	BodyBytes   int     `json:"body_bytes_mean"`
@@ -107,7 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	duration := fs.Duration("d", 5*time.Second, "measured duration")
 	warmup := fs.Duration("warmup", time.Second, "warm-up before the measured duration, not counted")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	copies := fs.Int("copies", 4, "copies of the source patients, each under new ids (10 patients and 55 Encounters per copy)")
+	copies := fs.Int("copies", 4, "copies of the source patients, each under new ids (per copy: synthea 10 patients and 55 Encounters, hl7 4 and 10)")
+	mix := fs.String("mix", "synthea", "the Encounters sent: synthea (Synthea and the examples, ~1.1 KB) or hl7 (the HL7 R4 examples, ~3 KB)")
 	root := fs.String("root", "", "the module's root, where the test data is (default: found from the working directory)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (client and any in-process server) to this file")
 	var url, secret, baselineMode, redisAddr *string
@@ -150,7 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-	notes, err := loadNotifications(*root, *copies)
+	notes, err := loadNotifications(*root, *mix, *copies)
 	if err != nil {
 		return err
 	}
@@ -159,6 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Mode: mode, Connections: *conns, Duration: duration.Seconds(), Warmup: warmup.Seconds(),
 		GoMaxProcs: runtime.GOMAXPROCS(0),
 	}
+	rep.Mix = *mix
 	rep.Bodies, rep.Patients, rep.BodyBytes = describe(notes)
 
 	var t *target
@@ -319,8 +322,8 @@ func printTable(w io.Writer, r report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "mode\t%s\n", r.Mode)
 	fmt.Fprintf(tw, "url\t%s/fhir/notify/Encounter/{id}\n", r.URL)
-	fmt.Fprintf(tw, "load\t%d connections, %gs after %gs warm-up; %d Encounters of %d patients, %d bytes each on average\n",
-		r.Connections, r.Duration, r.Warmup, r.Bodies, r.Patients, r.BodyBytes)
+	fmt.Fprintf(tw, "load\t%d connections, %gs after %gs warm-up; %d Encounters (mix %s) of %d patients, %d bytes each on average\n",
+		r.Connections, r.Duration, r.Warmup, r.Bodies, r.Mix, r.Patients, r.BodyBytes)
 	fmt.Fprintf(tw, "requests\t%d\t%.0f/s\n", r.Requests, r.PerSecond)
 	fmt.Fprintf(tw, "latency ms\tp50 %.2f\tp90 %.2f\tp99 %.2f\tmax %.2f\n", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
 	for _, k := range slices.Sorted(maps.Keys(r.Status)) {
