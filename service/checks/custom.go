@@ -40,9 +40,13 @@ func (r *run) customEncounter(p *facts.Patient, e *facts.Encounter) []Finding {
 		if !r.evalCustom(cc, vars) {
 			continue
 		}
-		f := r.customFinding(cc, rs, vars, r.encounterDeadlineBase(cc, e))
+		base, floating := r.encounterDeadlineBase(cc, e)
+		f := r.customFinding(cc, rs, vars, base)
 		f.Patient, f.Encounter = p, e
 		f.FocusRef, f.FocusKey, f.Episode = e.Ref, e.Key, e.Key
+		if floating {
+			r.keepTaskDeadline(p, &f)
+		}
 		out = append(out, f)
 	}
 	return out
@@ -72,13 +76,16 @@ func (r *run) customClaim(p *facts.Patient, c *facts.Claim) []Finding {
 		if !r.evalCustom(cc, vars) {
 			continue
 		}
-		base := c.Created
+		base, floating := c.Created, false
 		if cc.DeadlineFrom == rules.DeadlineFromReview {
-			base = r.asOf
+			base, floating = r.asOf, true
 		}
 		f := r.customFinding(cc, rs, vars, base)
 		f.Patient, f.Claim, f.Encounter = p, c, claimStay(c)
 		f.FocusRef, f.FocusKey, f.Episode = c.Ref, c.Key, c.Key
+		if floating {
+			r.keepTaskDeadline(p, &f)
+		}
 		out = append(out, f)
 	}
 	return out
@@ -113,22 +120,40 @@ func hasCustom(rs *rules.RuleSet, on string) bool {
 }
 
 // encounterDeadlineBase is the time a custom encounter check's deadline
-// counts from, as its rule data says.
-func (r *run) encounterDeadlineBase(cc *rules.CustomCheck, e *facts.Encounter) time.Time {
+// counts from, as its rule data says. floating: it is the review time (the
+// rule counts from the review, or from a discharge that has not happened),
+// which keepTaskDeadline anchors to the first review that raised it.
+func (r *run) encounterDeadlineBase(cc *rules.CustomCheck, e *facts.Encounter) (base time.Time, floating bool) {
 	switch cc.DeadlineFrom {
 	case rules.DeadlineFromReview:
-		return r.asOf
+		return r.asOf, true
 	case rules.DeadlineFromInpatientOrder:
 		if t := InpatientStart(e); !t.IsZero() {
-			return t
+			return t, false
 		}
 	case rules.DeadlineFromDischarge:
 		if !e.End.IsZero() && !e.End.After(r.asOf) {
-			return e.End
+			return e.End, false
 		}
-		return r.asOf
+		return r.asOf, true
 	}
-	return e.Start
+	return e.Start, false
+}
+
+// keepTaskDeadline gives a finding whose deadline counts from the review
+// time the deadline of the Task already written for it, when there is one:
+// the deadline then counts from the first review that raised the finding,
+// and a later review (the live service's wake-ups, every notification)
+// neither moves it nor rewrites the Task. The offline review over the same
+// resources, Tasks included, finds the same.
+func (r *run) keepTaskDeadline(p *facts.Patient, f *Finding) {
+	if r.cfg.TaskOf == nil || p == nil || len(p.Tasks) == 0 {
+		return
+	}
+	if t := r.cfg.TaskOf(p, f); t != nil && !t.Due.IsZero() {
+		f.Due = t.Due
+		f.Status = r.statusFor(t.Due)
+	}
 }
 
 // customFinding fills a finding from the custom check's rule data: the

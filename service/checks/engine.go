@@ -26,6 +26,11 @@ type Config struct {
 	// completed, cancelled or rejected): such a review no longer holds the
 	// stay's claims.
 	Closed func(p *facts.Patient, f *Finding) bool
+	// TaskOf, when set, returns the utilreview Task already written for a
+	// finding (nil when none): a deadline that counts from the review that
+	// raised the finding keeps that Task's deadline, so that it does not
+	// move with each review.
+	TaskOf func(p *facts.Patient, f *Finding) *facts.Task
 	// OnCustomError, when set, hears of each custom check that could not be
 	// evaluated (it then does not fire); check is "custom:<id>".
 	OnCustomError func(check string, err error)

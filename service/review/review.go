@@ -155,6 +155,9 @@ func NewPipeline(opt Options, onCustomError func(check string, err error)) *Pipe
 	if cfg.Closed == nil {
 		cfg.Closed = func(p *facts.Patient, f *checks.Finding) bool { return opt.Writer.IsClosed(f, p.Tasks) }
 	}
+	if cfg.TaskOf == nil {
+		cfg.TaskOf = func(p *facts.Patient, f *checks.Finding) *facts.Task { return opt.Writer.TaskOf(f, p.Tasks) }
+	}
 	return &Pipeline{opt: opt, engine: checks.NewEngine(cfg, opt.Rules)}
 }
 

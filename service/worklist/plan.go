@@ -90,6 +90,16 @@ func (w *Writer) IsClosed(f *checks.Finding, existing []*facts.Task) bool {
 	return false
 }
 
+// TaskOf returns the utilreview Task among existing (in any state but
+// entered-in-error; a closed one over an open one) that carries the
+// finding's identifier, nil when none does.
+func (w *Writer) TaskOf(f *checks.Finding, existing []*facts.Task) *facts.Task {
+	if len(existing) == 0 {
+		return nil
+	}
+	return w.existingByValue(existing)[w.Identifier(f).Value]
+}
+
 // TaskIndex returns a lookup telling whether a utilreview Task among
 // existing (in any state but entered-in-error) carries a finding's
 // identifier: a finding past its horizon keeps such a Task, marked missed.
