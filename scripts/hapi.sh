@@ -85,6 +85,8 @@ start() {
 
 	local port="${HAPI_PORT:-0}" t0=$SECONDS deadline=$((SECONDS + ${HAPI_START_TIMEOUT:-300}))
 	local cp="$project/target/utilreview-hapi-1.0.0.jar:$(cat "$project/target/classpath.txt")"
+	# The log exists before the loop below reads it (the background redirection may come later).
+	: >"$logfile"
 	# setsid: the server survives the shell that started it and is stopped only by `stop`.
 	setsid java -Xms256m -Xmx"${HAPI_HEAP:-4g}" -XX:+UseParallelGC -XX:ActiveProcessorCount=2 \
 		-Djava.awt.headless=true -cp "$cp" org.utilreview.hapi.TestFhirServer \

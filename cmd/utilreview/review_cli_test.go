@@ -196,10 +196,14 @@ func craftedInput(t *testing.T, family, mrn string) string {
 				map[string]any{"use": "old", "family": "Maiden", "given": []any{"Ann"}},
 				map[string]any{"use": "official", "family": family, "given": []any{"Maria", "Luisa"}},
 			}
-			r["identifier"] = append(r["identifier"].([]any), map[string]any{
-				"type":   map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}}},
-				"system": "urn:example:mrn", "value": mrn,
-			})
+			// An account number first, then the MRN (typed MR) that the table shows.
+			r["identifier"] = []any{
+				map[string]any{"system": "urn:example:account", "value": "ACCT-1"},
+				map[string]any{
+					"type":   map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}}},
+					"system": "urn:example:mrn", "value": mrn,
+				},
+			}
 		case "Organization/capital":
 			r["name"] = "Capital Insurance\nCompany"
 		}
@@ -504,5 +508,83 @@ func TestServeHelp(t *testing.T) {
 	code, out, errOut = runCLI(t, nil, "serve", "--no-such-flag")
 	if code != 2 || out != "" || !strings.Contains(errOut, "no-such-flag") || !strings.Contains(errOut, `utilreview serve --help`) {
 		t.Errorf("wrong flag: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// The README's sample table is what the command at the top of the README
+// prints first.
+func TestReadmeSampleTable(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const intro = "The first findings of the command at the top of this page:\n\n```\n"
+	_, rest, ok := strings.Cut(string(readme), intro)
+	if !ok {
+		t.Fatal("README: no sample table")
+	}
+	sample, _, _ := strings.Cut(rest, "```\n")
+	if !strings.Contains(string(readme), "go run ./cmd/utilreview review --as-of 2026-11-20T12:00:00-05:00 testdata/examples\n") {
+		t.Fatal("README: the main command is not the one this test runs")
+	}
+	code, out, errOut := runCLI(t, nil, "review", "--as-of", "2026-11-20T12:00:00-05:00", examples)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out, sample) {
+		t.Errorf("the README's sample is not how the output starts:\n%s\nwant it to start with:\n%s", out[:min(len(out), len(sample)+200)], sample)
+	}
+}
+
+// The transaction the README loads a FHIR server with holds exactly the
+// examples' resources, each as PUT Type/id (so the server keeps the ids).
+func TestServerTransactionMatchesExamples(t *testing.T) {
+	t.Parallel()
+	type entry struct {
+		FullURL  string         `json:"fullUrl"`
+		Resource map[string]any `json:"resource"`
+		Request  *struct {
+			Method string `json:"method"`
+			URL    string `json:"url"`
+		} `json:"request"`
+	}
+	read := func(path, wantType string) map[string]entry {
+		t.Helper()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b struct {
+			Type  string  `json:"type"`
+			Entry []entry `json:"entry"`
+		}
+		if err := json.Unmarshal(data, &b); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if b.Type != wantType {
+			t.Fatalf("%s: Bundle.type %q, want %q", path, b.Type, wantType)
+		}
+		out := map[string]entry{}
+		for _, e := range b.Entry {
+			out[e.Resource["resourceType"].(string)+"/"+e.Resource["id"].(string)] = e
+		}
+		return out
+	}
+	coll := read(filepath.Join(examples, "ur-scenarios.json"), "collection")
+	tx := read("../../testdata/fhir-server/ur-scenarios.transaction.json", "transaction")
+	if len(coll) != len(tx) || len(coll) < 30 {
+		t.Fatalf("%d resources in the examples, %d in the transaction", len(coll), len(tx))
+	}
+	for ref, c := range coll {
+		e, ok := tx[ref]
+		switch {
+		case !ok:
+			t.Errorf("%s: not in the transaction", ref)
+		case e.Request == nil || e.Request.Method != "PUT" || e.Request.URL != ref || !strings.HasSuffix(e.FullURL, "/"+ref):
+			t.Errorf("%s: request %+v, fullUrl %q; want PUT %s", ref, e.Request, e.FullURL, ref)
+		case !reflect.DeepEqual(e.Resource, c.Resource):
+			t.Errorf("%s: differs from the examples' copy", ref)
+		}
 	}
 }

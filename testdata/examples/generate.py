@@ -14,9 +14,12 @@ def org(id,name,ident=None):
        "type":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/organization-type","code":"pay"}]}]}
     if ident: o["identifier"]=[{"system":ident[0],"value":ident[1]}]
     res.append(o)
+# Obviously synthetic names, one per patient, so that the coordinator's table tells them apart.
+GIVEN={"p1":"Alma","p2":"Bruno","p3":"Cora","p4":"Dmitri","p5":"Elena","p6":"Farid","p7":"Greta","p8":"Hugo"}
 def patient(id,born,mrn):
-    res.append({"resourceType":"Patient","id":id,"identifier":[{"system":MRN,"value":mrn}],
-        "name":[{"family":"Example","given":["Synthetic"]}],"gender":"unknown","birthDate":born})
+    res.append({"resourceType":"Patient","id":id,
+        "identifier":[{"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":MRN,"value":mrn}],
+        "name":[{"use":"official","family":"Example","given":[GIVEN.get(id,"Synthetic")]}],"gender":"unknown","birthDate":born})
 def coverage(id,pat,payor,start="2026-01-01"):
     res.append({"resourceType":"Coverage","id":id,"status":"active","beneficiary":{"reference":"Patient/"+pat},
         "period":{"start":start},"payor":[{"reference":"Organization/"+payor}]})
@@ -105,4 +108,10 @@ b={"resourceType":"Bundle","id":"ur-scenarios","type":"collection","entry":[]}
 for r in res:
     b["entry"].append({"fullUrl":"http://example.org/fhir/%s/%s"%(r["resourceType"],r["id"]),"resource":r})
 json.dump(b,open("testdata/examples/ur-scenarios.json","w"),indent=1)
+# The same resources as a transaction of PUT Type/id, to load a FHIR server with (outside testdata/examples,
+# which `review` reads whole: a second copy there would double every finding).
+t={"resourceType":"Bundle","id":"ur-scenarios-transaction","type":"transaction","entry":[]}
+for r in res:
+    t["entry"].append({"fullUrl":"http://example.org/fhir/%s/%s"%(r["resourceType"],r["id"]),"resource":r,"request":{"method":"PUT","url":"%s/%s"%(r["resourceType"],r["id"])}})
+json.dump(t,open("testdata/fhir-server/ur-scenarios.transaction.json","w"),indent=1)
 print(len(res))
