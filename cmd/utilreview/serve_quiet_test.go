@@ -212,3 +212,43 @@ func TestServeCatchUpDelete(t *testing.T) {
 		t.Errorf("utilreview_catchup_deletes_total{outcome=enqueued} %v, want at least 1", n)
 	}
 }
+
+// TestServeQuietRealClock: the quiet with the clock moving (the real one,
+// no UTILREVIEW_AS_OF), over the examples. Findings whose deadline counts
+// from the review that raised them (the Capital plan's custom check,
+// deadline_from: review) once moved their deadline at every review, and the
+// service rewrote one Task every second or two, woken by its own wake-ups,
+// while TestServeQuiet, at a fixed clock, saw nothing. After the writes
+// settle, a minute passes with no write and no wake-up.
+func TestServeQuietRealClock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped under -short: over a minute against HAPI and Redis")
+	}
+	t.Parallel()
+	l := newLiveEnv(t, "")
+	l.redisOf(t)
+	base, _ := l.start(t, "")
+	c := harness.NewFHIR(t)
+	st := c.PutBundle("../../testdata/examples/ur-scenarios.json", idSuffix(), l.tag)
+	if len(st.Resources) < 30 {
+		t.Fatalf("%d resources stored", len(st.Resources))
+	}
+	// Settled: Tasks written, and no write for 15 s.
+	last, stable := -1.0, time.Now()
+	harness.Eventually(t, 120*time.Second, time.Second, "the service's writes settled", func() (bool, error) {
+		w := metric(t, base, "utilreview_writes_total")
+		if w != last {
+			last, stable = w, time.Now()
+		}
+		return w > 0 && time.Since(stable) >= 15*time.Second, fmt.Errorf("%v writes, the last %s ago", w, time.Since(stable).Round(time.Second))
+	})
+	writes := metric(t, base, "utilreview_writes_total")
+	wakeups := metric(t, base, "utilreview_queue_wakeups_fired_total")
+	time.Sleep(time.Minute)
+	if w := metric(t, base, "utilreview_writes_total"); w != writes {
+		t.Errorf("utilreview_writes_total moved from %v to %v in a minute with nothing changed, want no write", writes, w)
+	}
+	if n := metric(t, base, "utilreview_queue_wakeups_fired_total"); n != wakeups {
+		t.Errorf("%v wake-ups fired in a minute with nothing changed, want none before a deadline or horizon", n-wakeups)
+	}
+}
