@@ -178,6 +178,12 @@ var tableHidden = map[string]bool{checks.EvRuleSet: true, checks.EvRuleSource: t
 
 func writeTable(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *review.Result) error {
 	if len(res.Findings) == 0 {
+		if res.Resources == 0 && len(res.Errors) > 0 {
+			// Nothing could be read: an empty worklist would be a false
+			// all-clear. Standard error says why.
+			_, err := fmt.Fprintln(out, "Nothing was reviewed: no input could be read (the problems are on standard error).")
+			return err
+		}
 		_, err := fmt.Fprintln(out, "No findings.")
 		return err
 	}

@@ -168,9 +168,13 @@ func TestInputProblemsMessage(t *testing.T) {
 		{[]string{bad, examples}, "the other input was reviewed", "nothing was reviewed"},
 	}
 	for _, c := range cases {
-		code, _, errOut := runCLI(t, nil, append([]string{"review", "--as-of", "2026-11-20"}, c.paths...)...)
+		code, out, errOut := runCLI(t, nil, append([]string{"review", "--as-of", "2026-11-20"}, c.paths...)...)
 		if code != 1 || !strings.Contains(errOut, c.want) || strings.Contains(errOut, c.lack) {
 			t.Errorf("%q: exit %d, stderr %q; want 1 and %q", c.paths, code, errOut, c.want)
+		}
+		// The table never shows an empty worklist for input it could not read.
+		if strings.Contains(out, "No findings.") {
+			t.Errorf("%q: the table says %q", c.paths, out)
 		}
 	}
 }
