@@ -239,8 +239,12 @@ func (r *run) csrFinding(c *encCtx, csr *csrCycle, cycle, missed int) Finding {
 			basis += ", then every " + plural(csr.every, "day")
 		}
 	}
-	f.Description = fmt.Sprintf("Inpatient stay in progress, day %d since the inpatient order %s. Concurrent review %d is due on inpatient day %d (%s), by %s.",
-		csr.days, s.ipStart.In(r.loc).Format(descriptionDateLayout), cycle, reviewDay, basis, due.Format(descriptionTimeLayout))
+	sofar := "no inpatient midnight yet"
+	if csr.days > 0 {
+		sofar = plural(csr.days, "inpatient day") + " so far"
+	}
+	f.Description = fmt.Sprintf("Inpatient stay in progress since the inpatient order %s (%s). Concurrent review %d is due on inpatient day %d (%s), by %s.",
+		s.ipStart.In(r.loc).Format(descriptionTimeLayout), sofar, cycle, reviewDay, basis, due.Format(descriptionTimeLayout))
 	if due.Before(r.asOf) {
 		f.Description += " It is overdue and no completed review closes it."
 	}
