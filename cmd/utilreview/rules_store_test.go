@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/utilreview/utilreview/e2e/harness"
 	"github.com/utilreview/utilreview/service/rulestore"
@@ -128,5 +130,45 @@ func TestRulesPublishListRollback(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, env, "rules", "rollback", "0000000000"); code != 1 || !strings.Contains(errOut, "no such rules version") {
 		t.Errorf("rollback to an unknown version: exit %d %q", code, errOut)
+	}
+}
+
+func TestServeRulesConfiguration(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"UTILREVIEW_FHIR_URL": "http://127.0.0.1:1/fhir", "UTILREVIEW_REDIS_URL": "redis://127.0.0.1:1", "UTILREVIEW_WEBHOOK_SECRET": "s3cret-s3cret-s3cret-s3cret", "UTILREVIEW_SUBSCRIPTIONS": "off"}
+	tests := []struct {
+		env     map[string]string
+		problem string // "" when valid
+		check   func(*serveConfig) bool
+	}{
+		{nil, "", func(c *serveConfig) bool {
+			return c.RulesCheckInterval == 30*time.Second && c.RulesFallback == "" && c.RereviewRate == 5 && strings.Contains(c.Publisher, "@")
+		}},
+		{map[string]string{"UTILREVIEW_RULES_CHECK_INTERVAL": "5s", "UTILREVIEW_RULES_FALLBACK": "embedded", "UTILREVIEW_RULES_REREVIEW_RATE": "0.5", "UTILREVIEW_PUBLISHER": "ops"}, "", func(c *serveConfig) bool {
+			return c.RulesCheckInterval == 5*time.Second && c.RulesFallback == "embedded" && c.RereviewRate == 0.5 && c.Publisher == "ops"
+		}},
+		{map[string]string{"UTILREVIEW_RULES_FALLBACK": "defaults"}, "UTILREVIEW_RULES_FALLBACK \"defaults\": want embedded", nil},
+		{map[string]string{"UTILREVIEW_RULES_CHECK_INTERVAL": "0s"}, "UTILREVIEW_RULES_CHECK_INTERVAL 0s: want a positive duration", nil},
+		{map[string]string{"UTILREVIEW_RULES_REREVIEW_RATE": "fast"}, "UTILREVIEW_RULES_REREVIEW_RATE \"fast\": want a number", nil},
+		{map[string]string{"UTILREVIEW_RULES_REREVIEW_RATE": "0"}, "UTILREVIEW_RULES_REREVIEW_RATE 0: want a positive number", nil},
+	}
+	for _, tt := range tests {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range tt.env {
+			env[k] = v
+		}
+		cfg, err := parseServeFlags(nil, func(k string) string { return env[k] }, io.Discard, io.Discard)
+		if tt.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.problem) {
+				t.Errorf("%v: %v, want %q", tt.env, err, tt.problem)
+			}
+			continue
+		}
+		if err != nil || !tt.check(cfg) {
+			t.Errorf("%v: %v %+v", tt.env, err, cfg)
+		}
 	}
 }

@@ -116,10 +116,12 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		return fail("owner and sender references", err)
 	}
 
-	opt, err := cfg.options()
+	// The rules: Redis's current version, compiled here, kept current.
+	served, err := startRules(ctx, cfg, rdb, reg, log)
 	if err != nil {
 		return fail("rules", err)
 	}
+	opt := served.options()
 	clock := so.now
 	if clock == nil {
 		clock = time.Now
@@ -151,7 +153,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	// notifications of the service's own writes (and the catch-up's hits on
 	// them) queue no review.
 	proc, err := live.New(live.Config{
-		Review: opt, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
+		Review: opt, Versions: served.options, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
 		OwnWrites: q, Logger: log, Metrics: metrics, Tracer: tracer,
 	}, client, wake)
 	if err != nil {
@@ -177,6 +179,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	ready := map[string]handlers.Checker{
 		"redis": q.Ping,
 		"fhir":  func(ctx context.Context) error { return pingFHIR(ctx, client) },
+		"rules": served.cache.Ready,
 	}
 	if cfg.Subscriptions != subscriptions.ModeOff {
 		ready["subscriptions"] = func(ctx context.Context) error {
@@ -232,6 +235,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		defer wg.Done()
 		_ = catchUp.Run(workCtx)
 	}()
+	wg.Go(func() { served.cache.Run(workCtx) })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
