@@ -195,7 +195,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	}
 	web, err := handlers.New(handlers.Config{
 		WebhookSecret: cfg.WebhookSecret, AdminToken: cfg.AdminToken, Logger: log,
-		Registerer: reg, Gatherer: reg, Ready: ready,
+		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store,
 	}, q, q)
 	if err != nil {
 		return fail("handlers", err)

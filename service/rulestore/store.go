@@ -41,6 +41,10 @@ func (e *RefusedError) Error() string {
 // ErrNotFound is returned (wrapped) when a version is not stored.
 var ErrNotFound = errors.New("no such rules version")
 
+// ErrShortVersion is returned (wrapped) for a version of fewer than 7
+// characters.
+var ErrShortVersion = errors.New("give at least 7 characters of the version hash")
+
 // ErrAmbiguous is returned (wrapped) when a short version names several.
 var ErrAmbiguous = errors.New("the short version names more than one stored version")
 
@@ -374,7 +378,7 @@ func (s *Store) List(ctx context.Context) ([]Version, error) {
 func (s *Store) Resolve(ctx context.Context, version string) (string, error) {
 	version = strings.ToLower(strings.TrimSpace(version))
 	if len(version) < 7 {
-		return "", fmt.Errorf("rulestore: version %q: give at least 7 characters of the hash", version)
+		return "", fmt.Errorf("rulestore: version %q: %w", version, ErrShortVersion)
 	}
 	hashes, err := s.rdb.ZRange(ctx, s.keys.versions, 0, -1).Result()
 	if err != nil {
