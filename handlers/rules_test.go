@@ -159,7 +159,9 @@ func TestAdminRules(t *testing.T) {
 	// Invalid: 422, every validation message an issue, nothing changes.
 	w = ts.do(put(rulesTar(t, true, [3]string{"commercial-acme.yaml", "factor: 1.0", "factor: -1"}, [3]string{"medicaid-example.yaml", "program: medicaid", "program: medicai"})))
 	checkOutcome(t, w, http.StatusUnprocessableEntity, "invalid")
-	var oo struct{ Issue []struct{ Diagnostics string } }
+	var oo struct {
+		Issue []struct{ Diagnostics string }
+	}
 	_ = json.Unmarshal(w.Body.Bytes(), &oo)
 	var diags []string
 	for _, is := range oo.Issue {
