@@ -167,6 +167,11 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		Types: followedTypes(), Filter: filter, TypeFilters: map[string]url.Values{"Task": tasks},
 		Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow, Logger: log, Metrics: metrics,
 	}, client, q)
+	// After a rules version becomes current, one replica queues the open
+	// worklist for re-review.
+	served.followWith(live.NewRereview(live.RereviewConfig{
+		IdentifierSystem: opt.Writer.IdentifierSystem(), Filter: filter, Rate: cfg.RereviewRate, Logger: log,
+	}, client, q), cfg.Instance, log)
 	subs, err := subscriptions.New(client, subscriptions.Config{
 		Instance: cfg.Instance, CanonicalBase: cfg.Base, PublicURL: cfg.PublicURL, Secret: cfg.WebhookSecret,
 		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter,
@@ -258,7 +263,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	}
 	stopWork()
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { wg.Wait(); served.wait(); close(done) }()
 	select {
 	case <-done:
 	case <-sctx.Done():

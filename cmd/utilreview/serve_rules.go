@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/utilreview/utilreview/service/live"
 	"github.com/utilreview/utilreview/service/review"
 	"github.com/utilreview/utilreview/service/rulestore"
 )
@@ -22,7 +27,39 @@ type servedRules struct {
 	memo  atomic.Pointer[versionOptions]
 	// changed, when set before the cache runs, is called after each switch.
 	changed func(ctx context.Context, c *rulestore.Compiled)
+	// rereviews are the re-reviews running.
+	rereviews sync.WaitGroup
 }
+
+// rolloutClaimTTL is how long a version's re-review marker lives: a
+// rollback to the version within it queues no second re-review.
+const rolloutClaimTTL = time.Hour
+
+// followWith makes the worklist follow each new version: the first replica
+// to claim the version (a SET NX marker) queues the re-review, in the
+// background, bounded by the cache's context.
+func (s *servedRules) followWith(r *live.Rereview, instance string, log *slog.Logger) {
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%s-%d", instance, host, os.Getpid())
+	s.changed = func(ctx context.Context, c *rulestore.Compiled) {
+		ok, err := s.store.ClaimRollout(ctx, c.Version.Hash, owner, rolloutClaimTTL)
+		if err != nil {
+			log.WarnContext(ctx, "rules: cannot claim the re-review of the new version", "version", c.Version.Short(), "error", err.Error())
+			return
+		}
+		if !ok {
+			return // another replica queues it
+		}
+		s.rereviews.Go(func() {
+			if _, err := r.Run(ctx, c.Version.Short()); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "rules: re-review after the new version stopped", "version", c.Version.Short(), "error", err.Error())
+			}
+		})
+	}
+}
+
+// wait waits for the re-reviews to stop (their context ended).
+func (s *servedRules) wait() { s.rereviews.Wait() }
 
 // versionOptions are the review options built for one compiled version.
 type versionOptions struct {
