@@ -1,0 +1,186 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/utilreview/utilreview/e2e/harness"
+	"github.com/utilreview/utilreview/e2e/worklisttest"
+	"github.com/utilreview/utilreview/service/rulestore"
+)
+
+// tarGz packs a rule directory as `tar czf - -C DIR .` does.
+func tarGz(t *testing.T, dir string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if err := tw.WriteHeader(&tar.Header{Name: "./" + filepath.ToSlash(rel), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(data))}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func adminDo(t *testing.T, method, url, token string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out bytes.Buffer
+	_, _ = out.ReadFrom(resp.Body)
+	return resp.StatusCode, out.Bytes()
+}
+
+// waitRulesVersion waits until every replica reports hash as the version it
+// evaluates (utilreview_rules_version_info), and returns how long it took.
+func waitRulesVersion(t *testing.T, within time.Duration, hash string, bases ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	harness.Eventually(t, within, 100*time.Millisecond, "every replica evaluates rules version "+rulestore.Short(hash), func() (bool, error) {
+		for _, b := range bases {
+			if metricWith(t, b, "utilreview_rules_version_info", `version="`+hash+`"`) != 1 {
+				return false, fmt.Errorf("%s not yet on %s", b, rulestore.Short(hash))
+			}
+		}
+		return true, nil
+	})
+	return time.Since(start)
+}
+
+// TestServeRulesPublished runs two replicas against HAPI and Redis. The
+// rules they start from (UTILREVIEW_RULES_DIR, seeded into Redis) give
+// Capital's heart-failure check a threshold of 10 inpatient days; a stay at
+// day 7 raises no Task. Publishing the shipped threshold (5 days) through
+// one replica's admin endpoint reaches both within 10 s, and the stay gets
+// its Task (the worklist follows: open Tasks' patients are re-reviewed). An
+// invalid bundle is refused with its reasons and both keep the version. A
+// rollback brings the old version back to both, and the Task is cancelled.
+func TestServeRulesPublished(t *testing.T) {
+	t.Parallel()
+	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	token := "admin-" + harness.UniqueID("t")
+	const capital = "commercial-capital.yaml"
+	v1Dir := copyRules(t, [3]string{capital, "los_days > 5", "los_days > 10"}, [3]string{capital, `version: "2025.1"`, `version: "2026.1"`})
+	v2Dir := copyRules(t, [3]string{capital, `version: "2025.1"`, `version: "2026.2"`})
+	badDir := copyRules(t, [3]string{capital, "los_days > 5", "los_days >"}, [3]string{capital, `version: "2025.1"`, `version: "2026.3"`})
+	l.env["UTILREVIEW_RULES_DIR"] = v1Dir
+	l.env["UTILREVIEW_ADMIN_TOKEN"] = token
+	l.env["UTILREVIEW_RULES_REREVIEW_RATE"] = "50"
+	c := harness.NewFHIR(t)
+
+	a := l.run(t, "127.0.0.1:0", serveOptions{})
+	b := l.runAt(t, "127.0.0.1:0", a.base, serveOptions{})
+	v1Bundle, _ := rulestore.ReadDir(v1Dir)
+	waitRulesVersion(t, 10*time.Second, v1Bundle.Hash(), a.base, b.base)
+
+	stored := c.PutBundle("../../testdata/examples/ur-scenarios.json", idSuffix(), l.tag)
+	tasksV1, requestsV1 := l.offline(t, stored.File)
+	hf := func(tasks map[string]worklisttest.Item) int {
+		n := 0
+		for _, it := range tasks {
+			if strings.Contains(it.Code, "heart-failure-extended-stay") && it.Status != "cancelled" {
+				n++
+			}
+		}
+		return n
+	}
+	if hf(tasksV1) != 0 {
+		t.Fatalf("the v1 rules raise the heart-failure Task already: the test would prove nothing")
+	}
+	l.converge(t, c, tasksV1, requestsV1, 3*time.Second)
+
+	// Publish v2 through replica a; both switch within 10 s.
+	code, body := adminDo(t, http.MethodPut, a.base+"/admin/rules", token, tarGz(t, v2Dir))
+	if code != http.StatusCreated {
+		t.Fatalf("PUT /admin/rules: %d %s", code, body)
+	}
+	var v2 rulestore.Version
+	if err := json.Unmarshal(body, &v2); err != nil {
+		t.Fatal(err)
+	}
+	took := waitRulesVersion(t, 10*time.Second, v2.Hash, a.base, b.base)
+	t.Logf("both replicas evaluate %s %s after the publish", v2.Short(), took.Round(time.Millisecond))
+
+	l.env["UTILREVIEW_RULES_DIR"] = v2Dir // the offline review with the new rules
+	tasksV2, requestsV2 := l.offline(t, collectionFile(t, c.Base, stored.Resources))
+	if hf(tasksV2) != 1 {
+		t.Fatalf("the v2 rules raise %d heart-failure Tasks, want 1", hf(tasksV2))
+	}
+	l.converge(t, c, withCancelled(tasksV1, tasksV2), withRevoked(requestsV1, requestsV2), 3*time.Second)
+	// One replica queued the re-review of the version, not both.
+	rereviews := 0
+	for _, p := range []*inProcess{a, b} {
+		for line := range strings.Lines(p.log.String()) {
+			if strings.Contains(line, "patients queued for re-review") && strings.Contains(line, v2.Short()) {
+				rereviews++
+			}
+		}
+	}
+	if rereviews != 1 {
+		t.Errorf("%d replicas queued the re-review of %s, want 1", rereviews, v2.Short())
+	}
+
+	// An invalid bundle: refused with its reasons; both keep v2.
+	code, body = adminDo(t, http.MethodPut, b.base+"/admin/rules", token, tarGz(t, badDir))
+	if code != http.StatusUnprocessableEntity || !strings.Contains(string(body), capital+":") {
+		t.Errorf("invalid bundle: %d %s; want 422 naming %s", code, body, capital)
+	}
+	time.Sleep(time.Second)
+	waitRulesVersion(t, time.Second, v2.Hash, a.base, b.base)
+	if n := metricWith(t, b.base, "utilreview_rules_publishes_refused_total", `reason="invalid"`); n != 1 {
+		t.Errorf("replica b counted %v refused publishes, want 1", n)
+	}
+
+	// Rollback to v1 through b: both switch back, the Task is cancelled.
+	code, body = adminDo(t, http.MethodPost, b.base+"/admin/rules/rollback", token, []byte(`{"version":"`+v1Bundle.Hash()+`"}`))
+	if code != http.StatusOK {
+		t.Fatalf("rollback: %d %s", code, body)
+	}
+	waitRulesVersion(t, 10*time.Second, v1Bundle.Hash(), a.base, b.base)
+	l.env["UTILREVIEW_RULES_DIR"] = v1Dir
+	tasksBack, requestsBack := l.offline(t, collectionFile(t, c.Base, stored.Resources))
+	l.converge(t, c, withCancelled(withCancelled(tasksV1, tasksV2), tasksBack), withRevoked(withRevoked(requestsV1, requestsV2), requestsBack), 3*time.Second)
+
+	code, body = adminDo(t, http.MethodGet, a.base+"/admin/rules", token, nil)
+	var list []rulestore.Version
+	if code != http.StatusOK || json.Unmarshal(body, &list) != nil || len(list) != 2 || list[0].Hash != v1Bundle.Hash() || !list[0].Current {
+		t.Errorf("GET /admin/rules: %d %s; want v1 (current) and v2", code, body)
+	}
+}
