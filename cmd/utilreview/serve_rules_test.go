@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/utilreview/utilreview/e2e/harness"
 	"github.com/utilreview/utilreview/e2e/worklisttest"
@@ -183,4 +186,70 @@ func TestServeRulesPublished(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal(body, &list) != nil || len(list) != 2 || list[0].Hash != v1Bundle.Hash() || !list[0].Current {
 		t.Errorf("GET /admin/rules: %d %s; want v1 (current) and v2", code, body)
 	}
+}
+
+// TestServeRulesMissedMessageAndRedisRestart runs two replicas on a private
+// Redis with the periodic check every second. A current version set without
+// an announcement (a missed pub/sub message) reaches both through the
+// check; with Redis stopped both keep evaluating the version they hold and
+// say so; Redis restarted empty gets that version back from them, and a
+// publish after the restart (re-subscribed) reaches both.
+func TestServeRulesMissedMessageAndRedisRestart(t *testing.T) {
+	t.Parallel()
+	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	r := startPrivateRedis(t)
+	l.env["UTILREVIEW_REDIS_URL"] = "redis://" + r.addr + "/0"
+	l.env["UTILREVIEW_SUBSCRIPTIONS"] = "off"
+	l.env["UTILREVIEW_RULES_CHECK_INTERVAL"] = "1s"
+	a := l.run(t, "127.0.0.1:0", serveOptions{})
+	b := l.run(t, "127.0.0.1:0", serveOptions{})
+
+	rdb := redis.NewClient(&redis.Options{Addr: r.addr})
+	defer rdb.Close()
+	prefix := l.env["UTILREVIEW_REDIS_PREFIX"]
+	store, err := rulestore.New(rdb, rulestore.Config{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, _ := rulestore.ReadDir(copyRules(t))
+	waitRulesVersion(t, 10*time.Second, v1.Hash(), a.base, b.base) // the first replica seeded the defaults
+	v2Dir := copyRules(t, [3]string{"commercial-capital.yaml", `version: "2025.1"`, `version: "2026.2"`})
+	v2, _ := rulestore.ReadDir(v2Dir)
+	if _, _, err := store.Publish(context.Background(), v2, v2Dir, "test"); err != nil {
+		t.Fatal(err)
+	}
+	waitRulesVersion(t, 10*time.Second, v2.Hash(), a.base, b.base)
+
+	// A missed message: the current key moves, nothing is announced.
+	if err := rdb.Set(context.Background(), prefix+"rules:current", v1.Hash(), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	took := waitRulesVersion(t, 10*time.Second, v1.Hash(), a.base, b.base)
+	t.Logf("the periodic check brought both back to %s in %s", rulestore.Short(v1.Hash()), took.Round(time.Millisecond))
+
+	// Redis down: both keep v1 and say so.
+	r.kill(t)
+	harness.Eventually(t, 10*time.Second, 100*time.Millisecond, "both replicas see the rules store down", func() (bool, error) {
+		return metric(t, a.base, "utilreview_rules_store_up") == 0 && metric(t, b.base, "utilreview_rules_store_up") == 0, nil
+	})
+	waitRulesVersion(t, time.Second, v1.Hash(), a.base, b.base)
+	if resp, err := http.Get(a.base + "/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("readyz with Redis down: %v %v, want 503", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// Restarted empty: the replicas store the version they hold again; a
+	// publish then reaches both.
+	r.start(t)
+	harness.Eventually(t, 15*time.Second, 200*time.Millisecond, "Redis holds the replicas' version again", func() (bool, error) {
+		cur, err := store.Current(context.Background())
+		return cur == v1.Hash(), fmt.Errorf("current %q (%v)", rulestore.Short(cur), err)
+	})
+	if _, created, err := store.Publish(context.Background(), v2, v2Dir, "test"); err != nil || !created {
+		t.Fatalf("publish after the restart: created %v, %v", created, err)
+	}
+	waitRulesVersion(t, 10*time.Second, v2.Hash(), a.base, b.base)
+	waitReady(t, a.base)
+	waitReady(t, b.base)
 }
