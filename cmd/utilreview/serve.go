@@ -100,11 +100,15 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp)); err != nil {
 		return fail("redis tracing", err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = rdb.Ping(pctx).Err()
-	cancel()
+	// The HTTP server listens from here on: alive, not ready until wired.
+	early, err := listenEarly(cfg, so)
 	if err != nil {
-		return fail("redis", errors.New("cannot reach Redis at UTILREVIEW_REDIS_URL"))
+		return fail("listen", err)
+	}
+	defer early.close()
+	if err := waitForRedis(ctx, rdb, log); err != nil {
+		log.Info("shutting down: " + err.Error())
+		return nil
 	}
 
 	// The FHIR server.
@@ -206,13 +210,8 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		return fail("handlers", err)
 	}
 
-	ln := so.listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fail("listen", err)
-		}
-	}
-	srv := &http.Server{Handler: web.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	early.route(web.Handler())
+	srv, ln := early.srv, early.ln
 
 	// Everything runs until ctx ends; the workers get their own context so
 	// that intake stops before them.
@@ -223,7 +222,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := early.served(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -252,4 +253,48 @@ func TestServeRulesMissedMessageAndRedisRestart(t *testing.T) {
 	waitRulesVersion(t, 10*time.Second, v2.Hash(), a.base, b.base)
 	waitReady(t, a.base)
 	waitReady(t, b.base)
+}
+
+// TestServeWaitsForRedis starts a replica while its Redis is down: it is
+// alive (healthz) and not ready, and once Redis starts it seeds the rules
+// and becomes ready.
+func TestServeWaitsForRedis(t *testing.T) {
+	t.Parallel()
+	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	r := startPrivateRedis(t)
+	r.kill(t)
+	l.env["UTILREVIEW_REDIS_URL"] = "redis://" + r.addr + "/0"
+	l.env["UTILREVIEW_SUBSCRIPTIONS"] = "off"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	status := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waited := make(chan [2]int, 1)
+	go func() {
+		// Until Redis starts: alive, not ready.
+		deadline := time.Now().Add(60 * time.Second)
+		for status("/healthz") != http.StatusOK && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(1500 * time.Millisecond) // a few of its attempts fail
+		waited <- [2]int{status("/healthz"), status("/readyz")}
+		r.start(t)
+	}()
+	p := l.run(t, addr, serveOptions{}) // returns once ready
+	got := <-waited
+	if got != [2]int{http.StatusOK, http.StatusServiceUnavailable} {
+		t.Errorf("while Redis was down: healthz %d, readyz %d; want 200 and 503", got[0], got[1])
+	}
+	v1, _ := rulestore.Defaults()
+	waitRulesVersion(t, 10*time.Second, v1.Hash(), p.base)
 }
