@@ -31,9 +31,9 @@ type servedRules struct {
 	rereviews sync.WaitGroup
 }
 
-// rolloutClaimTTL is how long a version's re-review marker lives: a
-// rollback to the version within it queues no second re-review.
-const rolloutClaimTTL = time.Hour
+// rolloutClaimTTL is how long a re-review marker lives (one per version
+// made current): longer than a replica takes to learn of the switch.
+const rolloutClaimTTL = 24 * time.Hour
 
 // followWith makes the worklist follow each new version: the first replica
 // to claim the version (a SET NX marker) queues the re-review, in the

@@ -97,7 +97,8 @@ type keys struct {
 	metaPfx  string // + hash: hash {publisher, published, report}
 	filesPfx string // + hash: hash file name → content
 	ids      string // hash: "id@version" → SHA-256 of its rule set file
-	rollout  string // + hash: the marker of the replica that re-reviews the worklist for it
+	rollout  string // + hash:generation: the marker of the replica that re-reviews the worklist for it
+	gen      string // counter: incremented each time a version is made current
 	channel  string // pub/sub channel: the new current hash
 }
 
@@ -109,6 +110,7 @@ func newKeys(prefix string) keys {
 		filesPfx: prefix + "rules:files:",
 		ids:      prefix + "rules:ids",
 		rollout:  prefix + "rules:rollout:",
+		gen:      prefix + "rules:generation",
 		channel:  prefix + "rules:changed",
 	}
 }
@@ -243,6 +245,7 @@ func (s *Store) publish(ctx context.Context, b Bundle, label, publisher string, 
 				}
 			}
 			p.Set(ctx, s.keys.current, hash, 0)
+			p.Incr(ctx, s.keys.gen)
 			p.Publish(ctx, s.keys.channel, hash)
 			return nil
 		})
@@ -407,6 +410,7 @@ func (s *Store) Rollback(ctx context.Context, version string) (Version, error) {
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, s.keys.current, hash, 0)
+		p.Incr(ctx, s.keys.gen)
 		p.Publish(ctx, s.keys.channel, hash)
 		return nil
 	})
@@ -442,10 +446,18 @@ func (s *Store) Subscribe(ctx context.Context) *redis.PubSub {
 }
 
 // ClaimRollout reports whether this caller is the first to claim the
-// re-review of the worklist for version hash (a SET NX marker kept for
-// ttl), so that one replica does it per version.
+// re-review of the worklist for version hash becoming current this time (a
+// SET NX marker per version and generation, kept for ttl): one replica does
+// it each time a version is made current, a rollback to it included.
 func (s *Store) ClaimRollout(ctx context.Context, hash, owner string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.keys.rollout+hash, owner, ttl).Result()
+	gen, err := s.rdb.Get(ctx, s.keys.gen).Result()
+	if errors.Is(err, redis.Nil) {
+		gen, err = "0", nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("rulestore.ClaimRollout: %w", err)
+	}
+	ok, err := s.rdb.SetNX(ctx, s.keys.rollout+hash+":"+gen, owner, ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("rulestore.ClaimRollout: %w", err)
 	}

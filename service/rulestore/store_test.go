@@ -383,18 +383,38 @@ func hashTag(key string) string {
 	return key[i+1 : i+1+j]
 }
 
+// One replica re-reviews the worklist each time a version is made
+// current: a second claim of the same event fails, a later rollback to the
+// version is a new event.
 func TestClaimRolloutOncePerVersion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _, _ := testStore(t)
-	first, err := s.ClaimRollout(ctx, "h1", "a", time.Minute)
+	v1, _, err := s.Publish(ctx, defaults(t), "", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.ClaimRollout(ctx, v1.Hash, "a", time.Minute)
 	if err != nil || !first {
 		t.Fatalf("first claim: %v %v", first, err)
 	}
-	if again, _ := s.ClaimRollout(ctx, "h1", "b", time.Minute); again {
+	if again, _ := s.ClaimRollout(ctx, v1.Hash, "b", time.Minute); again {
 		t.Error("a second replica claimed the same version")
 	}
-	if other, _ := s.ClaimRollout(ctx, "h2", "b", time.Minute); !other {
+	v2, _, err := s.Publish(ctx, acmeV2(t, defaults(t)), "", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other, _ := s.ClaimRollout(ctx, v2.Hash, "b", time.Minute); !other {
 		t.Error("another version could not be claimed")
+	}
+	if _, err := s.Rollback(ctx, v1.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := s.ClaimRollout(ctx, v1.Hash, "b", time.Minute); !back {
+		t.Error("a rollback to v1 could not be claimed: the worklist would not follow it")
+	}
+	if again, _ := s.ClaimRollout(ctx, v1.Hash, "a", time.Minute); again {
+		t.Error("the rollback was claimed twice")
 	}
 }
