@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -297,4 +298,97 @@ func TestServeWaitsForRedis(t *testing.T) {
 	}
 	v1, _ := rulestore.Defaults()
 	waitRulesVersion(t, 10*time.Second, v1.Hash(), p.base)
+}
+
+// TestServeRulesTwoProcesses runs the binary: two `utilreview serve` OS
+// processes on one Redis, and `utilreview rules publish|rollback` as an
+// operator (or a Kubernetes Job) runs them. A publish reaches both within
+// 10 s; an invalid directory is refused (exit 1, its reasons) and both keep
+// the version; a rollback reaches both.
+func TestServeRulesTwoProcesses(t *testing.T) {
+	t.Parallel()
+	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	l.env["UTILREVIEW_SUBSCRIPTIONS"] = "off"
+	bin := filepath.Join(t.TempDir(), "utilreview")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	environ := func(extra ...string) []string {
+		env := os.Environ()
+		for k, v := range l.env {
+			env = append(env, k+"="+v)
+		}
+		return append(env, extra...)
+	}
+	var bases []string
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = environ("UTILREVIEW_LISTEN=" + addr)
+		logs := &harness.LogBuffer{}
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+			if t.Failed() {
+				t.Logf("serve %s log:\n%s", addr, tail(logs.String(), 4000))
+			}
+		})
+		bases = append(bases, "http://"+addr)
+	}
+	for _, b := range bases {
+		waitReady(t, b)
+	}
+	defaults, _ := rulestore.Defaults()
+	waitRulesVersion(t, 10*time.Second, defaults.Hash(), bases...)
+
+	rulesCmd := func(args ...string) (int, string) {
+		cmd := exec.Command(bin, append([]string{"rules"}, args...)...)
+		cmd.Env = environ("UTILREVIEW_PUBLISHER=job")
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, string(out)
+	}
+	v2Dir := copyRules(t, [3]string{"commercial-capital.yaml", "los_days > 5", "los_days > 7"}, [3]string{"commercial-capital.yaml", `version: "2025.1"`, `version: "2026.2"`})
+	v2, _ := rulestore.ReadDir(v2Dir)
+	if code, out := rulesCmd("publish", v2Dir); code != 0 {
+		t.Fatalf("rules publish: exit %d %s", code, out)
+	}
+	took := waitRulesVersion(t, 10*time.Second, v2.Hash(), bases...)
+	t.Logf("both processes evaluate %s %s after the publish", rulestore.Short(v2.Hash()), took.Round(time.Millisecond))
+
+	badDir := copyRules(t, [3]string{"commercial-capital.yaml", "los_days > 5", "los_days >"}, [3]string{"commercial-capital.yaml", `version: "2025.1"`, `version: "2026.3"`})
+	if code, out := rulesCmd("publish", badDir); code != 1 || !strings.Contains(out, "commercial-capital.yaml:") {
+		t.Errorf("invalid publish: exit %d %s; want 1 naming the file", code, out)
+	}
+	time.Sleep(time.Second)
+	waitRulesVersion(t, time.Second, v2.Hash(), bases...)
+
+	if code, out := rulesCmd("rollback", defaults.Hash()[:12]); code != 0 {
+		t.Fatalf("rules rollback: exit %d %s", code, out)
+	}
+	waitRulesVersion(t, 10*time.Second, defaults.Hash(), bases...)
+	if code, out := rulesCmd("list"); code != 0 || !strings.Contains(out, "job") {
+		t.Errorf("rules list: exit %d %s", code, out)
+	}
 }
