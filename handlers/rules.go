@@ -44,7 +44,7 @@ func (s *Server) publishRules(c echo.Context) error {
 	b, err := rulestore.ReadTar(body, rulestore.MaxBundleBytes)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) || strings.Contains(err.Error(), "request body too large") {
+		if errors.As(err, &mbe) {
 			return errTooLarge
 		}
 		return &httpError{status: http.StatusBadRequest, code: "structure", msg: "the body is not a tar or tar.gz of a rule directory: " + err.Error()}

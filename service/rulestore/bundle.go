@@ -148,7 +148,7 @@ func ReadTar(r io.Reader, limit int64) (Bundle, error) {
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("not a gzip stream: %v", err)
+			return nil, fmt.Errorf("not a gzip stream: %w", err)
 		}
 		defer zr.Close()
 		in = zr
@@ -162,7 +162,7 @@ func ReadTar(r io.Reader, limit int64) (Bundle, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("not a tar archive: %v", err)
+			return nil, fmt.Errorf("not a tar archive: %w", err)
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue
@@ -179,7 +179,7 @@ func ReadTar(r io.Reader, limit int64) (Bundle, error) {
 		}
 		var buf bytes.Buffer
 		if _, err := io.Copy(&buf, io.LimitReader(tr, h.Size)); err != nil {
-			return nil, fmt.Errorf("archive member %q: %v", h.Name, err)
+			return nil, fmt.Errorf("archive member %q: %w", h.Name, err)
 		}
 		b[name] = buf.Bytes()
 	}
