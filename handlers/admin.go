@@ -24,7 +24,7 @@ const (
 // routes do not exist then), 401 without credentials, 403 with wrong ones.
 func (s *Server) adminAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.cfg.AdminToken == "" || s.dl == nil {
+		if s.cfg.AdminToken == "" {
 			return errNotFound
 		}
 		token, ok := bearer(c.Request())
@@ -59,6 +59,9 @@ type deadLetter struct {
 // listDeadLetters answers GET /admin/deadletters[?limit=n]: a JSON array,
 // newest first.
 func (s *Server) listDeadLetters(c echo.Context) error {
+	if s.dl == nil {
+		return errNotFound
+	}
 	limit := defaultDeadLetterLimit
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -84,6 +87,9 @@ func (s *Server) listDeadLetters(c echo.Context) error {
 // replayDeadLetter answers POST /admin/deadletters/{id}/replay: 204 once
 // the entry is back in the queue, 404 for an unknown id.
 func (s *Server) replayDeadLetter(c echo.Context) error {
+	if s.dl == nil {
+		return errNotFound
+	}
 	err := s.dl.Replay(c.Request().Context(), c.Param("id"))
 	switch {
 	case errors.Is(err, queue.ErrNotFound):

@@ -72,6 +72,11 @@ type Config struct {
 	Gatherer prometheus.Gatherer
 	// Ready are the readiness checks of GET /readyz, by name.
 	Ready map[string]Checker
+	// Rules, when set, is the rule store the /admin/rules routes publish
+	// to, list and roll back (service/rulestore's Store); else they answer 404.
+	Rules Rules
+	// MaxRulesBody caps a PUT /admin/rules body (default DefaultMaxRulesBody).
+	MaxRulesBody int64
 }
 
 // Server holds the routes and what they call.
@@ -105,6 +110,9 @@ func New(cfg Config, in Intake, dl DeadLetters) (*Server, error) {
 	}
 	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxRulesBody <= 0 {
+		cfg.MaxRulesBody = DefaultMaxRulesBody
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -148,6 +156,9 @@ func (s *Server) routes() {
 	admin := e.Group("/admin", s.adminAuth)
 	admin.GET("/deadletters", s.listDeadLetters)
 	admin.POST("/deadletters/:id/replay", s.replayDeadLetter)
+	admin.PUT("/rules", s.publishRules)
+	admin.GET("/rules", s.listRules)
+	admin.POST("/rules/rollback", s.rollbackRules)
 
 	s.echo = e
 	s.handler = traced(e)

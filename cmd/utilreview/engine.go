@@ -10,6 +10,7 @@ import (
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
 	"github.com/utilreview/utilreview/service/review"
+	"github.com/utilreview/utilreview/service/rules"
 	"github.com/utilreview/utilreview/service/worklist"
 )
 
@@ -103,6 +104,13 @@ func (c engineConfig) options() (review.Options, error) {
 	if err != nil {
 		return review.Options{}, err
 	}
+	return c.optionsFor(reg), nil
+}
+
+// optionsFor builds the writer and the pipeline's options for a loaded
+// rules version (serve builds them again for each version it switches to:
+// the writer knows the version's custom checks).
+func (c engineConfig) optionsFor(reg *rules.Registry) review.Options {
 	writer := worklist.New(worklist.Config{
 		Base:             c.Base,
 		IdentifierSystem: c.IdentifierSystem,
@@ -121,7 +129,7 @@ func (c engineConfig) options() (review.Options, error) {
 		},
 		Writer:      writer,
 		IncludeMoot: c.IncludeMoot,
-	}, nil
+	}
 }
 
 // literalRefs are the configured owner and sender references that name a

@@ -4,6 +4,7 @@
 //	utilreview serve [flags]            the live service: FHIR notifications in, Tasks out
 //	utilreview subscriptions remove     take the instance's Subscriptions off the FHIR server
 //	utilreview rules validate DIR       validate a directory of payer rule sets
+//	utilreview rules publish DIR        publish it to Redis (every replica switches); list, rollback
 package main
 
 import (
@@ -52,6 +53,9 @@ Usage:
                                       CommunicationRequests written back to the FHIR server
   utilreview subscriptions remove     take this instance's Subscriptions off the FHIR server
   utilreview rules validate DIR       validate payer rule sets and their tables
+  utilreview rules publish DIR        publish them to Redis: every serve replica switches
+  utilreview rules list               the published versions, the current one first
+  utilreview rules rollback VERSION   make an earlier published version current
   utilreview help                     this text
 
 Run "utilreview review -h" and "utilreview serve -h" for their flags.
@@ -76,6 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "rules":
 		if len(args) >= 2 && args[1] == "validate" {
 			return runRulesValidate(args[2:], stdout, stderr)
+		}
+		if len(args) >= 2 && (args[1] == "publish" || args[1] == "list" || args[1] == "rollback") {
+			return runRulesStore(ctx, args[1], args[2:], getenv, stdout, stderr)
 		}
 		if len(args) >= 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
 			fmt.Fprint(stdout, rulesUsage)

@@ -292,6 +292,7 @@ func (p *progressBar) finish() {
 }
 
 const rulesUsage = `usage: utilreview rules validate DIR
+       utilreview rules publish|list|rollback (see "utilreview rules publish -h")
 
 Checks every rule set file of DIR (*.yaml, *.yml, *.json) and the tables
 they name, and reports every problem found, one a line, as

@@ -100,11 +100,15 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp)); err != nil {
 		return fail("redis tracing", err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err = rdb.Ping(pctx).Err()
-	cancel()
+	// The HTTP server listens from here on: alive, not ready until wired.
+	early, err := listenEarly(cfg, so)
 	if err != nil {
-		return fail("redis", errors.New("cannot reach Redis at UTILREVIEW_REDIS_URL"))
+		return fail("listen", err)
+	}
+	defer early.close()
+	if err := waitForRedis(ctx, rdb, log); err != nil {
+		log.Info("shutting down: " + err.Error())
+		return nil
 	}
 
 	// The FHIR server.
@@ -116,10 +120,12 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		return fail("owner and sender references", err)
 	}
 
-	opt, err := cfg.options()
+	// The rules: Redis's current version, compiled here, kept current.
+	served, err := startRules(ctx, cfg, rdb, reg, log)
 	if err != nil {
 		return fail("rules", err)
 	}
+	opt := served.options()
 	clock := so.now
 	if clock == nil {
 		clock = time.Now
@@ -151,7 +157,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	// notifications of the service's own writes (and the catch-up's hits on
 	// them) queue no review.
 	proc, err := live.New(live.Config{
-		Review: opt, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
+		Review: opt, Versions: served.options, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
 		OwnWrites: q, Logger: log, Metrics: metrics, Tracer: tracer,
 	}, client, wake)
 	if err != nil {
@@ -165,6 +171,11 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		Types: followedTypes(), Filter: filter, TypeFilters: map[string]url.Values{"Task": tasks},
 		Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow, Logger: log, Metrics: metrics,
 	}, client, q)
+	// After a rules version becomes current, one replica queues the open
+	// worklist for re-review.
+	served.followWith(live.NewRereview(live.RereviewConfig{
+		IdentifierSystem: opt.Writer.IdentifierSystem(), Filter: filter, Rate: cfg.RereviewRate, Logger: log,
+	}, client, q), cfg.Instance, log)
 	subs, err := subscriptions.New(client, subscriptions.Config{
 		Instance: cfg.Instance, CanonicalBase: cfg.Base, PublicURL: cfg.PublicURL, Secret: cfg.WebhookSecret,
 		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter,
@@ -177,6 +188,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	ready := map[string]handlers.Checker{
 		"redis": q.Ping,
 		"fhir":  func(ctx context.Context) error { return pingFHIR(ctx, client) },
+		"rules": served.cache.Ready,
 	}
 	if cfg.Subscriptions != subscriptions.ModeOff {
 		ready["subscriptions"] = func(ctx context.Context) error {
@@ -192,19 +204,14 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	}
 	web, err := handlers.New(handlers.Config{
 		WebhookSecret: cfg.WebhookSecret, AdminToken: cfg.AdminToken, Logger: log,
-		Registerer: reg, Gatherer: reg, Ready: ready,
+		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store,
 	}, q, q)
 	if err != nil {
 		return fail("handlers", err)
 	}
 
-	ln := so.listener
-	if ln == nil {
-		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fail("listen", err)
-		}
-	}
-	srv := &http.Server{Handler: web.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	early.route(web.Handler())
+	srv, ln := early.srv, early.ln
 
 	// Everything runs until ctx ends; the workers get their own context so
 	// that intake stops before them.
@@ -215,7 +222,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := early.served(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("http: %w", err)
 		}
 	}()
@@ -232,6 +239,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		defer wg.Done()
 		_ = catchUp.Run(workCtx)
 	}()
+	wg.Go(func() { served.cache.Run(workCtx) })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -254,7 +262,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	}
 	stopWork()
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { wg.Wait(); served.wait(); close(done) }()
 	select {
 	case <-done:
 	case <-sctx.Done():

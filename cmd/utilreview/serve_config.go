@@ -51,6 +51,11 @@ type serveConfig struct {
 	AsOf               time.Time // zero: the real clock
 	Workers            int
 	MaxAttempts        int
+	// The rules in Redis (service/rulestore).
+	RulesCheckInterval time.Duration
+	RulesFallback      string // "" (wait for Redis) or "embedded"
+	RereviewRate       float64
+	Publisher          string
 }
 
 const serveHint = `Run "utilreview serve --help" for the flags and the environment.`
@@ -139,6 +144,9 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	asOf := fs.String("as-of", getenv("UTILREVIEW_AS_OF"), "a fixed clock, for tests and demos only")
 	workers := fs.Int("workers", intEnv("UTILREVIEW_WORKERS", 4), "patients reviewed at once")
 	attempts := fs.Int("max-attempts", intEnv("UTILREVIEW_MAX_ATTEMPTS", 8), "attempts before an entry goes to the dead letters (backoff 5 s doubling to 5 min: 8 span over 10 minutes)")
+	rulesCheck := fs.Duration("rules-check-interval", durEnv("UTILREVIEW_RULES_CHECK_INTERVAL", 30*time.Second), "how often the current rules version is read from Redis (the fallback for a missed pub/sub message)")
+	rulesFallback := fs.String("rules-fallback", getenv("UTILREVIEW_RULES_FALLBACK"), "embedded: when Redis is unreachable at start, serve the replica's own rules (UTILREVIEW_RULES_DIR or the embedded defaults); default: wait for Redis, not ready")
+	rereview := fs.Float64("rules-rereview-rate", floatEnv(getenv, "UTILREVIEW_RULES_REREVIEW_RATE", 5, &problems), "patients per second queued for re-review after a rules version becomes current")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
 		return nil, &exitError{code: 2, msg: err.Error()}
@@ -164,6 +172,8 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 		FHIRAuth: *auth, FHIRTokenFile: *tokenFile, SMARTClientID: *smartID, SMARTKeyFile: *smartKey, SMARTTokenURL: *smartURL,
 		SMARTScopes: strings.Fields(*smartScopes), FHIRMaxConcurrency: *maxConc, DryRun: *dryRun, ShutdownTimeout: *shutdown,
 		Workers: *workers, MaxAttempts: *attempts,
+		RulesCheckInterval: *rulesCheck, RulesFallback: *rulesFallback, RereviewRate: *rereview,
+		Publisher: envOr(getenv, "UTILREVIEW_PUBLISHER", defaultPublisher()),
 	}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		problems = append(problems, err.Error())
@@ -263,10 +273,18 @@ func (c *serveConfig) validate() []string {
 			p = append(p, fmt.Sprintf("%s %d: want 1 or more", x.name, x.v))
 		}
 	}
+	switch c.RulesFallback {
+	case "", "none", "embedded":
+	default:
+		p = append(p, fmt.Sprintf("UTILREVIEW_RULES_FALLBACK %q: want embedded, or none (wait for Redis)", c.RulesFallback))
+	}
+	if c.RereviewRate <= 0 {
+		p = append(p, fmt.Sprintf("UTILREVIEW_RULES_REREVIEW_RATE %g: want a positive number of patients per second", c.RereviewRate))
+	}
 	for _, x := range []struct {
 		name string
 		v    time.Duration
-	}{{"UTILREVIEW_CATCHUP_INTERVAL", c.CatchUpInterval}, {"UTILREVIEW_CATCHUP_WINDOW", c.CatchUpWindow}, {"UTILREVIEW_SHUTDOWN_TIMEOUT", c.ShutdownTimeout}} {
+	}{{"UTILREVIEW_CATCHUP_INTERVAL", c.CatchUpInterval}, {"UTILREVIEW_CATCHUP_WINDOW", c.CatchUpWindow}, {"UTILREVIEW_SHUTDOWN_TIMEOUT", c.ShutdownTimeout}, {"UTILREVIEW_RULES_CHECK_INTERVAL", c.RulesCheckInterval}} {
 		if x.v <= 0 {
 			p = append(p, fmt.Sprintf("%s %s: want a positive duration", x.name, x.v))
 		}
@@ -297,7 +315,8 @@ func (c *serveConfig) logAttrs() []any {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout), slog.String("as_of", asOf), slog.Int("workers", c.Workers),
 		slog.Int("max_attempts", c.MaxAttempts), slog.String("tz", c.TZ.String()), slog.String("rules_dir", c.RulesDir),
 		slog.String("canonical_base", c.Base), slog.String("identifier_system", c.IdentifierSystem),
-		slog.Bool("include_moot", c.IncludeMoot),
+		slog.Bool("include_moot", c.IncludeMoot), slog.Duration("rules_check_interval", c.RulesCheckInterval),
+		slog.String("rules_fallback", c.RulesFallback), slog.Float64("rules_rereview_rate", c.RereviewRate),
 	}
 }
 
@@ -313,4 +332,18 @@ func maskRedisURL(s string) string {
 		}
 	}
 	return u.String()
+}
+
+// floatEnv reads a number from the environment, noting a bad one.
+func floatEnv(getenv func(string) string, key string, def float64, problems *[]string) float64 {
+	v := getenv(key)
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		*problems = append(*problems, fmt.Sprintf("%s %q: want a number", key, v))
+		return def
+	}
+	return f
 }

@@ -59,6 +59,11 @@ type Config struct {
 	// Review is the pipeline's configuration, as `review` uses it: rules,
 	// writer, time zone, check settings. Its AsOf is ignored: the clock is Now.
 	Review review.Options
+	// Versions, when set, gives each review attempt its options (the rules
+	// version current then, and the writer built for it), read once: a
+	// review runs wholly on one version while versions change between
+	// reviews (service/rulestore's Cache). Review is then the first.
+	Versions func() review.Options
 	// Now is the review's clock; default time.Now. UTILREVIEW_AS_OF fixes it.
 	Now func() time.Time
 	// WindowDays: stays and claims that ended before the facility midnight
@@ -197,7 +202,7 @@ func (p *Processor) reviewOnce(ctx context.Context, patient string) (*Outcome, e
 	if err != nil {
 		return nil, err
 	}
-	opt := p.cfg.Review
+	opt := p.options()
 	opt.AsOf = now.In(opt.Location)
 	opt.Checks.Since = p.Since(now)
 	pl := review.NewPipeline(opt, func(check string, _ error) { p.cfg.Metrics.customError(check) })
@@ -242,6 +247,20 @@ func (p *Processor) reviewOnce(ctx context.Context, patient string) (*Outcome, e
 		"cancel", out.Changes[worklist.ActionCancel], "note", out.Changes[worklist.ActionNote],
 		"dry_run", p.cfg.DryRun)
 	return out, nil
+}
+
+// options are the review options of one attempt: the current version's
+// when Versions is set.
+func (p *Processor) options() review.Options {
+	if p.cfg.Versions == nil {
+		return p.cfg.Review
+	}
+	opt := p.cfg.Versions()
+	if opt.Location == nil {
+		opt.Location = p.cfg.Review.Location
+	}
+	opt.Checks.IdentifierSystem = opt.Writer.IdentifierSystem()
+	return opt
 }
 
 func refType(ref string) string {

@@ -75,6 +75,14 @@ func LoadDir(dir string) (*Registry, error) {
 	return load(os.DirFS(dir), dir, DefaultsFS())
 }
 
+// LoadBundle loads a rule directory held in fsys (an unpacked upload, a
+// version read back from Redis) exactly as LoadDir loads one from disk:
+// tables missing from fsys come from the embedded ones. label names the
+// bundle in errors ("" names files by their path in fsys).
+func LoadBundle(fsys fs.FS, label string) (*Registry, error) {
+	return load(fsys, label, DefaultsFS())
+}
+
 // ValidateDir validates a rule directory as LoadDir would load it and
 // returns every problem, sorted by file, line and field.
 func ValidateDir(dir string) []error {
