@@ -84,7 +84,14 @@ func subscribe(t *testing.T, c *harness.FHIR, sub map[string]any) (string, time.
 		}
 		return false, fmt.Errorf("status %v", got["status"])
 	})
-	return id, time.Since(start)
+	activated := time.Since(start)
+	// Active is not yet delivering (docs/fhir-server-behaviour.md): HAPI
+	// registers the Subscription for matching asynchronously, 0.1 to 0.7 s
+	// after it reads active on an idle server, longer on a loaded one, and a
+	// write in between is never notified. The tests below count deliveries
+	// of their first write, so they give it time.
+	time.Sleep(3 * time.Second)
+	return id, activated
 }
 
 // decodeResource decodes a received body as a FHIR resource.
