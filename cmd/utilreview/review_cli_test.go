@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -590,5 +592,30 @@ func TestServerTransactionMatchesExamples(t *testing.T) {
 		case !reflect.DeepEqual(e.Resource, c.Resource):
 			t.Errorf("%s: differs from the examples' copy", ref)
 		}
+	}
+}
+
+// serve's start log names its configuration readably: durations as "1m0s",
+// never as nanoseconds, and secrets only as set or unset.
+func TestServeConfigLog(t *testing.T) {
+	t.Parallel()
+	getenv := func(k string) string {
+		return map[string]string{"UTILREVIEW_FHIR_URL": "http://127.0.0.1:1/fhir", "UTILREVIEW_REDIS_URL": "redis://127.0.0.1:1",
+			"UTILREVIEW_WEBHOOK_SECRET": "s3cret-s3cret-s3cret-s3cret", "UTILREVIEW_CATCHUP_INTERVAL": "90s"}[k]
+	}
+	cfg, err := parseServeFlags([]string{"--listen", ":0", "--subscriptions", "off"}, getenv, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("configuration", cfg.logAttrs()...)
+	line := buf.String()
+	for _, want := range []string{`"catchup_interval":"1m30s"`, `"webhook_secret":"set"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("start log lacks %s: %s", want, line)
+		}
+	}
+	if strings.Contains(line, "s3cret") {
+		t.Errorf("the secret is in the log: %s", line)
 	}
 }

@@ -310,12 +310,12 @@ func (c *serveConfig) logAttrs() []any {
 		slog.String("public_url", c.PublicURL), slog.String("webhook_secret", set(c.WebhookSecret)), slog.String("admin_token", set(c.AdminToken)),
 		slog.String("instance", c.Instance), slog.String("redis_prefix", c.RedisPrefix), slog.String("subscription_filter", c.SubscriptionFilter),
 		slog.String("subscriptions", c.Subscriptions), slog.Int("review_window_days", c.WindowDays),
-		slog.Duration("catchup_interval", c.CatchUpInterval), slog.Duration("catchup_window", c.CatchUpWindow),
+		slog.String("catchup_interval", c.CatchUpInterval.String()), slog.String("catchup_window", c.CatchUpWindow.String()),
 		slog.String("fhir_auth", c.FHIRAuth), slog.Int("fhir_max_concurrency", c.FHIRMaxConcurrency), slog.Bool("dry_run", c.DryRun),
-		slog.Duration("shutdown_timeout", c.ShutdownTimeout), slog.String("as_of", asOf), slog.Int("workers", c.Workers),
+		slog.String("shutdown_timeout", c.ShutdownTimeout.String()), slog.String("as_of", asOf), slog.Int("workers", c.Workers),
 		slog.Int("max_attempts", c.MaxAttempts), slog.String("tz", c.TZ.String()), slog.String("rules_dir", c.RulesDir),
 		slog.String("canonical_base", c.Base), slog.String("identifier_system", c.IdentifierSystem),
-		slog.Bool("include_moot", c.IncludeMoot), slog.Duration("rules_check_interval", c.RulesCheckInterval),
+		slog.Bool("include_moot", c.IncludeMoot), slog.String("rules_check_interval", c.RulesCheckInterval.String()),
 		slog.String("rules_fallback", c.RulesFallback), slog.Float64("rules_rereview_rate", c.RereviewRate),
 	}
 }
