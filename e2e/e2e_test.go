@@ -17,10 +17,12 @@ import (
 
 // Generous bounds for a 2-core machine that also runs the JVM; waits poll and return early.
 // Activation is measured at 0.2 s idle, but under load (the live service's tests create Subscriptions in
-// parallel) HAPI activated some only after 40 s and more: see docs/fhir-server-behaviour.md.
+// parallel) HAPI activated some only after 40 s and more: see docs/fhir-server-behaviour.md. Deliveries share
+// HAPI's delivery threads with the retries the tests provoke (a minute of them per refused notification): a CI
+// run saw a first delivery wait more than 60 s.
 const (
 	activationTimeout = 180 * time.Second
-	deliveryTimeout   = 60 * time.Second
+	deliveryTimeout   = 180 * time.Second
 )
 
 const actCodeSystem = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
