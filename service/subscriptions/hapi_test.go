@@ -431,9 +431,13 @@ func TestRemoveOnlyOwnOnHAPI(t *testing.T) {
 	mine.ensure(m)
 	theirs.ensure(other)
 
+	listed := len(mine.listed(mine.instance))
 	n, err := m.Remove(context.Background())
-	if err != nil || n != len(types) {
-		t.Errorf("Remove: got %d, %v; want %d", n, err, len(types))
+	// Every Subscription of the instance: one per type, or more when HAPI
+	// made a duplicate (a CI run had 4 for 3 types: a conditional create
+	// retried under load), which the next Ensure would also delete.
+	if err != nil || n < max(listed, len(types)) {
+		t.Errorf("Remove: got %d, %v; want the %d listed (at least %d)", n, err, listed, len(types))
 	}
 	if got := mine.listed(mine.instance); len(got) != 0 {
 		t.Errorf("after Remove: %d of the instance's Subscriptions left", len(got))
