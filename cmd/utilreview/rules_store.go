@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/utilreview/utilreview/service/queue"
 	"io"
 	"os"
 	"os/user"
@@ -53,7 +54,7 @@ func newRulesStoreFlags(name string, getenv func(string) string, stderr io.Write
 	fs.Usage = func() {}
 	f := &rulesStoreFlags{
 		redisURL:  fs.String("redis-url", getenv("UTILREVIEW_REDIS_URL"), "redis:// or rediss:// URL of the service's Redis"),
-		prefix:    fs.String("redis-prefix", envOr(getenv, "UTILREVIEW_REDIS_PREFIX", "{utilreview}:"), "prefix of every Redis key"),
+		prefix:    fs.String("redis-prefix", envOr(getenv, "UTILREVIEW_REDIS_PREFIX", queue.DefaultPrefix), "prefix of every Redis key"),
 		publisher: fs.String("publisher", envOr(getenv, "UTILREVIEW_PUBLISHER", defaultPublisher()), "who publishes, recorded with the version"),
 		json:      fs.Bool("json", false, "list as JSON"),
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/utilreview/utilreview/service/queue"
 	"io"
 	"log/slog"
 	"net"
@@ -126,7 +127,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	secretFile := fs.String("webhook-secret-file", getenv("UTILREVIEW_WEBHOOK_SECRET_FILE"), "file holding the webhook secret (or UTILREVIEW_WEBHOOK_SECRET)")
 	adminFile := fs.String("admin-token-file", getenv("UTILREVIEW_ADMIN_TOKEN_FILE"), "file holding the admin routes' bearer token (or UTILREVIEW_ADMIN_TOKEN); none: /admin/ is off")
 	instance := fs.String("instance", envOr(getenv, "UTILREVIEW_INSTANCE", subscriptions.DefaultInstance), "this deployment's name: its Subscriptions carry a tag with it")
-	prefix := fs.String("redis-prefix", envOr(getenv, "UTILREVIEW_REDIS_PREFIX", "{utilreview}:"), "prefix of every Redis key (keep one {hash tag} for Redis Cluster)")
+	prefix := fs.String("redis-prefix", envOr(getenv, "UTILREVIEW_REDIS_PREFIX", queue.DefaultPrefix), "prefix of every Redis key (keep one {hash tag} for Redis Cluster)")
 	filter := fs.String("subscription-filter", getenv("UTILREVIEW_SUBSCRIPTION_FILTER"), "search parameters added to every subscription criteria and catch-up search, e.g. _tag=urn:example|ward-7")
 	mode := fs.String("subscriptions", envOr(getenv, "UTILREVIEW_SUBSCRIPTIONS", subscriptions.ModeRestHook), "rest-hook | topic (Subscriptions Backport IG) | off (catch-up polling only)")
 	window := fs.Int("review-window-days", intEnv("UTILREVIEW_REVIEW_WINDOW_DAYS", live.DefaultWindowDays), "review stays and claims that ended within this many days (review --since)")

@@ -10,6 +10,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// DefaultPrefix starts every Redis key of the service (queue, rules)
+// unless configured: one hash tag, so that every key lives in one Redis
+// Cluster slot.
+const DefaultPrefix = "{utilreview}:"
+
 // Config is the queue's configuration. Zero values take the defaults named
 // on each field.
 type Config struct {
@@ -74,7 +79,7 @@ type Config struct {
 // defaults, or an error naming the first invalid field.
 func (c Config) withDefaults() (Config, error) {
 	if c.Prefix == "" {
-		c.Prefix = "{utilreview}:"
+		c.Prefix = DefaultPrefix
 	}
 	if c.Group == "" {
 		c.Group = "workers"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/utilreview/utilreview/service/queue"
 	"slices"
 	"strings"
 	"time"
@@ -121,7 +122,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 		return nil, errors.New("rulestore.New: no Redis client")
 	}
 	if cfg.Prefix == "" {
-		cfg.Prefix = "{utilreview}:"
+		cfg.Prefix = queue.DefaultPrefix
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
