@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
@@ -101,14 +102,21 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		return fail("redis tracing", err)
 	}
 	// The HTTP server listens from here on: alive, not ready until wired.
-	early, err := listenEarly(cfg, so)
+	early, err := listenEarly(cfg, so, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if err != nil {
 		return fail("listen", err)
 	}
 	defer early.close()
-	if err := waitForRedis(ctx, rdb, log); err != nil {
-		log.Info("shutting down: " + err.Error())
-		return nil
+	// Redis down at start: wait, not ready; with UTILREVIEW_RULES_FALLBACK=
+	// embedded the rules load from the replica's own files first (its
+	// metrics say which version), and the rest waits for Redis, since the
+	// queue lives there.
+	fallback := cfg.RulesFallback == "embedded"
+	if !fallback {
+		if err := waitForRedis(ctx, rdb, log); err != nil {
+			log.Info("shutting down: " + err.Error())
+			return nil
+		}
 	}
 
 	// The FHIR server.
@@ -124,6 +132,17 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	served, err := startRules(ctx, cfg, rdb, reg, log)
 	if err != nil {
 		return fail("rules", err)
+	}
+	if fallback {
+		if err := waitForRedis(ctx, rdb, log); err != nil {
+			log.Info("shutting down: " + err.Error())
+			return nil
+		}
+		// Redis's current version (or, in an empty Redis, the replica's
+		// own stored as the first) now, not at the next periodic check.
+		if err := served.cache.Check(ctx); err != nil {
+			log.Warn("rules: reading the current version after Redis answered", "error", err.Error())
+		}
 	}
 	opt := served.options()
 	clock := so.now

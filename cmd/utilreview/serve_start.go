@@ -24,7 +24,10 @@ type earlyServer struct {
 	done    chan error
 }
 
-func listenEarly(cfg *serveConfig, so serveOptions) (*earlyServer, error) {
+// listenEarly listens before the service is wired: /healthz answers 200,
+// /metrics the metrics registered so far (the rules' among them), and
+// everything else 503.
+func listenEarly(cfg *serveConfig, so serveOptions, metrics http.Handler) (*earlyServer, error) {
 	ln := so.listener
 	if ln == nil {
 		var err error
@@ -33,7 +36,13 @@ func listenEarly(cfg *serveConfig, so serveOptions) (*earlyServer, error) {
 		}
 	}
 	e := &earlyServer{ln: ln, done: make(chan error, 1)}
-	var h http.Handler = http.HandlerFunc(starting)
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		starting(w, r)
+	})
 	e.handler.Store(&h)
 	e.srv = &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*e.handler.Load()).ServeHTTP(w, r) }),
