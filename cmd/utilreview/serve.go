@@ -259,6 +259,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		_ = catchUp.Run(workCtx)
 	}()
 	wg.Go(func() { served.cache.Run(workCtx) })
+	wg.Go(func() { served.watchRollouts(workCtx, cfg.RulesCheckInterval) })
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/utilreview/utilreview/service/live"
 	"github.com/utilreview/utilreview/service/review"
 	"github.com/utilreview/utilreview/service/rulestore"
 )
@@ -29,32 +28,105 @@ type servedRules struct {
 	changed func(ctx context.Context, c *rulestore.Compiled)
 	// rereviews are the re-reviews running.
 	rereviews sync.WaitGroup
+	// rolloutLease is the lease of a re-review claim (rolloutLease).
+	rolloutLease time.Duration
 }
 
-// rolloutClaimTTL is how long a re-review marker lives (one per version
-// made current): longer than a replica takes to learn of the switch.
-const rolloutClaimTTL = 24 * time.Hour
+// rolloutLease is the lease of a re-review claim: its holder renews it
+// every third of it; when a replica dies mid re-review, another takes the
+// re-review over at its next check after the lease ran out.
+const rolloutLease = 30 * time.Second
+
+// rereviewer queues the re-review of the worklist (live.Rereview).
+type rereviewer interface {
+	Run(ctx context.Context, version string) (int, error)
+}
 
 // followWith makes the worklist follow each new version: the first replica
-// to claim the version (a SET NX marker) queues the re-review, in the
-// background, bounded by the cache's context.
-func (s *servedRules) followWith(r *live.Rereview, instance string, log *slog.Logger) {
+// to claim the version (a lease in Redis) queues the re-review in the
+// background, bounded by the cache's context; watchRollouts lets another
+// replica take over one whose holder died.
+func (s *servedRules) followWith(r rereviewer, instance string, log *slog.Logger) {
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%s-%d", instance, host, os.Getpid())
-	s.changed = func(ctx context.Context, c *rulestore.Compiled) {
-		ok, err := s.store.ClaimRollout(ctx, c.Version.Hash, owner, rolloutClaimTTL)
-		if err != nil {
-			log.WarnContext(ctx, "rules: cannot claim the re-review of the new version", "version", c.Version.Short(), "error", err.Error())
+	if s.rolloutLease == 0 {
+		s.rolloutLease = rolloutLease
+	}
+	s.changed = func(ctx context.Context, c *rulestore.Compiled) { s.rollout(ctx, c, r, owner, log) }
+}
+
+// rollout claims the re-review of c becoming current and runs it, renewing
+// the claim meanwhile. Done, no replica claims it again; stopped (shutdown,
+// an error) the claim is released for another replica, or this one at its
+// next check.
+func (s *servedRules) rollout(ctx context.Context, c *rulestore.Compiled, r rereviewer, owner string, log *slog.Logger) {
+	if c == nil || c.Fallback {
+		return // not Redis's version: Redis was unreachable
+	}
+	ro, err := s.store.ClaimRollout(ctx, c.Version.Hash, owner, s.rolloutLease)
+	if err != nil {
+		log.WarnContext(ctx, "rules: cannot claim the re-review of the new version", "version", c.Version.Short(), "error", err.Error())
+		return
+	}
+	if ro == nil {
+		return // another replica queues it, or has
+	}
+	s.rereviews.Go(func() {
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		renewed := make(chan struct{})
+		go func() {
+			defer close(renewed)
+			tick := time.NewTicker(ro.Lease() / 3)
+			defer tick.Stop()
+			for {
+				select {
+				case <-rctx.Done():
+					return
+				case <-tick.C:
+				}
+				if ok, err := ro.Renew(rctx); err == nil && !ok {
+					log.WarnContext(ctx, "rules: lost the re-review claim (the lease ran out), another replica has it", "version", c.Version.Short())
+					cancel()
+					return
+				}
+			}
+		}()
+		_, err := r.Run(rctx, c.Version.Short())
+		cancel()
+		<-renewed
+		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer fcancel()
+		if err == nil {
+			_, err = ro.Done(fctx)
+			if err != nil {
+				log.WarnContext(ctx, "rules: cannot mark the re-review done", "version", c.Version.Short(), "error", err.Error())
+			}
 			return
 		}
-		if !ok {
-			return // another replica queues it
+		if ctx.Err() == nil {
+			log.WarnContext(ctx, "rules: re-review after the new version stopped; released for a retry", "version", c.Version.Short(), "error", err.Error())
 		}
-		s.rereviews.Go(func() {
-			if _, err := r.Run(ctx, c.Version.Short()); err != nil && ctx.Err() == nil {
-				log.WarnContext(ctx, "rules: re-review after the new version stopped", "version", c.Version.Short(), "error", err.Error())
-			}
-		})
+		_, _ = ro.Release(fctx)
+	})
+}
+
+// watchRollouts checks every interval whether the current version's
+// re-review is unclaimed and not done (its holder died, or failed and
+// released it), and takes it over.
+func (s *servedRules) watchRollouts(ctx context.Context, interval time.Duration) {
+	if s.changed == nil {
+		return
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s.changed(ctx, s.cache.Current())
 	}
 }
 

@@ -446,21 +446,75 @@ func (s *Store) Subscribe(ctx context.Context) *redis.PubSub {
 	return s.rdb.Subscribe(ctx, s.keys.channel)
 }
 
-// ClaimRollout reports whether this caller is the first to claim the
-// re-review of the worklist for version hash becoming current this time (a
-// SET NX marker per version and generation, kept for ttl): one replica does
-// it each time a version is made current, a rollback to it included.
-func (s *Store) ClaimRollout(ctx context.Context, hash, owner string, ttl time.Duration) (bool, error) {
+// Rollout is one replica's claim of the re-review of the worklist that
+// follows a version becoming current (one per version and generation: a
+// later rollback to the version is a new one). The claim is a lease: the
+// holder renews it while it queues the patients and marks it done at the
+// end. A holder that dies stops renewing, the lease expires, and another
+// replica's ClaimRollout then takes the re-review over; a done rollout is
+// never claimed again.
+type Rollout struct {
+	s          *Store
+	key, owner string
+	lease      time.Duration
+}
+
+// rolloutDone is the marker's value once its re-review has been queued.
+const rolloutDone = "done"
+
+// rolloutDoneTTL is how long a done marker is kept: far longer than any
+// replica takes to learn of a switch, so that none claims it again.
+const rolloutDoneTTL = 90 * 24 * time.Hour
+
+// ClaimRollout claims the re-review of the worklist for version hash being
+// current now (at the store's current generation), for lease. It returns
+// nil when another replica holds the claim or the re-review is done.
+func (s *Store) ClaimRollout(ctx context.Context, hash, owner string, lease time.Duration) (*Rollout, error) {
 	gen, err := s.rdb.Get(ctx, s.keys.gen).Result()
 	if errors.Is(err, redis.Nil) {
 		gen, err = "0", nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("rulestore.ClaimRollout: %w", err)
+		return nil, fmt.Errorf("rulestore.ClaimRollout: %w", err)
 	}
-	ok, err := s.rdb.SetNX(ctx, s.keys.rollout+hash+":"+gen, owner, ttl).Result()
+	key := s.keys.rollout + hash + ":" + gen
+	ok, err := s.rdb.SetNX(ctx, key, owner, lease).Result()
 	if err != nil {
-		return false, fmt.Errorf("rulestore.ClaimRollout: %w", err)
+		return nil, fmt.Errorf("rulestore.ClaimRollout: %w", err)
 	}
-	return ok, nil
+	if !ok {
+		return nil, nil
+	}
+	return &Rollout{s: s, key: key, owner: owner, lease: lease}, nil
 }
+
+// ifOwner runs a command on the marker only while this holder owns it.
+var rolloutIfOwner = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == 'renew' then redis.call('PEXPIRE', KEYS[1], ARGV[3])
+elseif ARGV[2] == 'done' then redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[3])
+else redis.call('DEL', KEYS[1]) end
+return 1`)
+
+func (r *Rollout) do(ctx context.Context, op string, ttl time.Duration) (bool, error) {
+	n, err := rolloutIfOwner.Run(ctx, r.s.rdb, []string{r.key}, r.owner, op, ttl.Milliseconds(), rolloutDone).Int()
+	if err != nil {
+		return false, fmt.Errorf("rulestore: rollout %s: %w", op, err)
+	}
+	return n == 1, nil
+}
+
+// Renew extends the lease; false when the claim was lost (it expired and
+// another replica took the re-review over).
+func (r *Rollout) Renew(ctx context.Context) (bool, error) { return r.do(ctx, "renew", r.lease) }
+
+// Done marks the re-review queued: no replica claims it again.
+func (r *Rollout) Done(ctx context.Context) (bool, error) { return r.do(ctx, "done", rolloutDoneTTL) }
+
+// Release gives the claim up unfinished (a replica shutting down), so
+// that another replica takes it over at its next check instead of after
+// the lease.
+func (r *Rollout) Release(ctx context.Context) (bool, error) { return r.do(ctx, "release", 0) }
+
+// Lease is the claim's lease.
+func (r *Rollout) Lease() time.Duration { return r.lease }

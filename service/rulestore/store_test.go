@@ -394,27 +394,87 @@ func TestClaimRolloutOncePerVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := s.ClaimRollout(ctx, v1.Hash, "a", time.Minute)
-	if err != nil || !first {
-		t.Fatalf("first claim: %v %v", first, err)
+	claim := func(hash, owner string) bool {
+		t.Helper()
+		r, err := s.ClaimRollout(ctx, hash, owner, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r != nil
 	}
-	if again, _ := s.ClaimRollout(ctx, v1.Hash, "b", time.Minute); again {
+	if !claim(v1.Hash, "a") {
+		t.Fatal("first claim refused")
+	}
+	if claim(v1.Hash, "b") {
 		t.Error("a second replica claimed the same version")
 	}
 	v2, _, err := s.Publish(ctx, acmeV2(t, defaults(t)), "", "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if other, _ := s.ClaimRollout(ctx, v2.Hash, "b", time.Minute); !other {
+	if !claim(v2.Hash, "b") {
 		t.Error("another version could not be claimed")
 	}
 	if _, err := s.Rollback(ctx, v1.Hash); err != nil {
 		t.Fatal(err)
 	}
-	if back, _ := s.ClaimRollout(ctx, v1.Hash, "b", time.Minute); !back {
+	if !claim(v1.Hash, "b") {
 		t.Error("a rollback to v1 could not be claimed: the worklist would not follow it")
 	}
-	if again, _ := s.ClaimRollout(ctx, v1.Hash, "a", time.Minute); again {
+	if claim(v1.Hash, "a") {
 		t.Error("the rollback was claimed twice")
+	}
+}
+
+// The claim is a lease: renewed it holds; a holder that stops renewing (it
+// died) loses it to another replica, whose takeover the first cannot
+// renew or finish; a released claim is free at once; a done one is never
+// claimed again.
+func TestRolloutLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _, _ := testStore(t)
+	v1, _, err := s.Publish(ctx, defaults(t), "", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lease = 300 * time.Millisecond
+	a, err := s.ClaimRollout(ctx, v1.Hash, "a", lease)
+	if err != nil || a == nil {
+		t.Fatalf("claim: %v %v", a, err)
+	}
+	for range 4 { // held across several leases while renewed
+		time.Sleep(lease / 2)
+		if ok, err := a.Renew(ctx); !ok || err != nil {
+			t.Fatalf("renew: %v %v", ok, err)
+		}
+		if b, _ := s.ClaimRollout(ctx, v1.Hash, "b", lease); b != nil {
+			t.Fatal("a renewed claim was taken over")
+		}
+	}
+	time.Sleep(2 * lease) // a stops renewing: it died
+	b, err := s.ClaimRollout(ctx, v1.Hash, "b", lease)
+	if err != nil || b == nil {
+		t.Fatalf("takeover after the lease: %v %v", b, err)
+	}
+	if ok, _ := a.Renew(ctx); ok {
+		t.Error("the dead holder renewed the claim another replica took over")
+	}
+	if ok, _ := a.Done(ctx); ok {
+		t.Error("the dead holder finished the claim another replica took over")
+	}
+	if ok, err := b.Release(ctx); !ok || err != nil {
+		t.Fatalf("release: %v %v", ok, err)
+	}
+	c, err := s.ClaimRollout(ctx, v1.Hash, "c", lease)
+	if err != nil || c == nil {
+		t.Fatalf("claim after a release: %v %v", c, err)
+	}
+	if ok, err := c.Done(ctx); !ok || err != nil {
+		t.Fatalf("done: %v %v", ok, err)
+	}
+	time.Sleep(2 * lease)
+	if d, _ := s.ClaimRollout(ctx, v1.Hash, "d", lease); d != nil {
+		t.Error("a done re-review was claimed again")
 	}
 }
