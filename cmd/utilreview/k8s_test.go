@@ -385,16 +385,28 @@ func findOne[T any](p *problems, what string, objs []*T, match func(*T) bool) *T
 
 var digestRef = regexp.MustCompile(`^[^@\s]+@sha256:[0-9a-f]{64}$`)
 
-// isServiceImage: the image the overlay set for "utilreview" (tag or digest).
+// isServiceImage: the image the overlay set for "utilreview" (by tag or
+// digest, in any registry): the last path element of the name, without tag
+// or digest.
 func isServiceImage(image string) bool {
-	name := strings.SplitN(strings.SplitN(image, "@", 2)[0], ":", 2)[0]
+	name, _, _ := strings.Cut(image, "@")
 	if i := strings.LastIndex(name, "/"); i >= 0 {
-		// a registry:port prefix has a ':' before the last '/'
 		name = name[i+1:]
-	} else if j := strings.Index(image, ":"); j >= 0 {
-		name = image[:j]
 	}
+	name, _, _ = strings.Cut(name, ":")
 	return name == k8sApp
+}
+
+func TestIsServiceImage(t *testing.T) {
+	for image, want := range map[string]bool{
+		"utilreview": true, "utilreview:dev": true, "registry.hospital.example/utilreview:1.0.0": true,
+		"localhost:5000/utilreview@sha256:" + strings.Repeat("a", 64): true,
+		"redis:7.4.11-alpine@sha256:" + strings.Repeat("a", 64):       false, "example.org/utilreview-proxy:1": false,
+	} {
+		if got := isServiceImage(image); got != want {
+			t.Errorf("isServiceImage(%q) = %v, want %v", image, got, want)
+		}
+	}
 }
 
 // checkPod checks a pod's security settings and each container's. ours: the
