@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,9 +88,39 @@ type manifests struct {
 	pdbs            []*policyv1.PodDisruptionBudget
 	netpols         []*networkingv1.NetworkPolicy
 
-	// Set by checkServe: the container port serve listens on, and its name.
+	// Set by checkServe: the container port serve listens on, and its name;
+	// the destinations serve's configuration names, which the NetworkPolicy
+	// must let it reach.
 	listenPort     int32
 	listenPortName string
+	destinations   []destination
+}
+
+// destination is a place serve calls: what it is, and its TCP port.
+type destination struct {
+	what string
+	port int32
+}
+
+// urlPort is a URL's port, or its scheme's default.
+func urlPort(raw string) (int32, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return 0, err
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.ParseInt(p, 10, 32)
+		return int32(n), err
+	}
+	switch u.Scheme {
+	case "http":
+		return 80, nil
+	case "https":
+		return 443, nil
+	case "redis", "rediss":
+		return 6379, nil
+	}
+	return 0, fmt.Errorf("no port in %q", raw)
 }
 
 // buildOverlay runs kustomize over dir (as `kubectl apply -k` would: the
@@ -760,6 +791,23 @@ func (m *manifests) checkServe(p *problems, d *appsv1.Deployment) (*serveConfig,
 
 	m.listenPortName = named
 	m.listenPort = listen
+	m.destinations = nil
+	for _, d := range []struct{ what, url string }{
+		{"the FHIR server (UTILREVIEW_FHIR_URL)", cfg.FHIRURL},
+		{"Redis (UTILREVIEW_REDIS_URL)", cfg.RedisURL},
+		{"the SMART token endpoint (UTILREVIEW_SMART_TOKEN_URL)", map[bool]string{true: cfg.SMARTTokenURL}[cfg.FHIRAuth == "smart"]},
+		{"the OTLP collector (OTEL_EXPORTER_OTLP_ENDPOINT)", env["OTEL_EXPORTER_OTLP_ENDPOINT"]},
+	} {
+		if d.url == "" {
+			continue
+		}
+		port, err := urlPort(d.url)
+		if err != nil {
+			p.add("%s: %s: %v", what, d.what, err)
+			continue
+		}
+		m.destinations = append(m.destinations, destination{d.what, port})
+	}
 	return cfg, listen
 }
 
@@ -863,7 +911,25 @@ func (m *manifests) checkServeObjects(p *problems, d *appsv1.Deployment, listen 
 		checkNetpol(p, np, func(port *intstr.IntOrString) bool {
 			return port != nil && ((port.Type == intstr.String && port.StrVal == m.listenPortName) || (port.Type == intstr.Int && port.IntVal == listen))
 		}, 5)
+		for _, d := range m.destinations {
+			if !egressAllowsPort(np, d.port) {
+				p.add("NetworkPolicy %s: no egress rule allows TCP %d, the port of %s", np.Name, d.port, d.what)
+			}
+		}
 	}
+}
+
+// egressAllowsPort: some egress rule opens TCP port (to its peers).
+func egressAllowsPort(np *networkingv1.NetworkPolicy, port int32) bool {
+	for _, r := range np.Spec.Egress {
+		for _, pt := range r.Ports {
+			tcp := pt.Protocol == nil || *pt.Protocol == corev1.ProtocolTCP
+			if tcp && pt.Port != nil && pt.Port.Type == intstr.Int && pt.Port.IntVal == port {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func cmpOr(p *int32, def int32) *int32 {
@@ -958,6 +1024,9 @@ func (m *manifests) checkJob(p *problems, j *batchv1.Job) {
 	})
 	if np != nil {
 		checkNetpol(p, np, nil, 2)
+		if port, err := urlPort(env["UTILREVIEW_REDIS_URL"]); err == nil && !egressAllowsPort(np, port) {
+			p.add("NetworkPolicy %s: no egress rule allows TCP %d, the port of Redis (UTILREVIEW_REDIS_URL)", np.Name, port)
+		}
 	}
 }
 
@@ -1173,6 +1242,21 @@ func TestK8sChecksFail(t *testing.T) {
 		{"ingress to the Job", prod, func(m *manifests) {
 			netpol(m, "utilreview-rules-publish").Spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{}}
 		}, "nothing listens"},
+		{"FHIR server on a port the policy closes", dev, func(m *manifests) {
+			for _, cm := range m.configMaps {
+				if u, ok := cm.Data["UTILREVIEW_FHIR_URL"]; ok {
+					cm.Data["UTILREVIEW_FHIR_URL"] = strings.Replace(u, ":8080/", ":8443/", 1)
+				}
+			}
+		}, "no egress rule allows TCP 8443"},
+		{"Redis closed to the Job", dev, func(m *manifests) {
+			n := netpol(m, "utilreview-rules-publish")
+			n.Spec.Egress = n.Spec.Egress[:1]
+		}, "no egress rule allows TCP 6379"},
+		{"OTLP collector closed", prod, func(m *manifests) {
+			n := netpol(m, "utilreview")
+			n.Spec.Egress = n.Spec.Egress[:4]
+		}, "the OTLP collector"},
 		{"Redis evicts", dev, func(m *manifests) {
 			for _, cm := range m.configMaps {
 				if s, ok := cm.Data["redis.conf"]; ok {
