@@ -332,7 +332,7 @@ func (fakeIntake) ObserveEvent(context.Context, string, []int64) (bool, error) {
 // serviceHandlers are serve's two HTTP handlers: the one that answers while
 // it starts (waiting for Redis and the rules) and the wired routes (every
 // readiness check passing, a metrics registry).
-func serviceHandlers() (starting_, wired http.Handler, err error) {
+func serviceHandlers() (whileStarting, wired http.Handler, err error) {
 	srv, err := handlers.New(handlers.Config{
 		WebhookSecret: strings.Repeat("s", 32),
 		Registerer:    prometheus.NewRegistry(),
@@ -1005,11 +1005,10 @@ func (m *manifests) checkJob(p *problems, j *batchv1.Job) {
 		p.add("%s: want args [rules publish DIR] and the image's entrypoint, got command %v args %v", what, c.Command, c.Args)
 		return
 	}
-	fs, f := newRulesStoreFlags("rules publish", func(string) string { return "" }, io.Discard)
+	fs, _ := newRulesStoreFlags("rules publish", func(string) string { return "" }, io.Discard)
 	if pos, err := parseArgs(fs, c.Args[2:]); err != nil || len(pos) != 1 {
 		p.add("%s: `rules publish` does not take %v", what, c.Args[2:])
 	}
-	_ = f
 	env, from := m.containerEnv(p, what, c)
 	checkEnvNames(p, what, env, from, rulesPublishEnvKeys(), pod, c)
 	if env["UTILREVIEW_REDIS_URL"] == "" {
