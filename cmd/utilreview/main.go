@@ -56,6 +56,7 @@ Usage:
   utilreview rules publish DIR        publish them to Redis: every serve replica switches
   utilreview rules list               the published versions, the current one first
   utilreview rules rollback VERSION   make an earlier published version current
+  utilreview version                  the version and commit this binary was built from
   utilreview help                     this text
 
 Run "utilreview review -h" and "utilreview serve -h" for their flags.
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "subscriptions":
 		return runSubscriptions(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "utilreview", version)
+		fmt.Fprintf(stdout, "utilreview %s (commit %s)\n", version, commit)
 		return nil
 	case "rules":
 		if len(args) >= 2 && args[1] == "validate" {

@@ -30,8 +30,13 @@ import (
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
 
-// version is stamped by the build (-ldflags "-X main.version=...").
-var version = "dev"
+// version and commit are stamped by the build (`make build`: -ldflags
+// "-X main.version=$(VERSION) -X main.commit=$(COMMIT)"); `utilreview
+// version` prints them and serve logs them at start.
+var (
+	version = "dev"
+	commit  = "unknown"
+)
 
 // followedTypes are the resource types whose change can change a finding:
 // every type the facts read, less Patient and Organization (their changes
@@ -70,7 +75,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // reviews finish or are left for another replica, telemetry is flushed.
 func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, stderr io.Writer, so serveOptions) error {
 	log := newLogger(stderr, slog.LevelInfo)
-	log.Info("utilreview serve starting", append([]any{slog.String("version", version)}, cfg.logAttrs()...)...)
+	log.Info("utilreview serve starting", append([]any{slog.String("version", version), slog.String("commit", commit)}, cfg.logAttrs()...)...)
 	fail := func(msg string, err error) error {
 		log.Error(msg, "error", err.Error())
 		return &exitError{code: 1, msg: fmt.Sprintf("%s: %v", msg, err)}
