@@ -91,15 +91,29 @@ func ReadDir(dir string) (Bundle, error) {
 	return b, nil
 }
 
-// FromFS reads every regular, non-hidden file of fsys into a bundle.
+// FromFS reads every regular, non-hidden file of fsys into a bundle. A
+// symbolic link to a file or a directory is followed (a Kubernetes
+// ConfigMap volume links each key, and a `tables/` path its items give,
+// into a hidden `..data` directory), at most maxLinkDepth links deep, so a
+// link cycle ends.
 func FromFS(fsys fs.FS) (Bundle, error) {
 	b := Bundle{}
 	total := 0
-	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+	if err := walkBundle(fsys, ".", 0, b, &total); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// maxLinkDepth bounds the symbolic links to directories followed in a row.
+const maxLinkDepth = 4
+
+func walkBundle(fsys fs.FS, root string, depth int, b Bundle, total *int) error {
+	return fs.WalkDir(fsys, root, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if name != "." && strings.HasPrefix(d.Name(), ".") {
+		if name != root && strings.HasPrefix(d.Name(), ".") {
 			if d.IsDir() {
 				return fs.SkipDir
 			}
@@ -109,9 +123,18 @@ func FromFS(fsys fs.FS) (Bundle, error) {
 			return nil
 		}
 		if !d.Type().IsRegular() {
-			// A symbolic link: keep it when it leads to a regular file.
+			// A symbolic link: keep it when it leads to a regular file,
+			// walk it when it leads to a directory.
 			st, err := fs.Stat(fsys, name)
-			if err != nil || !st.Mode().IsRegular() {
+			switch {
+			case err != nil:
+				return nil
+			case st.IsDir() && name != root:
+				if depth >= maxLinkDepth {
+					return fmt.Errorf("%s: more than %d symbolic links to directories in a row", name, maxLinkDepth)
+				}
+				return walkBundle(fsys, name, depth+1, b, total)
+			case !st.Mode().IsRegular():
 				return nil
 			}
 		}
@@ -119,16 +142,12 @@ func FromFS(fsys fs.FS) (Bundle, error) {
 		if err != nil {
 			return err
 		}
-		if total += len(data); total > MaxBundleBytes {
+		if *total += len(data); *total > MaxBundleBytes {
 			return fmt.Errorf("larger than %d bytes", MaxBundleBytes)
 		}
 		b[name] = data
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return b, nil
 }
 
 // Defaults is the embedded rule directory as a bundle.

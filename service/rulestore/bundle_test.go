@@ -122,6 +122,31 @@ func TestReadDirConfigMapLayout(t *testing.T) {
 	if got := b.names(); !slices.Equal(got, []string{"a.yaml"}) || string(b["a.yaml"]) != "a" {
 		t.Errorf("bundle %v, want a.yaml only", got)
 	}
+	// A ConfigMap volume with items placing keys under tables/: the
+	// directory is a link into ..data too.
+	if err := os.MkdirAll(filepath.Join(data, "tables"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "tables", "ms_drg.csv"), []byte("drg"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..data/tables", filepath.Join(dir, "tables")); err != nil {
+		t.Fatal(err)
+	}
+	b, err = ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.names(); !slices.Equal(got, []string{"a.yaml", "tables/ms_drg.csv"}) || string(b["tables/ms_drg.csv"]) != "drg" {
+		t.Errorf("bundle %v, want a.yaml and tables/ms_drg.csv", got)
+	}
+	// A link cycle ends with an error, not a hang.
+	if err := os.Symlink(".", filepath.Join(data, "tables", "loop")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDir(dir); err == nil || !strings.Contains(err.Error(), "symbolic links") {
+		t.Errorf("a link cycle: %v, want an error naming the links", err)
+	}
 	if _, err := ReadDir(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("missing directory: %v", err)
 	}
