@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -329,5 +331,57 @@ func TestPayerAuthOff(t *testing.T) {
 	srv.Handler().ServeHTTP(w, r)
 	if w.Code != http.StatusNotFound || srv.payerAuth != nil {
 		t.Errorf("token endpoint with the payer API off: %d", w.Code)
+	}
+}
+
+// The README's recipe: a key made with openssl, its JWK Set and a client
+// assertion from scripts/payer-assertion.sh, traded for a token that opens
+// /payer/fhir.
+func TestPayerTokenWithOpenSSLScript(t *testing.T) {
+	for _, tool := range []string{"bash", "openssl", "xxd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.pem")
+	run := func(name string, args ...string) string {
+		t.Helper()
+		out, err := exec.Command(name, args...).Output()
+		if err != nil {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key)
+	set := run("../scripts/payer-assertion.sh", "jwks", key, "acme-2026")
+	reg, err := payerauth.ParseRegistry([]byte(`{"clients": [{"client_id": "acme-portal", "payer": {"system": "http://hl7.org/fhir/sid/us-npi",
+	  "value": "1111111112"}, "scopes": ["system/ClaimResponse.rs"], "jwks": ` + set + `}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, prefix := harness.Redis(t)
+	auth, err := payerauth.New(rdb, payerauth.Config{Registry: reg, TokenURL: payerTokenURL, Prefix: prefix + "{ur}:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{WebhookSecret: "s3cret-webhook-token", PayerAuth: auth}, nopIntake{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.echo.Group("/payer/fhir", srv.payerAuth).GET("/metadata", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	f := &payerFixture{srv: srv, log: &syncBuffer{}, auth: auth}
+	assertion := run("../scripts/payer-assertion.sh", "assertion", key, "acme-2026", "acme-portal", payerTokenURL)
+	w := f.tokenRequest(tokenForm(assertion, "system/ClaimResponse.rs"))
+	var resp struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &resp); w.Code != http.StatusOK || err != nil {
+		t.Fatalf("token: %d %s", w.Code, w.Body)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/payer/fhir/metadata", nil)
+	r.Header.Set("Authorization", "Bearer "+resp.AccessToken)
+	if w := f.do(r); w.Code != http.StatusNoContent {
+		t.Errorf("with the token: %d %s", w.Code, w.Body)
 	}
 }
