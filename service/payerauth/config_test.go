@@ -1,6 +1,7 @@
 package payerauth
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +104,39 @@ func TestLoadRegistryErrors(t *testing.T) {
 	}
 	if _, err := LoadRegistry(filepath.Join(t.TempDir(), "absent.yaml")); err == nil || !strings.Contains(err.Error(), "absent.yaml") {
 		t.Errorf("absent file: %v", err)
+	}
+}
+
+// The clients file the README shows loads as it is (with a real modulus in
+// place of its "...").
+func TestREADMEClientsFile(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "### Payer API: clients and tokens")
+	if ok {
+		_, rest, ok = strings.Cut(rest, "```yaml\n")
+	}
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README: no clients file example")
+	}
+	set := string(jwks(t, newRSA(t, "acme-2026", 0, jwt.SigningMethodRS384)))
+	var m struct {
+		Keys []struct {
+			N string `json:"n"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(set), &m); err != nil {
+		t.Fatal(err)
+	}
+	example = strings.Replace(example, `"n": "..."`, `"n": "`+m.Keys[0].N+`"`, 1)
+	r, err := ParseRegistry([]byte(example))
+	if err != nil {
+		t.Fatalf("the README's clients file: %v", err)
+	}
+	if len(r.Clients) != 2 || len(r.Issuers) != 1 || r.Clients[1].RateLimit != 1200 || r.Issuers[0].PayerSystem == "" {
+		t.Errorf("the README's clients file read as %+v", r)
 	}
 }
