@@ -80,13 +80,13 @@ func (pa *payerAuth) token(c echo.Context) error {
 		return refuse(http.StatusBadRequest, payerauth.ErrCodeInvalidRequest, "the body is not form-encoded", "body")
 	}
 	// RFC 6749 section 3.2: request parameters must not be repeated.
-	for _, k := range []string{"grant_type", "client_assertion_type", "client_assertion", "scope"} {
+	for _, k := range []string{"grant_type", "client_assertion_type", "client_assertion", "scope", "client_id"} {
 		if len(form[k]) > 1 {
 			return refuse(http.StatusBadRequest, payerauth.ErrCodeInvalidRequest, k+" is given more than once", "repeated-parameter")
 		}
 	}
 	resp, err := pa.auth.IssueToken(r.Context(), payerauth.TokenRequest{
-		GrantType: form.Get("grant_type"), ClientAssertionType: form.Get("client_assertion_type"),
+		ClientID: form.Get("client_id"), GrantType: form.Get("grant_type"), ClientAssertionType: form.Get("client_assertion_type"),
 		ClientAssertion: form.Get("client_assertion"), Scope: form.Get("scope"),
 	})
 	var pe *payerauth.Error

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -383,5 +385,95 @@ func TestPayerTokenWithOpenSSLScript(t *testing.T) {
 	r.Header.Set("Authorization", "Bearer "+resp.AccessToken)
 	if w := f.do(r); w.Code != http.StatusNoContent {
 		t.Errorf("with the token: %d %s", w.Code, w.Body)
+	}
+}
+
+// Access tokens of an external issuer at /payer/fhir: a good one passes
+// with its Principal; expired, not yet valid, wrong audience, wrong
+// issuer, tampered, alg none and HS256 signed with the RSA public key are
+// 401 with WWW-Authenticate error="invalid_token" and an OperationOutcome.
+func TestPayerExternalTokens(t *testing.T) {
+	key := newPayerFixture(t, 100).key // the shared test key
+	j, err := jwkset.NewJWKFromKey(key.Public(), jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: "idp-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := json.Marshal(jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{j.Marshal()}})
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=300")
+		_, _ = w.Write(set)
+	}))
+	defer idp.Close()
+	const iss, aud = "https://login.hospital.example/realms/payers", "https://ur.hospital.example/payer/fhir"
+	reg, err := payerauth.ParseRegistry([]byte(`{"issuers": [{"issuer": "` + iss + `", "jwks_url": "` + idp.URL + `", "audience": "` + aud + `",
+	  "client_claim": "azp", "payer_claim": "payer_npi", "payer_system": "http://hl7.org/fhir/sid/us-npi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, prefix := harness.Redis(t)
+	auth, err := payerauth.New(rdb, payerauth.Config{Registry: reg, TokenURL: payerTokenURL, Prefix: prefix + "{ur}:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{WebhookSecret: "s3cret-webhook-token", PayerAuth: auth}, nopIntake{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.echo.Group("/payer/fhir", srv.payerAuth).GET("/ClaimResponse", func(c echo.Context) error {
+		p, err := RequirePayerScope(c, "ClaimResponse", 's')
+		if err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, p.Issuer+" "+p.ClientID+" "+p.Payer.String())
+	})
+	f := &payerFixture{srv: srv, auth: auth}
+	now := time.Now()
+	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": iss, "aud": aud, "azp": "acme-portal", "payer_npi": "1111111112",
+			"scope": "system/ClaimResponse.rs", "exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix()}
+		if mod != nil {
+			mod(c)
+		}
+		return c
+	}
+	sign := func(c jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+		tok.Header["kid"] = "idp-1"
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good := sign(claims(nil))
+	if w := f.get(good); w.Code != http.StatusOK || w.Body.String() != iss+" acme-portal http://hl7.org/fhir/sid/us-npi|1111111112" {
+		t.Fatalf("good external token: %d %s", w.Code, w.Body)
+	}
+	parts := strings.Split(good, ".")
+	otherPayload := strings.Split(sign(claims(func(c jwt.MapClaims) { c["payer_npi"] = "2222222224" })), ".")[1]
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	der, _ := x509.MarshalPKIXPublicKey(key.Public())
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
+	hs.Header["kid"] = "idp-1"
+	hsTok, _ := hs.SignedString(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	cases := map[string]string{
+		"expired":        sign(claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-5 * time.Minute).Unix() })),
+		"not yet valid":  sign(claims(func(c jwt.MapClaims) { c["nbf"] = now.Add(5 * time.Minute).Unix() })),
+		"wrong audience": sign(claims(func(c jwt.MapClaims) { c["aud"] = "https://other.example/fhir" })),
+		"wrong issuer":   sign(claims(func(c jwt.MapClaims) { c["iss"] = "https://login.evil.example" })),
+		"tampered":       parts[0] + "." + otherPayload + "." + parts[2],
+		"alg none":       none,
+		"HS256 with the RSA public key as secret": hsTok,
+	}
+	for name, tok := range cases {
+		w := f.get(tok)
+		if w.Code != http.StatusUnauthorized || !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="invalid_token"`) ||
+			!strings.Contains(w.Body.String(), `"resourceType":"OperationOutcome"`) {
+			t.Errorf("%s: %d %v %s", name, w.Code, w.Header(), w.Body)
+		}
+	}
+	// A good token without the search scope: 403 from the handler's check.
+	if w := f.get(sign(claims(func(c jwt.MapClaims) { c["scope"] = "system/ClaimResponse.r" }))); w.Code != http.StatusForbidden {
+		t.Errorf("no search scope: %d %s", w.Code, w.Body)
 	}
 }

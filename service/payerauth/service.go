@@ -241,6 +241,9 @@ func (e *RateLimitError) Error() string { return "rate limit exceeded" }
 
 // TokenRequest is a token endpoint request's parameters.
 type TokenRequest struct {
+	// ClientID is optional (SMART clients need not send it); when sent it
+	// must be the assertion's iss.
+	ClientID            string
 	GrantType           string
 	ClientAssertionType string
 	ClientAssertion     string
@@ -281,6 +284,9 @@ func (s *Service) IssueToken(ctx context.Context, req TokenRequest) (TokenRespon
 	client, claims, err := s.verifyAssertion(req.ClientAssertion)
 	if err != nil {
 		return TokenResponse{}, err
+	}
+	if req.ClientID != "" && req.ClientID != client.ClientID {
+		return TokenResponse{}, &Error{Code: ErrCodeInvalidClient, Description: "client_id is not the client assertion's iss", Reason: "client-id-mismatch", Client: client.ClientID}
 	}
 	if d, err := s.AllowToken(ctx, client.ClientID); err != nil {
 		return TokenResponse{}, err

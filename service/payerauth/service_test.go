@@ -4,6 +4,7 @@ import (
 	"crypto/elliptic"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,6 +187,7 @@ func TestTokenRequestRefused(t *testing.T) {
 	}{
 		{"no grant_type", TokenRequest{ClientAssertionType: ClientAssertionType, ClientAssertion: a(), Scope: "system/ClaimResponse.rs"}, ErrCodeInvalidRequest},
 		{"authorization_code", TokenRequest{GrantType: "authorization_code", ClientAssertionType: ClientAssertionType, ClientAssertion: a()}, ErrCodeUnsupportedGrantType},
+		{"client_id not the assertion's iss", TokenRequest{ClientID: "client-b", GrantType: "client_credentials", ClientAssertionType: ClientAssertionType, ClientAssertion: a(), Scope: "system/ClaimResponse.rs"}, ErrCodeInvalidClient},
 		{"wrong assertion type", TokenRequest{GrantType: "client_credentials", ClientAssertionType: "urn:ietf:params:oauth:client-assertion-type:saml2-bearer", ClientAssertion: a()}, ErrCodeInvalidClient},
 		// SMART v2 scopes: the registration (system/ClaimResponse.rs) does not cover these.
 		{"unregistered scope", f.request(a(), "system/ClaimResponse.rs system/Patient.rs"), ErrCodeInvalidScope},
@@ -202,6 +204,12 @@ func TestTokenRequestRefused(t *testing.T) {
 		if e != nil && e.Code != ErrCodeInvalidClient && e.Status() != 400 {
 			t.Errorf("%s: status %d, want 400", c.name, e.Status())
 		}
+	}
+	// client_id, when sent, must be the assertion's.
+	req := f.request(a(), "system/ClaimResponse.rs")
+	req.ClientID = "client-a"
+	if _, err := f.svc.IssueToken(bg, req); err != nil {
+		t.Errorf("client_id sent: %v", err)
 	}
 	// A narrower scope than registered is granted as asked, no more: the
 	// token allows read, not search.
@@ -304,5 +312,43 @@ func TestTokenRateLimit(t *testing.T) {
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.RetryAfter != time.Hour || rl.Client != "client-a" {
 		t.Errorf("second token request: %v, want a rate-limit refusal", err)
+	}
+}
+
+// Every key the service writes is under the prefix and carries its one
+// hash tag, so all of them live in one Redis Cluster slot with the queue's.
+func TestKeysUnderPrefix(t *testing.T) {
+	f := newTokenFixture(t)
+	resp, err := f.svc.IssueToken(bg, f.request(f.rsaA.sign(t, assertion("client-a", f.clk.Now())), "system/ClaimResponse.rs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.svc.Authenticate(bg, resp.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Allow(bg, p); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := f.svc.rdb.Keys(bg, strings.ReplaceAll(f.prefix, "{", `\{`)+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, k := range keys {
+		if strings.Contains(k, resp.AccessToken) {
+			t.Errorf("key %q holds the access token", k)
+		}
+		rest := strings.TrimPrefix(k, f.prefix)
+		if strings.ContainsAny(rest, "{}") {
+			t.Errorf("key %q has a second hash tag", k)
+		}
+		kind, _, _ := strings.Cut(strings.TrimPrefix(rest, "payerauth:"), ":")
+		kinds[kind] = true
+	}
+	for _, want := range []string{"jti", "token", "rate"} {
+		if !kinds[want] {
+			t.Errorf("no %s key under the prefix among %q", want, keys)
+		}
 	}
 }
