@@ -1,12 +1,22 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/utilreview/utilreview/e2e/harness"
 )
 
 // The payer API's settings: off without a clients file; the file is loaded
@@ -69,5 +79,65 @@ issuers:
 				t.Errorf("%v: %v, want %q", c.env, err, w)
 			}
 		}
+	}
+}
+
+// Two replicas of `serve` with one clients file and one Redis: a token
+// request's assertion used at the first is refused at the second (its jti
+// is spent in Redis), and a fresh one is good at either.
+func TestServePayerTokenAcrossReplicas(t *testing.T) {
+	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := jwkset.NewJWKFromKey(key.Public(), jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: "k1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := json.Marshal(jwkset.JWKSMarshal{Keys: []jwkset.JWKMarshal{j.Marshal()}})
+	clients := filepath.Join(t.TempDir(), "clients.json")
+	if err := os.WriteFile(clients, []byte(`{"clients": [{"client_id": "acme-portal", "payer": {"system": "http://hl7.org/fhir/sid/us-npi",
+	  "value": "1111111112"}, "scopes": ["system/ClaimResponse.rs"], "jwks": `+string(set)+`}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.env["UTILREVIEW_SUBSCRIPTIONS"] = "off"
+	l.env["UTILREVIEW_PAYER_CLIENTS_FILE"] = clients
+	l.redisOf(t) // the replicas' keys go when the test ends, after they stop
+	first := l.runAt(t, "127.0.0.1:0", "", serveOptions{})
+	second := l.runAt(t, "127.0.0.1:0", first.base, serveOptions{}) // behind the same public URL
+	tokenURL := first.base + "/payer/auth/token"
+	assertion := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS384, jwt.MapClaims{"iss": "acme-portal", "sub": "acme-portal", "aud": tokenURL,
+			"exp": time.Now().Add(4 * time.Minute).Unix(), "jti": harness.UniqueID("jti")})
+		tok.Header["kid"] = "k1"
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	post := func(base, a string) (int, string) {
+		resp, err := http.PostForm(base+"/payer/auth/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"system/ClaimResponse.rs"},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	a := assertion()
+	if code, body := post(first.base, a); code != http.StatusOK || !strings.Contains(body, `"token_type":"bearer"`) {
+		t.Fatalf("first replica: %d %s", code, body)
+	}
+	if code, body := post(second.base, a); code != http.StatusUnauthorized || !strings.Contains(body, `"error":"invalid_client"`) {
+		t.Errorf("the same assertion at the second replica: %d %s", code, body)
+	}
+	if code, body := post(second.base, assertion()); code != http.StatusOK {
+		t.Errorf("a fresh assertion at the second replica: %d %s", code, body)
+	}
+	if !strings.Contains(second.log.String(), `"reason":"replayed"`) {
+		t.Error("the second replica's audit log has no replayed refusal")
 	}
 }
