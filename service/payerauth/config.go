@@ -2,6 +2,7 @@ package payerauth
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -250,43 +251,53 @@ func checkURL(where, s string, add func(string, ...any)) {
 }
 
 // checkJWKS checks an inline key set: public keys a signature can be
-// verified with, at least one.
+// verified with, at least one, none weak.
 func checkJWKS(raw json.RawMessage) error {
-	keys, err := parseJWKS(raw)
-	if err != nil {
+	keys, weak, err := parseJWKS(raw)
+	switch {
+	case err != nil:
 		return err
-	}
-	if len(keys) == 0 {
+	case weak > 0:
+		return fmt.Errorf("%d RSA key(s) shorter than %d bits", weak, minRSABits)
+	case len(keys) == 0:
 		return errors.New("no usable public key (RSA or EC)")
 	}
 	return nil
 }
 
+// minRSABits: shorter RSA keys are not trusted (NIST SP 800-131A).
+const minRSABits = 2048
+
 // parseJWKS reads a JWK Set's public keys; private parts are refused (a
-// registration holds public keys only), unsupported key types skipped.
-func parseJWKS(raw []byte) ([]jwkset.JWK, error) {
+// registration holds public keys only), unsupported key types (oct: a
+// shared secret is never a verification key here) and RSA keys shorter
+// than minRSABits are left out, the latter counted.
+func parseJWKS(raw []byte) (keys []jwkset.JWK, weak int, err error) {
 	var set jwkset.JWKSMarshal
 	if err := json.Unmarshal(raw, &set); err != nil {
-		return nil, errors.New("not a JWK Set (want {\"keys\": [...]})")
+		return nil, 0, errors.New("not a JWK Set (want {\"keys\": [...]})")
 	}
-	var out []jwkset.JWK
 	for i, m := range set.Keys {
 		if m.D != "" {
-			return nil, fmt.Errorf("key %d holds a private key: register the public key only", i)
+			return nil, 0, fmt.Errorf("key %d holds a private key: register the public key only", i)
+		}
+		if m.KTY != jwkset.KtyRSA && m.KTY != jwkset.KtyEC {
+			continue
 		}
 		j, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
 		if errors.Is(err, jwkset.ErrUnsupportedKey) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("key %d: %v", i, err)
+			return nil, 0, fmt.Errorf("key %d: %v", i, err)
 		}
-		switch m.KTY {
-		case jwkset.KtyRSA, jwkset.KtyEC:
-			out = append(out, j)
+		if pub, ok := j.Key().(*rsa.PublicKey); ok && pub.N.BitLen() < minRSABits {
+			weak++
+			continue
 		}
+		keys = append(keys, j)
 	}
-	return out, nil
+	return keys, weak, nil
 }
 
 // client finds a registered client.

@@ -1,6 +1,8 @@
 package payerauth
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -70,9 +72,16 @@ func TestLoadRegistryErrors(t *testing.T) {
 	client := func(extra string) string {
 		return `{"clients": [{"client_id": "c", "payer": {"system": "s", "value": "v"}, "scopes": ["system/ClaimResponse.rs"]` + extra + `}]}`
 	}
+	weakKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := string(jwks(t, keypair{kid: "weak", method: jwt.SigningMethodRS384, priv: weakKey}))
 	cases := []struct {
 		name, content, want string
 	}{
+		{"weak RSA key", client(`, "jwks": ` + weak), "1 RSA key(s) shorter than 2048 bits"},
+		{"HMAC key", client(`, "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}`), "no usable public key"},
 		{"not YAML", "clients: [", "neither JSON nor YAML"},
 		{"unknown field", `{"clients": [], "clent": 1}`, `unknown field "clent"`},
 		{"empty", `{}`, "no clients and no issuers"},

@@ -147,7 +147,7 @@ func (r *remoteJWKS) fetch(ctx context.Context) ([]jwkset.JWK, time.Duration, er
 	if len(body) > maxJWKSBody {
 		return nil, 0, fmt.Errorf("JWK Set larger than %d bytes", maxJWKSBody)
 	}
-	keys, err := parseJWKS(body)
+	keys, _, err := parseJWKS(body)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -162,7 +162,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Service, error) {
 		if c.JWKSURL != "" {
 			st = storage(c.JWKSURL)
 		} else {
-			keys, err := parseJWKS(c.JWKS)
+			keys, _, err := parseJWKS(c.JWKS)
 			if err != nil {
 				return nil, fmt.Errorf("payerauth.New: client %s: %w", c.ClientID, err)
 			}

@@ -352,3 +352,14 @@ func TestKeysUnderPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestSMARTConfiguration(t *testing.T) {
+	f := newTokenFixture(t)
+	c := f.svc.SMARTConfiguration()
+	if c.TokenEndpoint != testTokenURL || !slices.Equal(c.TokenEndpointAuthSigningAlgs, []string{"RS384", "ES384"}) ||
+		!slices.Equal(c.GrantTypesSupported, []string{"client_credentials"}) ||
+		!slices.Equal(c.ScopesSupported, []string{"system/ClaimResponse.read", "system/ClaimResponse.rs"}) ||
+		!slices.Contains(c.Capabilities, "client-confidential-asymmetric") {
+		t.Errorf("SMART configuration %+v", c)
+	}
+}
