@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		payerAuth, err = payerauth.New(rdb, payerauth.Config{
 			Registry: cfg.PayerClients, TokenURL: cfg.PublicURL + payerauth.TokenPath, Prefix: cfg.RedisPrefix,
 			TokenTTL: cfg.PayerTokenTTL, ClockSkew: cfg.PayerClockSkew, RateLimit: cfg.PayerRateLimit,
-			RateWindow: cfg.PayerRateWindow, Logger: log,
+			RateWindow: cfg.PayerRateWindow, Logger: log, Registerer: reg,
 		})
 		if err != nil {
 			return fail("payer auth", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/utilreview/utilreview/service/queue"
@@ -77,6 +78,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger gets JWKS fetch failures; nil discards.
 	Logger *slog.Logger
+	// Registerer, when set, gets utilreview_payer_auth_decisions_total.
+	Registerer prometheus.Registerer
 }
 
 // Service issues and verifies the payer API's access tokens. It keeps its
@@ -92,6 +95,9 @@ type Service struct {
 	remote  map[string]*remoteJWKS     // jwks_url → cache (shared by registrations naming one URL)
 	now     func() time.Time
 	log     *slog.Logger
+	// decisions counts decisions by event (token, access), outcome
+	// (granted, refused, rate-limited) and reason (a fixed set).
+	decisions *prometheus.CounterVec
 }
 
 // New builds a Service on rdb. Remote key sets are fetched when first
@@ -144,6 +150,15 @@ func New(rdb redis.UniversalClient, cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, rdb: rdb, reg: cfg.Registry, now: cfg.Now, log: cfg.Logger,
 		clients: map[string]keyfunc.Keyfunc{}, issuers: map[string]keyfunc.Keyfunc{}, remote: map[string]*remoteJWKS{},
+	}
+	s.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "utilreview_payer_auth_decisions_total",
+		Help: "Payer API authentication decisions by event (token, access), outcome (granted, refused, rate-limited) and reason.",
+	}, []string{"event", "outcome", "reason"})
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(s.decisions); err != nil {
+			return nil, fmt.Errorf("payerauth.New: %w", err)
+		}
 	}
 	opts := jwksOptions{
 		client: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger, minAge: cfg.JWKSMinAge, maxAge: cfg.JWKSMaxAge,
@@ -273,6 +288,26 @@ type assertionClaims struct {
 // all, and stores a new opaque access token. Refusals are *Error; any
 // other error is Redis failing.
 func (s *Service) IssueToken(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+	resp, err := s.issueToken(ctx, req)
+	s.count("token", err)
+	return resp, err
+}
+
+// count records a decision; Redis failures are not decisions.
+func (s *Service) count(event string, err error) {
+	var e *Error
+	var rl *RateLimitError
+	switch {
+	case err == nil:
+		s.decisions.WithLabelValues(event, "granted", "").Inc()
+	case errors.As(err, &e):
+		s.decisions.WithLabelValues(event, "refused", e.Reason).Inc()
+	case errors.As(err, &rl):
+		s.decisions.WithLabelValues(event, "rate-limited", "").Inc()
+	}
+}
+
+func (s *Service) issueToken(ctx context.Context, req TokenRequest) (TokenResponse, error) {
 	switch {
 	case req.GrantType == "":
 		return TokenResponse{}, &Error{Code: ErrCodeInvalidRequest, Description: "grant_type is required", Reason: "no-grant-type"}
@@ -440,6 +475,14 @@ func newToken() (string, error) {
 // (verified against its JWKS). Refusals are *Error with code
 // invalid_token; any other error is Redis failing.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	p, err := s.authenticate(ctx, token)
+	if err != nil {
+		s.count("access", err)
+	}
+	return p, err
+}
+
+func (s *Service) authenticate(ctx context.Context, token string) (Principal, error) {
 	switch {
 	case token == "":
 		return Principal{}, &Error{Code: ErrCodeInvalidToken, Description: "no access token", Reason: "no-token"}
@@ -614,7 +657,15 @@ type RateDecision struct {
 // window (fixed windows, shared by every replica through Redis) and says
 // whether it is within the limit.
 func (s *Service) Allow(ctx context.Context, p Principal) (RateDecision, error) {
-	return s.allow(ctx, "api", p.Issuer, p.ClientID)
+	d, err := s.allow(ctx, "api", p.Issuer, p.ClientID)
+	switch {
+	case err != nil:
+	case d.Allowed:
+		s.decisions.WithLabelValues("access", "granted", "").Inc()
+	default:
+		s.decisions.WithLabelValues("access", "rate-limited", "").Inc()
+	}
+	return d, err
 }
 
 // allow counts a request in the bucket kind of the client.

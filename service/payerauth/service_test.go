@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/utilreview/utilreview/e2e/harness"
 )
@@ -255,6 +256,21 @@ func TestAssertionReplayAcrossReplicas(t *testing.T) {
 	if p, err := second.Authenticate(bg, resp.AccessToken); err != nil || p.ClientID != "client-b" {
 		t.Errorf("token at the second replica: %+v %v", p, err)
 	}
+	// Each replica counts its own decisions.
+	for _, c := range []struct {
+		s                      *Service
+		event, outcome, reason string
+		want                   float64
+	}{
+		{f.svc, "token", "granted", "", 2},
+		{f.svc, "token", "refused", "replayed", 1},
+		{second, "token", "refused", "replayed", 1},
+		{second, "token", "granted", "", 0},
+	} {
+		if got := decisions(t, c.s, c.event, c.outcome, c.reason); got != c.want {
+			t.Errorf("decisions{%s,%s,%s} = %g, want %g", c.event, c.outcome, c.reason, got, c.want)
+		}
+	}
 }
 
 func mustClaim(t *testing.T, tok, name string) string {
@@ -362,4 +378,28 @@ func TestSMARTConfiguration(t *testing.T) {
 		!slices.Contains(c.Capabilities, "client-confidential-asymmetric") {
 		t.Errorf("SMART configuration %+v", c)
 	}
+}
+
+// decisions reads the service's decision counter for one label set.
+func decisions(t *testing.T, s *Service, event, outcome, reason string) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.decisions)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"event": event, "outcome": outcome, "reason": reason}
+	for _, mf := range mfs {
+	metrics:
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want[l.GetName()] != l.GetValue() {
+					continue metrics
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
