@@ -58,14 +58,14 @@ func (pa *payerAuth) token(c echo.Context) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	start := time.Now()
-	answer := func(status int, body any, client, outcome, reason, scope string) error {
-		pa.audit(c, slog.String("event", "token"), slog.String("client_id", client), slog.String("outcome", outcome),
-			slog.String("reason", reason), slog.String("scope", scope), slog.Int("status", status),
+	answer := func(status int, body any, client, payer, outcome, reason, scope string) error {
+		pa.audit(c, slog.String("event", "token"), slog.String("client_id", client), slog.String("payer", payer),
+			slog.String("outcome", outcome), slog.String("reason", reason), slog.String("scope", scope), slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 		return c.JSON(status, body)
 	}
 	refuse := func(status int, code, desc, reason string) error {
-		return answer(status, oauthError{Error: code, Description: desc}, "", "refused", reason, "")
+		return answer(status, oauthError{Error: code, Description: desc}, "", "", "refused", reason, "")
 	}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
@@ -93,19 +93,19 @@ func (pa *payerAuth) token(c echo.Context) error {
 	var rl *payerauth.RateLimitError
 	switch {
 	case errors.As(err, &pe):
-		return answer(pe.Status(), oauthError{Error: pe.Code, Description: pe.Description}, pe.Client, "refused", pe.Reason, "")
+		return answer(pe.Status(), oauthError{Error: pe.Code, Description: pe.Description}, pe.Client, "", "refused", pe.Reason, "")
 	case errors.As(err, &rl):
 		h.Set("Retry-After", retryAfter(rl.RetryAfter))
 		return answer(http.StatusTooManyRequests, oauthError{Error: "slow_down", Description: "too many token requests; retry after the Retry-After seconds"},
-			rl.Client, "rate-limited", "rate-limit", "")
+			rl.Client, "", "rate-limited", "rate-limit", "")
 	case err != nil:
 		pa.log.LogAttrs(r.Context(), slog.LevelError, "payer token request failed", slog.String("error", err.Error()),
 			slog.String("trace_id", traceID(r.Context())))
 		h.Set("Retry-After", "5")
 		return answer(http.StatusServiceUnavailable, oauthError{Error: "temporarily_unavailable", Description: "the service cannot issue tokens now"},
-			"", "unavailable", "store", "")
+			"", "", "unavailable", "store", "")
 	}
-	return answer(http.StatusOK, resp, resp.Principal.ClientID, "granted", "", resp.Scope)
+	return answer(http.StatusOK, resp, resp.Principal.ClientID, resp.Principal.Payer.String(), "granted", "", resp.Scope)
 }
 
 // middleware guards the payer API's routes.
@@ -196,6 +196,8 @@ func RequirePayerScope(c echo.Context, resourceType string, interaction byte) (p
 		return p, errNoCredentials
 	}
 	if !p.Allows(resourceType, interaction) {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="`+payerRealm+`", error="insufficient_scope", scope="system/`+
+			resourceType+"."+string(interaction)+`"`)
 		return p, &httpError{status: http.StatusForbidden, code: "forbidden",
 			msg: "the access token's scopes do not allow this interaction on " + resourceType}
 	}

@@ -221,7 +221,8 @@ func TestPayerTokenAndMiddleware(t *testing.T) {
 			}
 		}
 	}
-	if token == nil || token["client_id"] != "acme-portal" || token["outcome"] != "granted" || token["time"] == nil {
+	if token == nil || token["client_id"] != "acme-portal" || token["outcome"] != "granted" || token["time"] == nil ||
+		token["payer"] != "http://hl7.org/fhir/sid/us-npi|1111111112" {
 		t.Errorf("token audit line %v", token)
 	}
 	if access == nil || access["client_id"] != "acme-portal" || access["outcome"] != "granted" || access["status"] != float64(200) ||
@@ -251,7 +252,8 @@ func TestPayerMiddlewareRefuses(t *testing.T) {
 	}
 	// beta-portal holds system/ClaimResponse.r: read, not search.
 	w = f.get(f.token(t, "beta-portal", "system/ClaimResponse.r"))
-	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), `"code":"forbidden"`) {
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), `"code":"forbidden"`) ||
+		!strings.Contains(w.Header().Get("WWW-Authenticate"), `error="insufficient_scope", scope="system/ClaimResponse.s"`) {
 		t.Errorf("no search scope: %d %s", w.Code, w.Body)
 	}
 }
