@@ -3,6 +3,7 @@ package payerauth
 import (
 	"crypto/elliptic"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,5 +236,29 @@ func TestJWKSUnreachable(t *testing.T) {
 	}
 	if _, err := f.svc.Authenticate(bg, f.rs.sign(t, f.claims())); err != nil || f.jwks.Fetches() != 2 {
 		t.Errorf("second request in the outage: %v, %d attempts, want 2", err, f.jwks.Fetches())
+	}
+}
+
+// Many requests at once on a cold (or expired) cache make one fetch.
+func TestJWKSConcurrentReaders(t *testing.T) {
+	f := newExternalFixture(t, "max-age=60")
+	tok := f.rs.sign(t, f.claims())
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			_, err := f.svc.Authenticate(bg, tok)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.srv.hits.Load(); n != 1 {
+		t.Errorf("%d fetches for 20 concurrent requests, want 1", n)
 	}
 }
