@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/utilreview/utilreview/service/payerauth"
 	"github.com/utilreview/utilreview/service/queue"
 )
 
@@ -77,6 +78,10 @@ type Config struct {
 	Rules Rules
 	// MaxRulesBody caps a PUT /admin/rules body (default DefaultMaxRulesBody).
 	MaxRulesBody int64
+	// PayerAuth, when set, authenticates the payer API: POST
+	// /payer/auth/token and the middleware of /payer/fhir
+	// (RegisterPayerAuth); nil: the payer API is off.
+	PayerAuth *payerauth.Service
 }
 
 // Server holds the routes and what they call.
@@ -95,6 +100,8 @@ type Server struct {
 	// buffers keeps request body buffers between requests: nothing keeps a
 	// body after its request (entries carry references, not content).
 	buffers sync.Pool
+	// payerAuth guards the /payer/fhir group; nil when the payer API is off.
+	payerAuth echo.MiddlewareFunc
 }
 
 // New builds the routes. in is required; dl may be nil (the dead-letter
@@ -151,6 +158,10 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.readyz)
 	if s.cfg.Gatherer != nil {
 		e.GET("/metrics", s.metricsHandler())
+	}
+
+	if s.cfg.PayerAuth != nil {
+		s.payerAuth = RegisterPayerAuth(e, s.cfg.PayerAuth, s.log)
 	}
 
 	admin := e.Group("/admin", s.adminAuth)

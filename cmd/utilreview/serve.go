@@ -26,6 +26,7 @@ import (
 	"github.com/utilreview/utilreview/handlers"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/payerauth"
 	"github.com/utilreview/utilreview/service/queue"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
@@ -226,9 +227,22 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 			return nil
 		}
 	}
+	// The payer API's authentication: state (spent assertion ids, access
+	// tokens, rate counts) in Redis under the service's prefix.
+	var payerAuth *payerauth.Service
+	if cfg.PayerClients != nil {
+		payerAuth, err = payerauth.New(rdb, payerauth.Config{
+			Registry: cfg.PayerClients, TokenURL: cfg.PublicURL + payerauth.TokenPath, Prefix: cfg.RedisPrefix,
+			TokenTTL: cfg.PayerTokenTTL, ClockSkew: cfg.PayerClockSkew, RateLimit: cfg.PayerRateLimit,
+			RateWindow: cfg.PayerRateWindow, Logger: log, Registerer: reg,
+		})
+		if err != nil {
+			return fail("payer auth", err)
+		}
+	}
 	web, err := handlers.New(handlers.Config{
 		WebhookSecret: cfg.WebhookSecret, AdminToken: cfg.AdminToken, Logger: log,
-		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store,
+		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store, PayerAuth: payerAuth,
 	}, q, q)
 	if err != nil {
 		return fail("handlers", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/payerauth"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
 
@@ -57,6 +58,14 @@ type serveConfig struct {
 	RulesFallback      string // "" (wait for Redis) or "embedded"
 	RereviewRate       float64
 	Publisher          string
+	// The payer API's authentication (service/payerauth): off without a
+	// clients file.
+	PayerClientsFile string
+	PayerClients     *payerauth.Registry
+	PayerTokenTTL    time.Duration
+	PayerRateLimit   int
+	PayerRateWindow  time.Duration
+	PayerClockSkew   time.Duration
 }
 
 const serveHint = `Run "utilreview serve --help" for the flags and the environment.`
@@ -148,6 +157,11 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	rulesCheck := fs.Duration("rules-check-interval", durEnv("UTILREVIEW_RULES_CHECK_INTERVAL", 30*time.Second), "how often the current rules version is read from Redis (the fallback for a missed pub/sub message)")
 	rulesFallback := fs.String("rules-fallback", getenv("UTILREVIEW_RULES_FALLBACK"), "embedded: when Redis is unreachable at start, serve the replica's own rules (UTILREVIEW_RULES_DIR or the embedded defaults); default: wait for Redis, not ready")
 	rereview := fs.Float64("rules-rereview-rate", floatEnv(getenv, "UTILREVIEW_RULES_REREVIEW_RATE", 5, &problems), "patients per second queued for re-review after a rules version becomes current")
+	payerClients := fs.String("payer-clients-file", getenv("UTILREVIEW_PAYER_CLIENTS_FILE"), "JSON or YAML file of the payer API's clients (their payer, scopes, JWKS) and external token issuers; none: the payer API is off")
+	payerTTL := fs.Duration("payer-token-ttl", durEnv("UTILREVIEW_PAYER_TOKEN_TTL", payerauth.DefaultTokenTTL), "lifetime of the access tokens POST /payer/auth/token issues")
+	payerRate := fs.Int("payer-rate-limit", intEnv("UTILREVIEW_PAYER_RATE_LIMIT", payerauth.DefaultRateLimit), "requests per --payer-rate-window each payer client may make (across replicas)")
+	payerWindow := fs.Duration("payer-rate-window", durEnv("UTILREVIEW_PAYER_RATE_WINDOW", payerauth.DefaultRateWindow), "the payer rate limit's window")
+	payerSkew := fs.Duration("payer-clock-skew", durEnv("UTILREVIEW_PAYER_CLOCK_SKEW", payerauth.DefaultClockSkew), "leeway on exp, nbf and iat of payer tokens and assertions")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
 		return nil, &exitError{code: 2, msg: err.Error()}
@@ -174,7 +188,14 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 		SMARTScopes: strings.Fields(*smartScopes), FHIRMaxConcurrency: *maxConc, DryRun: *dryRun, ShutdownTimeout: *shutdown,
 		Workers: *workers, MaxAttempts: *attempts,
 		RulesCheckInterval: *rulesCheck, RulesFallback: *rulesFallback, RereviewRate: *rereview,
-		Publisher: envOr(getenv, "UTILREVIEW_PUBLISHER", defaultPublisher()),
+		Publisher:        envOr(getenv, "UTILREVIEW_PUBLISHER", defaultPublisher()),
+		PayerClientsFile: *payerClients, PayerTokenTTL: *payerTTL, PayerRateLimit: *payerRate, PayerRateWindow: *payerWindow,
+		PayerClockSkew: *payerSkew,
+	}
+	if cfg.PayerClientsFile != "" {
+		if cfg.PayerClients, err = payerauth.LoadRegistry(cfg.PayerClientsFile); err != nil {
+			problems = append(problems, "UTILREVIEW_PAYER_CLIENTS_FILE: "+err.Error())
+		}
 	}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		problems = append(problems, err.Error())
@@ -279,6 +300,23 @@ func (c *serveConfig) validate() []string {
 	default:
 		p = append(p, fmt.Sprintf("UTILREVIEW_RULES_FALLBACK %q: want embedded, or none (wait for Redis)", c.RulesFallback))
 	}
+	if c.PayerClientsFile != "" {
+		if c.PublicURL == "" {
+			p = append(p, "UTILREVIEW_PUBLIC_URL (--public-url) is required with UTILREVIEW_PAYER_CLIENTS_FILE: client assertions are addressed to <public-url>"+payerauth.TokenPath)
+		}
+		if c.PayerTokenTTL <= 0 || c.PayerTokenTTL > payerauth.MaxTokenTTL {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_TOKEN_TTL %s: want a positive duration up to %s", c.PayerTokenTTL, payerauth.MaxTokenTTL))
+		}
+		if c.PayerRateLimit < 1 {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_RATE_LIMIT %d: want 1 or more", c.PayerRateLimit))
+		}
+		if c.PayerRateWindow < time.Second {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_RATE_WINDOW %s: want 1s or more", c.PayerRateWindow))
+		}
+		if c.PayerClockSkew < 0 || c.PayerClockSkew > payerauth.MaxClockSkew {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_CLOCK_SKEW %s: want 0 to %s", c.PayerClockSkew, payerauth.MaxClockSkew))
+		}
+	}
 	if c.RereviewRate <= 0 {
 		p = append(p, fmt.Sprintf("UTILREVIEW_RULES_REREVIEW_RATE %g: want a positive number of patients per second", c.RereviewRate))
 	}
@@ -318,6 +356,9 @@ func (c *serveConfig) logAttrs() []any {
 		slog.String("canonical_base", c.Base), slog.String("identifier_system", c.IdentifierSystem),
 		slog.Bool("include_moot", c.IncludeMoot), slog.String("rules_check_interval", c.RulesCheckInterval.String()),
 		slog.String("rules_fallback", c.RulesFallback), slog.Float64("rules_rereview_rate", c.RereviewRate),
+		slog.String("payer_clients_file", c.PayerClientsFile), slog.String("payer_token_ttl", c.PayerTokenTTL.String()),
+		slog.Int("payer_rate_limit", c.PayerRateLimit), slog.String("payer_rate_window", c.PayerRateWindow.String()),
+		slog.String("payer_clock_skew", c.PayerClockSkew.String()),
 	}
 }
 
