@@ -667,7 +667,11 @@ func (m *manifests) checkServe(p *problems, d *appsv1.Deployment) (*serveConfig,
 	for k := range run {
 		if strings.HasPrefix(k, "UTILREVIEW_") && strings.HasSuffix(k, "_FILE") {
 			f := filepath.Join(dir, k)
-			if err := os.WriteFile(f, []byte(strings.Repeat("x", 32)+"\n"), 0o600); err != nil {
+			content := strings.Repeat("x", 32) + "\n"
+			if k == "UTILREVIEW_PAYER_CLIENTS_FILE" { // a registration file, not a secret string
+				content = payerClientsStandIn
+			}
+			if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
 				p.add("temp file: %v", err)
 			}
 			run[k] = f
@@ -1430,3 +1434,12 @@ func TestK8sStrictDecoding(t *testing.T) {
 		})
 	}
 }
+
+// payerClientsStandIn is a valid payer registration file (one external
+// issuer) standing in for the Secret's clients.yaml.
+const payerClientsStandIn = `issuers:
+  - issuer: https://idp.payer.example
+    jwks_url: https://idp.payer.example/jwks.json
+    audience: https://utilreview.hospital.example/payer/fhir
+    payer: {system: "http://hl7.org/fhir/sid/us-npi", value: "1234567893"}
+`
