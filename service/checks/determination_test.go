@@ -17,7 +17,7 @@ func detTask(id, check, code string, completed time.Time, edit func(t *facts.Tas
 		Identifiers: []facts.Identifier{{System: detSystem, Value: check + "-" + id}},
 		Codes:       []facts.Code{{System: "https://utilreview.dev/fhir/CodeSystem/check", Code: check}},
 		Focus:       "Encounter/d1", Encounter: "Encounter/d1",
-		Owner:       "Practitioner/nurse-1", Completed: completed,
+		Owner: "Practitioner/nurse-1", Completed: completed,
 		Determination: &facts.Determination{Code: code, Display: facts.X12ReviewActionCodes[code]},
 	}
 	if edit != nil {

@@ -31,15 +31,15 @@ const X12ReviewActionSystem = "https://codesystem.x12.org/005010/306"
 
 // Task output type codes (see above).
 const (
-	OutputDetermination        = "determination"
-	OutputAuthorizedPeriod     = "authorized-period"
-	OutputAuthorizedDays       = "authorized-days"
-	OutputDeterminationReason  = "determination-reason"
-	OutputDeterminationNote    = "determination-note"
-	OutputNextReview           = "next-review"
-	OutputAuthorizationNumber  = "authorization-number"
-	OutputAvoidableDays        = "avoidable-days"
-	OutputAvoidableDaysReason  = "avoidable-days-reason"
+	OutputDetermination       = "determination"
+	OutputAuthorizedPeriod    = "authorized-period"
+	OutputAuthorizedDays      = "authorized-days"
+	OutputDeterminationReason = "determination-reason"
+	OutputDeterminationNote   = "determination-note"
+	OutputNextReview          = "next-review"
+	OutputAuthorizationNumber = "authorization-number"
+	OutputAvoidableDays       = "avoidable-days"
+	OutputAvoidableDaysReason = "avoidable-days-reason"
 )
 
 // Determination is what a clinician decided, from a completed Task's outputs.
