@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/live"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
@@ -57,6 +58,10 @@ type serveConfig struct {
 	RulesFallback      string // "" (wait for Redis) or "embedded"
 	RereviewRate       float64
 	Publisher          string
+	// Determinations (service/determination): the clinical reviewers whose
+	// determinations are recorded, and the hospital as their requestor.
+	Reviewers *determination.Reviewers
+	Requestor fhir.Reference
 }
 
 const serveHint = `Run "utilreview serve --help" for the flags and the environment.`
@@ -138,7 +143,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	smartID := fs.String("smart-client-id", getenv("UTILREVIEW_SMART_CLIENT_ID"), "SMART Backend Services client_id")
 	smartKey := fs.String("smart-key-file", getenv("UTILREVIEW_SMART_KEY_FILE"), "PEM private key (RSA 2048+ for RS384, or P-384 for ES384) that signs the client assertion")
 	smartURL := fs.String("smart-token-url", getenv("UTILREVIEW_SMART_TOKEN_URL"), "the authorization server's token endpoint")
-	smartScopes := fs.String("smart-scopes", envOr(getenv, "UTILREVIEW_SMART_SCOPES", "system/*.rs system/Task.cu system/CommunicationRequest.cu system/Subscription.cud"), "space-separated scopes to request")
+	smartScopes := fs.String("smart-scopes", envOr(getenv, "UTILREVIEW_SMART_SCOPES", "system/*.rs system/Task.cu system/CommunicationRequest.cu system/Subscription.cud system/ClaimResponse.cu system/Claim.c"), "space-separated scopes to request")
 	maxConc := fs.Int("fhir-max-concurrency", intEnv("UTILREVIEW_FHIR_MAX_CONCURRENCY", fhir.DefaultMaxConcurrency), "bound on concurrent calls to the FHIR server")
 	dryRun := fs.Bool("dry-run", boolEnv("UTILREVIEW_DRY_RUN"), "compute and count the writes without making them (for go-live)")
 	shutdown := fs.Duration("shutdown-timeout", durEnv("UTILREVIEW_SHUTDOWN_TIMEOUT", 25*time.Second), "bound on graceful shutdown")
@@ -148,6 +153,9 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	rulesCheck := fs.Duration("rules-check-interval", durEnv("UTILREVIEW_RULES_CHECK_INTERVAL", 30*time.Second), "how often the current rules version is read from Redis (the fallback for a missed pub/sub message)")
 	rulesFallback := fs.String("rules-fallback", getenv("UTILREVIEW_RULES_FALLBACK"), "embedded: when Redis is unreachable at start, serve the replica's own rules (UTILREVIEW_RULES_DIR or the embedded defaults); default: wait for Redis, not ready")
 	rereview := fs.Float64("rules-rereview-rate", floatEnv(getenv, "UTILREVIEW_RULES_REREVIEW_RATE", 5, &problems), "patients per second queued for re-review after a rules version becomes current")
+	reviewers := fs.String("reviewers", getenv("UTILREVIEW_REVIEWERS"), "the clinical reviewers whose determinations are recorded, comma-separated: Practitioner/id, PractitionerRole/id, role:code or role:system|code; none: everyone's")
+	reviewersFile := fs.String("reviewers-file", getenv("UTILREVIEW_REVIEWERS_FILE"), "file of reviewers, one a line ('#' comments), added to --reviewers")
+	requestor := fs.String("requestor", getenv("UTILREVIEW_REQUESTOR"), "the hospital as the determinations' requestor when a stay names no serviceProvider: Organization/id[|display]")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
 		return nil, &exitError{code: 2, msg: err.Error()}
@@ -178,6 +186,22 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		problems = append(problems, err.Error())
+	}
+	entries := determination.SplitReviewers(*reviewers)
+	if *reviewersFile != "" {
+		more, err := determination.ReadReviewersFile(*reviewersFile)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("UTILREVIEW_REVIEWERS_FILE: cannot read %s", *reviewersFile))
+		}
+		entries = append(entries, more...)
+	}
+	if cfg.Reviewers, err = determination.ParseReviewers(entries); err != nil {
+		problems = append(problems, "UTILREVIEW_REVIEWERS: "+err.Error())
+	}
+	if *requestor != "" {
+		if cfg.Requestor, err = parseReference(*requestor, []string{"Organization"}); err != nil {
+			problems = append(problems, "UTILREVIEW_REQUESTOR: "+err.Error())
+		}
 	}
 	if cfg.WebhookSecret, err = secret(getenv, "UTILREVIEW_WEBHOOK_SECRET", *secretFile); err != nil {
 		problems = append(problems, err.Error())
@@ -318,6 +342,7 @@ func (c *serveConfig) logAttrs() []any {
 		slog.String("canonical_base", c.Base), slog.String("identifier_system", c.IdentifierSystem),
 		slog.Bool("include_moot", c.IncludeMoot), slog.String("rules_check_interval", c.RulesCheckInterval.String()),
 		slog.String("rules_fallback", c.RulesFallback), slog.Float64("rules_rereview_rate", c.RereviewRate),
+		slog.Int("reviewers", c.Reviewers.Len()), slog.String("requestor", c.Requestor.Reference),
 	}
 }
 
