@@ -317,7 +317,8 @@ func (r *Recorder) Plan(p *facts.Patient, existing *Existing) *Plan {
 			id := strings.TrimPrefix(prev.ref, "ClaimResponse/")
 			pl.Writes = append(pl.Writes, Write{
 				Type: "ClaimResponse", Method: http.MethodPut, URL: prev.ref, IfMatch: prev.version,
-				Body: withID(body, id),
+				FullURL: r.cfg.Base + "/" + prev.ref, // informative (as the worklist's updates); the request URL counts
+				Body:    withID(body, id),
 			})
 		}
 	}
