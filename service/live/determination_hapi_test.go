@@ -154,7 +154,7 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 	fhirtest.ValidateSchema(t, rawClaim)
 	fhirtest.Conform(t, rawClaim)
 	validate(t, s, "Claim", claim)
-	if v := s.c.Get("Task/" + ar["id"].(string)).MustStatus(t, http.StatusOK).Resource(t); asMap(v["meta"])["versionId"] != "2" {
+	if v := s.c.Get("Task/"+ar["id"].(string)).MustStatus(t, http.StatusOK).Resource(t); asMap(v["meta"])["versionId"] != "2" {
 		t.Errorf("the completed Task is at version %v, want 2 (the clinician's; utilreview never writes it)", asMap(v["meta"])["versionId"])
 	}
 
@@ -170,7 +170,7 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 	}
 
 	// The clinician changes the determination: a new version, the first in _history.
-	ar = s.c.Get("Task/" + ar["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
+	ar = s.c.Get("Task/"+ar["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
 	complete(ar, nurse, x12("A6"), out("authorized-period", map[string]any{"valuePeriod": map[string]any{"start": "2026-11-20", "end": "2026-11-22"}}),
 		out("avoidable-days", map[string]any{"valueInteger": 1}),
 		out("avoidable-days-reason", map[string]any{"valueCodeableConcept": map[string]any{"coding": []any{map[string]any{
@@ -207,7 +207,7 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 	if rt["status"] != "requested" && rt["status"] != "ready" {
 		t.Errorf("the reviewer Task is %v", rt["status"])
 	}
-	if v := s.c.Get("Task/" + an["id"].(string)).MustStatus(t, http.StatusOK).Resource(t); v["status"] != "completed" {
+	if v := s.c.Get("Task/"+an["id"].(string)).MustStatus(t, http.StatusOK).Resource(t); v["status"] != "completed" {
 		t.Errorf("the non-reviewer's Task is %v: completed is terminal, never reopened", v["status"])
 	}
 
