@@ -297,6 +297,12 @@ func (p *Processor) recordDeterminations(ctx context.Context, opt review.Options
 		Location: opt.Location, Rules: opt.Rules, Reviewers: p.cfg.Reviewers,
 	})
 	dp := rec.Plan(fp, rec.Index(pc.resources))
+	if n := dp.Outcomes[determination.OutcomeNoPayer] + dp.Outcomes[determination.OutcomeNoFocus]; n > 0 {
+		// R4 requires the ClaimResponse's insurer; a Task whose stay or
+		// claim is not in the record has nothing to answer.
+		p.cfg.Logger.WarnContext(ctx, "determinations not recorded", "patient", fp.Ref,
+			"no_payer", dp.Outcomes[determination.OutcomeNoPayer], "no_focus", dp.Outcomes[determination.OutcomeNoFocus])
+	}
 	if dp.Empty() {
 		return nil
 	}
