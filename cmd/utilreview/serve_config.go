@@ -17,7 +17,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/utilreview/utilreview/fhir"
-	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/live"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
@@ -58,9 +57,8 @@ type serveConfig struct {
 	RulesFallback      string // "" (wait for Redis) or "embedded"
 	RereviewRate       float64
 	Publisher          string
-	// Determinations (service/determination): the clinical reviewers whose
-	// determinations are recorded, and the hospital as their requestor.
-	Reviewers *determination.Reviewers
+	// Requestor is the hospital as the determinations' requestor
+	// (service/determination; the reviewers are engine settings).
 	Requestor fhir.Reference
 }
 
@@ -153,8 +151,6 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	rulesCheck := fs.Duration("rules-check-interval", durEnv("UTILREVIEW_RULES_CHECK_INTERVAL", 30*time.Second), "how often the current rules version is read from Redis (the fallback for a missed pub/sub message)")
 	rulesFallback := fs.String("rules-fallback", getenv("UTILREVIEW_RULES_FALLBACK"), "embedded: when Redis is unreachable at start, serve the replica's own rules (UTILREVIEW_RULES_DIR or the embedded defaults); default: wait for Redis, not ready")
 	rereview := fs.Float64("rules-rereview-rate", floatEnv(getenv, "UTILREVIEW_RULES_REREVIEW_RATE", 5, &problems), "patients per second queued for re-review after a rules version becomes current")
-	reviewers := fs.String("reviewers", getenv("UTILREVIEW_REVIEWERS"), "the clinical reviewers whose determinations are recorded, comma-separated: Practitioner/id, PractitionerRole/id, role:code or role:system|code; none: everyone's")
-	reviewersFile := fs.String("reviewers-file", getenv("UTILREVIEW_REVIEWERS_FILE"), "file of reviewers, one a line ('#' comments), added to --reviewers")
 	requestor := fs.String("requestor", getenv("UTILREVIEW_REQUESTOR"), "the hospital as the determinations' requestor when a stay names no serviceProvider: Organization/id[|display]")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
@@ -186,17 +182,6 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		problems = append(problems, err.Error())
-	}
-	entries := determination.SplitReviewers(*reviewers)
-	if *reviewersFile != "" {
-		more, err := determination.ReadReviewersFile(*reviewersFile)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("UTILREVIEW_REVIEWERS_FILE: cannot read %s", *reviewersFile))
-		}
-		entries = append(entries, more...)
-	}
-	if cfg.Reviewers, err = determination.ParseReviewers(entries); err != nil {
-		problems = append(problems, "UTILREVIEW_REVIEWERS: "+err.Error())
 	}
 	if *requestor != "" {
 		if cfg.Requestor, err = parseReference(*requestor, []string{"Organization"}); err != nil {
