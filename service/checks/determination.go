@@ -266,6 +266,11 @@ func (r *run) determinationBase(p *facts.Patient, t *facts.Task, value string) (
 	if f.FocusRef == "" {
 		return f, false
 	}
+	// A stay or claim outside the review window (Config.Since) is history:
+	// its Tasks are left alone, and no follow-up is raised for it.
+	if f.Claim != nil && r.before(claimThrough(f.Claim)) || f.Claim == nil && f.Encounter != nil && r.before(f.Encounter.End) {
+		return f, false
+	}
 	rs, _ := r.rules.For(payer, t.Completed)
 	if rs == nil {
 		return f, false

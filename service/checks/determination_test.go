@@ -150,6 +150,36 @@ func TestDeterminationFollowUps(t *testing.T) {
 	}
 }
 
+// TestDeterminationOutsideWindow: a stay that ended before the review
+// window (review --since, UTILREVIEW_REVIEW_WINDOW_DAYS) gets no follow-up.
+func TestDeterminationOutsideWindow(t *testing.T) {
+	reg, err := rules.LoadDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := enLoc(t)
+	at := time.Date(2026, 11, 25, 15, 0, 0, 0, loc)
+	for _, tt := range []struct {
+		since time.Time
+		want  int
+	}{{time.Time{}, 1}, {time.Date(2026, 11, 1, 0, 0, 0, 0, loc), 1}, {time.Date(2026, 12, 1, 0, 0, 0, 0, loc), 0}} {
+		e := enStay(t, "d1", "IMP 2026-11-20T10:00 2026-11-24T10:00")
+		e.Payer = &facts.Payer{Name: "medicare"}
+		p := enPatient(e)
+		p.Tasks = []*facts.Task{detTask("t1", CheckAdmissionReview, "A4", at, nil)}
+		eng := NewEngine(Config{Location: loc, IdentifierSystem: detSystem, Since: tt.since}, reg)
+		n := 0
+		for _, f := range eng.Review(p, time.Date(2026, 12, 5, 12, 0, 0, 0, loc)) {
+			if f.Check == CheckDeterminationPended {
+				n++
+			}
+		}
+		if n != tt.want {
+			t.Errorf("since %s: %d pended follow-ups, want %d", tt.since, n, tt.want)
+		}
+	}
+}
+
 func checksOf(fs []Finding) []string {
 	var out []string
 	for _, f := range fs {
