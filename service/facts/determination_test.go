@@ -30,7 +30,6 @@ func taskJSON(extra string) string {
 		"for":{"reference":"Patient/p1"}` + extra + `}`
 }
 
-
 func out(code, value string) string {
 	return `{"type":{"coding":[{"code":"` + code + `"}]},` + value + `}`
 }
@@ -74,7 +73,7 @@ func TestTaskDetermination(t *testing.T) {
 	}
 	// No determination: not completed, no X12 306 coding, a code outside A1-A6.
 	for name, raw := range map[string]string{
-		"in progress": `{"resourceType":"Task","id":"t1","status":"in-progress","intent":"order","for":{"reference":"Patient/p1"},"output":[` + x12 + `]}`,
+		"in progress":  `{"resourceType":"Task","id":"t1","status":"in-progress","intent":"order","for":{"reference":"Patient/p1"},"output":[` + x12 + `]}`,
 		"other system": taskJSON(`,"output":[` + out("determination", `"valueCodeableConcept":{"coding":[{"system":"urn:other","code":"A1"}]}`) + `]`),
 		"A5":           taskJSON(`,"output":[` + out("determination", `"valueCodeableConcept":{"coding":[{"system":"https://codesystem.x12.org/005010/306","code":"A5"}]}`) + `]`),
 	} {
