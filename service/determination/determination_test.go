@@ -302,6 +302,60 @@ func TestOptionalOutputs(t *testing.T) {
 	}
 }
 
+// TestInsurerIdentifier: the ClaimResponse's insurer names the payer by its
+// Organization reference when the record has one, and by identifier
+// whenever one is known: the Organization's own that the payer's rule set
+// matches on, else its first, else the rule set's (the payer API's
+// contract).
+func TestInsurerIdentifier(t *testing.T) {
+	tests := []struct {
+		name, org, coverage string
+		ref, system, value  string
+	}{
+		{"the matched one of several", `{"resourceType":"Organization","id":"payer","identifier":[{"system":"urn:other","value":"9"},{"system":"http://example.org/fhir/sid/payer-id","value":"EXMCD01"}],"name":"Example State Medicaid"}`, "",
+			"Organization/payer", "http://example.org/fhir/sid/payer-id", "EXMCD01"},
+		{"the Organization's own, matched by name", `{"resourceType":"Organization","id":"payer","identifier":[{"system":"urn:other","value":"9"}],"name":"Example State Medicaid"}`, "",
+			"Organization/payer", "urn:other", "9"},
+		{"the rule set's, the Organization having none", `{"resourceType":"Organization","id":"payer","name":"Example State Medicaid"}`, "",
+			"Organization/payer", "http://example.org/fhir/sid/payer-id", "EXMCD01"},
+		{"no Organization, no identifier: the name", "", `{"resourceType":"Coverage","id":"cov","status":"active","beneficiary":{"reference":"Patient/p1"},"payor":[{"display":"medicare"}]}`,
+			"", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := record(x12("A1"), func(m map[string]string) {
+				if tt.org == "" {
+					delete(m, "Organization")
+				} else {
+					m["Organization"] = tt.org
+				}
+				if tt.coverage != "" {
+					m["Coverage"] = tt.coverage
+				}
+			})
+			p, res := patientOf(t, m)
+			_, by := writesOf(t, recorder(t), p, res)
+			if len(by["ClaimResponse"]) != 1 {
+				t.Fatalf("no ClaimResponse")
+			}
+			ins, _ := decode(t, by["ClaimResponse"][0].Body)["insurer"].(map[string]any)
+			if ins["reference"] != nilIfEmpty(tt.ref) || at(ins, "identifier.system") != nilIfEmpty(tt.system) || at(ins, "identifier.value") != nilIfEmpty(tt.value) {
+				t.Errorf("insurer %v, want reference %q identifier %s|%s", ins, tt.ref, tt.system, tt.value)
+			}
+			if ins["display"] == nil {
+				t.Errorf("insurer %v names no payer", ins)
+			}
+		})
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 // TestReplayAndChange: the ClaimResponse on the server is not written
 // again; a changed determination is a new version with If-Match.
 func TestReplayAndChange(t *testing.T) {

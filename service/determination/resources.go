@@ -138,21 +138,45 @@ func (r *Recorder) dateTime(t time.Time) string {
 // set's), with its name.
 func (r *Recorder) insurer(py *facts.Payer, at time.Time) reference {
 	ref := reference{Reference: py.OrganizationRef, Display: py.Label()}
-	for _, id := range py.Identifiers {
-		if id.System != "" && id.Value != "" {
-			ref.Identifier = &identifier{System: id.System, Value: id.Value}
-			break
-		}
-	}
-	if ref.Identifier == nil && r.cfg.Rules != nil {
+	// The identifier: the payer's own that its rule set matches on, else
+	// the payer's first, else the rule set's first match identifier.
+	var matchIDs []identifier
+	if r.cfg.Rules != nil {
 		if rs, ok := r.cfg.Rules.For(py, at); ok && rs != nil {
 			for _, id := range rs.Match.Identifiers {
 				if id.System != "" && id.Value != "" {
-					ref.Identifier = &identifier{System: id.System, Value: id.Value}
-					break
+					matchIDs = append(matchIDs, identifier{System: id.System, Value: id.Value})
 				}
 			}
 		}
+	}
+	for _, id := range py.Identifiers {
+		if id.System == "" || id.Value == "" {
+			continue
+		}
+		own := identifier{System: id.System, Value: id.Value}
+		for _, m := range matchIDs {
+			if m == own {
+				ref.Identifier = &own
+			}
+		}
+		if ref.Identifier == nil && len(matchIDs) == 0 {
+			ref.Identifier = &own
+		}
+		if ref.Identifier != nil {
+			break
+		}
+	}
+	if ref.Identifier == nil {
+		for _, id := range py.Identifiers {
+			if id.System != "" && id.Value != "" {
+				ref.Identifier = &identifier{System: id.System, Value: id.Value}
+				break
+			}
+		}
+	}
+	if ref.Identifier == nil && len(matchIDs) > 0 {
+		ref.Identifier = &matchIDs[0]
 	}
 	if ref.Reference != "" && ref.Display == py.OrganizationRef {
 		ref.Display = ""

@@ -231,11 +231,15 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 	if due := asMap(asMap(notice["restriction"])["period"])["end"]; !strings.HasPrefix(due.(string), "2026-11-24T23:59:59") {
 		t.Errorf("notice Task due %v, want the end of 2026-11-24", due)
 	}
-	// Converged: replays create nothing more.
+	// Converged: replays create nothing more, and the changed determination
+	// stays at its second version through every later review.
 	before := len(s.tasksOn(encRef))
 	review()
 	if after := len(s.tasksOn(encRef)); after != before {
 		t.Errorf("a replay changed the Tasks from %d to %d", before, after)
+	}
+	if crs := responses(ar); len(crs) != 1 || asMap(crs[0]["meta"])["versionId"] != "2" {
+		t.Errorf("the A6 ClaimResponse: %d, version %v after later reviews; want 1 at version 2", len(crs), asMap(crs[0]["meta"])["versionId"])
 	}
 }
 
