@@ -245,14 +245,14 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 	// The reviewer changes the A3 to A1 (after a peer-to-peer, say): the
 	// ClaimResponse gets its second version and the appeal and notice
 	// Tasks, untouched, no longer hold: cancelled.
-	rt = s.c.Get("Task/" + rt["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
+	rt = s.c.Get("Task/"+rt["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)
 	complete(rt, nurse, x12("A1"))
 	review()
 	if crs := responses(rt); len(crs) != 1 || asMap(crs[0]["meta"])["versionId"] != "2" {
 		t.Errorf("after A3 -> A1: %d ClaimResponses, version %v; want 1 at version 2", len(crs), asMap(crs[0]["meta"])["versionId"])
 	}
 	for _, tk := range []map[string]any{appeal, notice} {
-		if v := s.c.Get("Task/" + tk["id"].(string)).MustStatus(t, http.StatusOK).Resource(t); v["status"] != "cancelled" {
+		if v := s.c.Get("Task/"+tk["id"].(string)).MustStatus(t, http.StatusOK).Resource(t); v["status"] != "cancelled" {
 			t.Errorf("%s Task is %v after the A3 became A1, want cancelled", taskCheck(v), v["status"])
 		}
 	}
