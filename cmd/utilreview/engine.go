@@ -9,6 +9,7 @@ import (
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
+	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/review"
 	"github.com/utilreview/utilreview/service/rules"
 	"github.com/utilreview/utilreview/service/worklist"
@@ -32,12 +33,16 @@ type engineConfig struct {
 	// IncludeMoot raises findings past their check's actionable horizon too
 	// (business status missed); see review.Options.IncludeMoot.
 	IncludeMoot bool
+	// Reviewers are the clinical reviewers whose determinations count
+	// (service/determination); empty: everyone's.
+	Reviewers *determination.Reviewers
 }
 
 // engineFlags are the engine flags registered on a FlagSet, resolved after
 // parsing.
 type engineFlags struct {
 	tz, rulesDir, base, idSystem, sender *string
+	reviewers, reviewersFile             *string
 	stale                                *int
 	includeMoot                          *bool
 	owners                               ownerFlag
@@ -70,6 +75,8 @@ func addEngineFlags(fs *flag.FlagSet, getenv func(string) string) (*engineFlags,
 		}
 		includeMoot = b
 	}
+	e.reviewers = fs.String("reviewers", getenv("UTILREVIEW_REVIEWERS"), "the clinical reviewers whose determinations are recorded, comma-separated: Practitioner/id, PractitionerRole/id, role:code or role:system|code; none: everyone's")
+	e.reviewersFile = fs.String("reviewers-file", getenv("UTILREVIEW_REVIEWERS_FILE"), "file of reviewers, one a line ('#' comments), added to --reviewers")
 	e.includeMoot = fs.Bool("include-moot", includeMoot, "also raise findings past their check's actionable horizon (moot: business status missed); otherwise they are only counted as missed")
 	return e, nil
 }
@@ -91,6 +98,17 @@ func (e *engineFlags) resolve() (engineConfig, error) {
 		if cfg.Sender, err = parseReference(*e.sender, senderTypes); err != nil {
 			return cfg, fmt.Errorf("--sender: %v", err)
 		}
+	}
+	entries := determination.SplitReviewers(*e.reviewers)
+	if *e.reviewersFile != "" {
+		more, err := determination.ReadReviewersFile(*e.reviewersFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--reviewers-file: cannot read %s", *e.reviewersFile)
+		}
+		entries = append(entries, more...)
+	}
+	if cfg.Reviewers, err = determination.ParseReviewers(entries); err != nil {
+		return cfg, fmt.Errorf("--reviewers: %v", err)
 	}
 	if cfg.TZ, err = time.LoadLocation(*e.tz); err != nil {
 		return cfg, fmt.Errorf("--tz %q: not an IANA time zone name", *e.tz)
@@ -119,7 +137,7 @@ func (c engineConfig) optionsFor(reg *rules.Registry) review.Options {
 		Owners:           c.Owners,
 		Sender:           c.Sender,
 	})
-	return review.Options{
+	opt := review.Options{
 		Location: c.TZ,
 		Rules:    reg,
 		Checks: checks.Config{
@@ -130,6 +148,10 @@ func (c engineConfig) optionsFor(reg *rules.Registry) review.Options {
 		Writer:      writer,
 		IncludeMoot: c.IncludeMoot,
 	}
+	if !c.Reviewers.Empty() {
+		opt.Checks.Reviewer = c.Reviewers.Determines
+	}
+	return opt
 }
 
 // literalRefs are the configured owner and sender references that name a

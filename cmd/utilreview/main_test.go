@@ -171,8 +171,10 @@ func TestReviewFHIRBundleToFile(t *testing.T) {
 			t.Errorf("%s entry: request %+v, want a conditional POST on the identifier", e.Resource.ResourceType, e.Request)
 		}
 	}
-	if kinds["Task"] == 0 || kinds["CommunicationRequest"] == 0 || kinds["CodeSystem"] != 4 {
-		t.Errorf("entries per type %v, want Tasks, CommunicationRequests and the 4 CodeSystems", kinds)
+	if kinds["Task"] == 0 || kinds["CommunicationRequest"] == 0 || kinds["CodeSystem"] != 5 {
+		// 5: check, evidence-type, business-status, communication-category
+		// and (with determinations, issue 9) avoidable-days-reason.
+		t.Errorf("entries per type %v, want Tasks, CommunicationRequests and the 5 CodeSystems", kinds)
 	}
 }
 

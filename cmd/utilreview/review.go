@@ -61,6 +61,8 @@ Environment (a flag given on the command line wins over its variable):
   UTILREVIEW_IDENTIFIER_SYSTEM        --identifier-system
   UTILREVIEW_STALE_DAYS               --stale-days
   UTILREVIEW_INCLUDE_MOOT             --include-moot
+  UTILREVIEW_REVIEWERS                --reviewers
+  UTILREVIEW_REVIEWERS_FILE           --reviewers-file
   UTILREVIEW_SENDER                   --sender
   UTILREVIEW_OWNER_UR_TEAM            --owner ur-team=...
   UTILREVIEW_OWNER_PHYSICIAN_ADVISOR  --owner physician-advisor=...

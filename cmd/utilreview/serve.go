@@ -130,7 +130,11 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	if err != nil {
 		return fail("fhir client", err)
 	}
-	if err := checkReferences(ctx, client, cfg.literalRefs()); err != nil {
+	refs := cfg.literalRefs()
+	if cfg.Requestor.Reference != "" {
+		refs = append(refs, cfg.Requestor.Reference)
+	}
+	if err := checkReferences(ctx, client, refs); err != nil {
 		return fail("owner and sender references", err)
 	}
 
@@ -184,7 +188,11 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	proc, err := live.New(live.Config{
 		Review: opt, Versions: served.options, Now: clock, WindowDays: cfg.WindowDays, DryRun: cfg.DryRun,
 		OwnWrites: q, Logger: log, Metrics: metrics, Tracer: tracer,
+		Reviewers: cfg.Reviewers, Requestor: cfg.Requestor,
 	}, client, wake)
+	if cfg.Reviewers.Empty() {
+		log.Warn("no clinical reviewers configured (UTILREVIEW_REVIEWERS): every determination on a completed Task is recorded")
+	}
 	if err != nil {
 		return fail("processor", err)
 	}

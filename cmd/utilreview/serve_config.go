@@ -66,6 +66,9 @@ type serveConfig struct {
 	PayerRateLimit   int
 	PayerRateWindow  time.Duration
 	PayerClockSkew   time.Duration
+	// Requestor is the hospital as the determinations' requestor
+	// (service/determination; the reviewers are engine settings).
+	Requestor fhir.Reference
 }
 
 const serveHint = `Run "utilreview serve --help" for the flags and the environment.`
@@ -147,7 +150,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	smartID := fs.String("smart-client-id", getenv("UTILREVIEW_SMART_CLIENT_ID"), "SMART Backend Services client_id")
 	smartKey := fs.String("smart-key-file", getenv("UTILREVIEW_SMART_KEY_FILE"), "PEM private key (RSA 2048+ for RS384, or P-384 for ES384) that signs the client assertion")
 	smartURL := fs.String("smart-token-url", getenv("UTILREVIEW_SMART_TOKEN_URL"), "the authorization server's token endpoint")
-	smartScopes := fs.String("smart-scopes", envOr(getenv, "UTILREVIEW_SMART_SCOPES", "system/*.rs system/Task.cu system/CommunicationRequest.cu system/Subscription.cud"), "space-separated scopes to request")
+	smartScopes := fs.String("smart-scopes", envOr(getenv, "UTILREVIEW_SMART_SCOPES", "system/*.rs system/Task.cu system/CommunicationRequest.cu system/Subscription.cud system/ClaimResponse.cu system/Claim.c"), "space-separated scopes to request")
 	maxConc := fs.Int("fhir-max-concurrency", intEnv("UTILREVIEW_FHIR_MAX_CONCURRENCY", fhir.DefaultMaxConcurrency), "bound on concurrent calls to the FHIR server")
 	dryRun := fs.Bool("dry-run", boolEnv("UTILREVIEW_DRY_RUN"), "compute and count the writes without making them (for go-live)")
 	shutdown := fs.Duration("shutdown-timeout", durEnv("UTILREVIEW_SHUTDOWN_TIMEOUT", 25*time.Second), "bound on graceful shutdown")
@@ -162,6 +165,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	payerRate := fs.Int("payer-rate-limit", intEnv("UTILREVIEW_PAYER_RATE_LIMIT", payerauth.DefaultRateLimit), "requests per --payer-rate-window each payer client may make (across replicas)")
 	payerWindow := fs.Duration("payer-rate-window", durEnv("UTILREVIEW_PAYER_RATE_WINDOW", payerauth.DefaultRateWindow), "the payer rate limit's window")
 	payerSkew := fs.Duration("payer-clock-skew", durEnv("UTILREVIEW_PAYER_CLOCK_SKEW", payerauth.DefaultClockSkew), "leeway on exp, nbf and iat of payer tokens and assertions")
+	requestor := fs.String("requestor", getenv("UTILREVIEW_REQUESTOR"), "the hospital as the determinations' requestor when a stay names no serviceProvider: Organization/id[|display]")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
 		return nil, &exitError{code: 2, msg: err.Error()}
@@ -199,6 +203,11 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		problems = append(problems, err.Error())
+	}
+	if *requestor != "" {
+		if cfg.Requestor, err = parseReference(*requestor, []string{"Organization"}); err != nil {
+			problems = append(problems, "UTILREVIEW_REQUESTOR: "+err.Error())
+		}
 	}
 	if cfg.WebhookSecret, err = secret(getenv, "UTILREVIEW_WEBHOOK_SECRET", *secretFile); err != nil {
 		problems = append(problems, err.Error())
@@ -359,6 +368,7 @@ func (c *serveConfig) logAttrs() []any {
 		slog.String("payer_clients_file", c.PayerClientsFile), slog.String("payer_token_ttl", c.PayerTokenTTL.String()),
 		slog.Int("payer_rate_limit", c.PayerRateLimit), slog.String("payer_rate_window", c.PayerRateWindow.String()),
 		slog.String("payer_clock_skew", c.PayerClockSkew.String()),
+		slog.Int("reviewers", c.Reviewers.Len()), slog.String("requestor", c.Requestor.Reference),
 	}
 }
 

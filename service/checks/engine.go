@@ -41,6 +41,11 @@ type Config struct {
 	// IdentifierSystem is the system of utilreview's Task identifiers: Tasks
 	// in the input with an identifier in it were written by utilreview.
 	IdentifierSystem string
+	// Reviewer, when set, tells whether a completed Task's determination
+	// was made by a clinical reviewer; one that was not is not recorded
+	// and a reviewer is asked to determine (determination-reviewer). Nil:
+	// every determination counts.
+	Reviewer func(t *facts.Task) bool
 }
 
 // DefaultStaleAfterDays is the default of Config.StaleAfterDays.
@@ -112,6 +117,10 @@ func (e *Engine) Review(p *facts.Patient, asOf time.Time) []Finding {
 		r.settle(fs)
 		out = append(out, fs...)
 	}
+	if fs := r.determinations(p); len(fs) > 0 {
+		r.settle(fs)
+		out = append(out, fs...)
+	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
 	return out
 }
@@ -165,6 +174,7 @@ func Definitions() []Definition {
 	defs = append(defs, encounterDefinitions...)
 	defs = append(defs, claimDefinitions...)
 	defs = append(defs, payerDefinitions...)
+	defs = append(defs, determinationDefinitions...)
 	for i := range defs {
 		defs[i].Horizon = horizonDoc(defs[i].ID)
 	}

@@ -94,6 +94,8 @@ func TestFindingsFollowDefinitions(t *testing.T) {
 	hr.raised = map[*facts.Encounter][]Finding{stay: {{Check: CheckTwoMidnight, Encounter: stay}}}
 	got = append(got, hr.claim(clPatient([]*facts.Encounter{stay}, held), held)...)
 
+	got = append(got, determinationDefinitionFindings(t)...)
+
 	reached := map[string]bool{}
 	for _, f := range got {
 		d, ok := defs[f.Check]

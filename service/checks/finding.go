@@ -137,7 +137,7 @@ type Concept struct {
 func EvidenceTypes() []Concept {
 	out := make([]Concept, 0, len(encounterEvidenceTypes)+len(claimEvidenceTypes)+len(horizonEvidenceTypes))
 	out = append(out, encounterEvidenceTypes...)
-	for _, list := range [][]Concept{claimEvidenceTypes, payerEvidenceTypes, horizonEvidenceTypes} {
+	for _, list := range [][]Concept{claimEvidenceTypes, payerEvidenceTypes, horizonEvidenceTypes, determinationEvidenceTypes} {
 		for _, c := range list {
 			if !hasConcept(out, c.Code) {
 				out = append(out, c)

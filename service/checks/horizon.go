@@ -61,6 +61,9 @@ const (
 	horizonClaim
 	// horizonTimelyFiling: timelyFilingGraceDays after the filing deadline.
 	horizonTimelyFiling
+	// horizonOwn: the horizon the check set on the finding (a deadline of
+	// its own, such as the appeal window's end).
+	horizonOwn
 )
 
 type horizonRule struct {
@@ -137,6 +140,13 @@ var horizons = map[string]horizonRule{
 		"find proof of timely filing or to claim an exception (42 CFR 424.44(b)); later the claim cannot be billed " +
 		"and is history, not work. (Accepted claims are not raised at all.)"},
 	CheckClaimBeforeDetermination: {horizonClaim, claimHorizonDoc + " A claim the payer has decided can no longer be held."},
+	CheckDeterminationReviewer: {horizonNone, "None: a determination that was never validly made can be made as long " +
+		"as the Task it answers matters; the reviewer closes this Task."},
+	CheckDeterminationAppeal: {horizonOwn, "The end of the appeal window (checks.determination.appeal_days after the " +
+		"determination; the peer-to-peer window's end when no appeal window is tracked): afterwards the determination stands."},
+	CheckDeterminationNotice: {horizonNone, "None: a late written notice of an adverse decision is still owed to the " +
+		"patient, and its lateness is a compliance event to document."},
+	CheckDeterminationPended: {horizonNone, "None: a pended determination is open until a determination is made."},
 	CheckPaymentWindow: {horizonClaim, "For the outpatient claim, " + claimHorizonDoc + " Services paid separately " +
 		"after that are an overpayment for the refund process (42 CFR 401.305)."},
 }
@@ -254,6 +264,8 @@ func (r *run) horizon(f *Finding, stays *map[*facts.Encounter]*stay) time.Time {
 		return endOfDay(r.filingEnd(claimThroughOrCreated(f.Claim), f.RuleSet), timelyFilingGraceDays, r.loc)
 	case horizonNone:
 		return time.Time{}
+	case horizonOwn:
+		return f.Horizon
 	}
 	if f.Encounter == nil {
 		return time.Time{}

@@ -61,6 +61,8 @@ type builder struct {
 	// resources of each type, in input order
 	patientRes, encounterRes, claimRes, coverageRes, eobRes, responseRes []*fhir.Resource
 	conditionRes, procedureRes, accountRes, taskRes, commRes             []*fhir.Resource
+	// Provenances, read only for the agents of the Tasks they target
+	provenanceRes []*fhir.Resource
 
 	// position of each top-level resource in the input, for input ordering
 	pos map[*fhir.Resource]int
@@ -146,8 +148,9 @@ func Build(resources []*fhir.Resource, opts Options) *Set {
 			b.finishEncounter(r, e)
 		}
 	}
+	agents := b.provenanceAgents()
 	for _, r := range b.taskRes {
-		b.addTask(r)
+		b.addTask(r, agents)
 	}
 	for _, r := range b.commRes {
 		b.addCommunication(r)
@@ -164,6 +167,12 @@ func (b *builder) sortInput(resources []*fhir.Resource) {
 			continue
 		}
 		b.set.Read[r.Type]++
+		if r.Type == "Provenance" && r.Container() == nil {
+			// Read only for who determined a Task (agent); a change to a
+			// Provenance alone is not followed.
+			b.provenanceRes = append(b.provenanceRes, r)
+			continue
+		}
 		if !readType(r.Type) {
 			b.set.Skipped[r.Type]++
 			continue
@@ -540,6 +549,10 @@ func (b *builder) indexLinks() {
 // markAccepted sets Claim.Accepted (and AcceptedAt) from ClaimResponses
 // and ExplanationOfBenefits whose outcome is complete or partial. As of a
 // past instant, those created later did not exist yet: they are left out.
+// A ClaimResponse whose use is preauthorization or predetermination answers
+// a request for authorization (a payer's, or the hospital UR team's own
+// determination that utilreview records, Da Vinci PAS-shaped): it decides
+// no claim for payment, even when its request names one.
 func (b *builder) markAccepted() {
 	accept := func(r *fhir.Resource, ref *fm.Reference, created string, outcome fm.ClaimProcessingCodes) {
 		at, later := b.createdLater(created)
@@ -548,6 +561,9 @@ func (b *builder) markAccepted() {
 			return
 		}
 		if !acceptedOutcome(outcome) {
+			return
+		}
+		if cr, ok := r.Value.(*fm.ClaimResponse); ok && cr.Use != fm.UseClaim {
 			return
 		}
 		if cl := b.resolveType(ref, r, "Claim"); cl != nil {

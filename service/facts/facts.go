@@ -268,6 +268,21 @@ type Task struct {
 	// elements utilreview owns and keeps the rest (a clinician's notes,
 	// owner, output) as they are.
 	Raw []byte
+	// Owner is Task.owner as a reference ("Type/id" when it names one),
+	// OwnerDisplay its display: who holds the Task (at completion, for a
+	// completed one).
+	Owner        string
+	OwnerDisplay string
+	// Completed is when the Task was last worked: executionPeriod.end, else
+	// lastModified, else meta.lastUpdated (the completion time of a
+	// completed Task); zero when none is written.
+	Completed time.Time
+	// Determination is the determination a clinician recorded on a
+	// completed Task (see determination.go); nil when none.
+	Determination *Determination
+	// Agents are the agents of Provenances that target the Task's current
+	// version (or the Task without a version).
+	Agents []Agent
 }
 
 // TaskState is where a Task stands for utilreview: the one classification

@@ -36,7 +36,7 @@ func (b *builder) ownerPatient(r *fhir.Resource, patient *fm.Reference, others .
 
 // addTask records a Task already present: a finding it answers is not
 // raised again.
-func (b *builder) addTask(r *fhir.Resource) {
+func (b *builder) addTask(r *fhir.Resource, agents map[string][]Agent) {
 	tr := r.Value.(*fm.Task)
 	p := b.ownerPatient(r, tr.For, tr.Encounter, tr.Focus)
 	if p == nil {
@@ -65,6 +65,8 @@ func (b *builder) addTask(r *fhir.Resource) {
 		}
 	}
 	t.Raw = r.Raw
+	b.taskWork(r, t)
+	attachProvenance(t, agents)
 	p.Tasks = append(p.Tasks, t)
 }
 

@@ -43,7 +43,8 @@ func contextSearches(patient, system string) []string {
 		q("Condition", "subject"),
 		q("Procedure", "subject"),
 		q("Account", "subject"),
-		q("Task", "patient"),
+		// Provenances of the Tasks name who determined a completed one.
+		q("Task", "patient", "_revinclude", "Provenance:target"),
 		q("Communication", "subject"),
 		q("CommunicationRequest", "subject", "identifier", system+"|"),
 	}

@@ -26,6 +26,8 @@ import (
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/checks"
+	"github.com/utilreview/utilreview/service/determination"
+	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/queue"
 	"github.com/utilreview/utilreview/service/review"
 	"github.com/utilreview/utilreview/service/worklist"
@@ -78,6 +80,12 @@ type Config struct {
 	// OwnWrites, when set, gets the versions each successful plan
 	// transaction wrote.
 	OwnWrites OwnWrites
+	// Reviewers are the clinical reviewers whose determinations are
+	// recorded (service/determination); nil or empty: everyone's.
+	Reviewers *determination.Reviewers
+	// Requestor is the hospital, the determinations' requestor when a stay
+	// names no serviceProvider; default a display.
+	Requestor fhir.Reference
 	Logger    *slog.Logger
 	Metrics   *Metrics
 	Tracer    trace.Tracer
@@ -118,6 +126,9 @@ func New(cfg Config, c FHIR, sched Scheduler) (*Processor, error) {
 		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	cfg.Review.Checks.IdentifierSystem = cfg.Review.Writer.IdentifierSystem()
+	if cfg.Review.Checks.Reviewer == nil && !cfg.Reviewers.Empty() {
+		cfg.Review.Checks.Reviewer = cfg.Reviewers.Determines
+	}
 	return &Processor{cfg: cfg, fhir: c, sched: sched, system: cfg.Review.Writer.IdentifierSystem()}, nil
 }
 
@@ -237,6 +248,9 @@ func (p *Processor) reviewOnce(ctx context.Context, patient string) (*Outcome, e
 		}
 		p.recordOwnWrites(ctx, bundle, resp)
 	}
+	if err := p.recordDeterminations(ctx, opt, fp, pc, res.Plan); err != nil {
+		return nil, err
+	}
 	if p.sched != nil && !out.Wake.IsZero() {
 		if err := p.sched.Schedule(ctx, patient, out.Wake); err != nil {
 			return nil, err
@@ -260,7 +274,53 @@ func (p *Processor) options() review.Options {
 		opt.Location = p.cfg.Review.Location
 	}
 	opt.Checks.IdentifierSystem = opt.Writer.IdentifierSystem()
+	if opt.Checks.Reviewer == nil && !p.cfg.Reviewers.Empty() {
+		opt.Checks.Reviewer = p.cfg.Reviewers.Determines
+	}
 	return opt
+}
+
+// recordDeterminations writes the clinicians' determinations as
+// ClaimResponses (service/determination), in their own transaction after
+// the worklist's: conditional creates, and If-Match updates for a changed
+// determination (a 409 re-reads and plans again, as for Tasks).
+func (p *Processor) recordDeterminations(ctx context.Context, opt review.Options, fp *facts.Patient, pc *patientContext, plan *worklist.Plan) error {
+	if plan != nil {
+		for _, c := range plan.Changes {
+			if c.Action == worklist.ActionCreate && c.Check == checks.CheckDeterminationReviewer {
+				p.cfg.Metrics.determination("not-reviewer", 1, p.cfg.DryRun)
+			}
+		}
+	}
+	rec := determination.New(determination.Config{
+		Base: opt.Writer.Base(), FindingSystem: opt.Writer.IdentifierSystem(), Requestor: p.cfg.Requestor,
+		Location: opt.Location, Rules: opt.Rules, Reviewers: p.cfg.Reviewers,
+	})
+	dp := rec.Plan(fp, rec.Index(pc.resources))
+	if n := dp.Outcomes[determination.OutcomeNoPayer] + dp.Outcomes[determination.OutcomeNoFocus]; n > 0 {
+		// R4 requires the ClaimResponse's insurer; a Task whose stay or
+		// claim is not in the record has nothing to answer.
+		p.cfg.Logger.WarnContext(ctx, "determinations not recorded", "patient", fp.Ref,
+			"no_payer", dp.Outcomes[determination.OutcomeNoPayer], "no_focus", dp.Outcomes[determination.OutcomeNoFocus])
+	}
+	if dp.Empty() {
+		return nil
+	}
+	p.cfg.Metrics.determination("recorded", dp.Outcomes[determination.OutcomeCreate], p.cfg.DryRun)
+	p.cfg.Metrics.determination("changed", dp.Outcomes[determination.OutcomeUpdate], p.cfg.DryRun)
+	p.cfg.Logger.InfoContext(ctx, "determinations", "patient", fp.Ref,
+		"create", dp.Outcomes[determination.OutcomeCreate], "update", dp.Outcomes[determination.OutcomeUpdate],
+		"writes", len(dp.Writes), "dry_run", p.cfg.DryRun)
+	if p.cfg.DryRun {
+		return nil
+	}
+	bundle := dp.Bundle()
+	resp, err := p.fhir.Transaction(ctx, bundle)
+	if err != nil {
+		return err
+	}
+	p.recordOwnWrites(ctx, bundle, resp)
+	return nil
 }
 
 func refType(ref string) string {

@@ -19,6 +19,7 @@ type Metrics struct {
 	catchUps     *prometheus.CounterVec
 	catchUpFound *prometheus.CounterVec
 	deletes      *prometheus.CounterVec
+	determined   *prometheus.CounterVec
 }
 
 // NewMetrics registers processing's metrics on reg.
@@ -49,9 +50,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "utilreview_catchup_deletes_total",
 			Help: "Deletes the catch-up found in the types' _history, by type and outcome: enqueued (the patient of the version before), unfiltered (the subscription filter has parameters that cannot be checked on a deleted resource: left to the send-delete notification).",
 		}, []string{"type", "outcome"}),
+		determined: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "utilreview_determinations_total",
+			Help: "Clinicians' determinations by outcome: recorded (a new ClaimResponse), changed (a new version of it), not-reviewer (completed by someone outside the clinical reviewers: not recorded, a reviewer is asked; counted once, when that Task is created); dry_run says whether the writes were only computed.",
+		}, []string{"outcome", "dry_run"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.reviews, m.failures, m.conflicts, m.findings, m.writes, m.customErrors, m.catchUps, m.catchUpFound, m.deletes)
+		reg.MustRegister(m.reviews, m.failures, m.conflicts, m.findings, m.writes, m.customErrors, m.catchUps, m.catchUpFound, m.deletes, m.determined)
 	}
 	return m
 }
@@ -111,5 +116,15 @@ func (m *Metrics) found(typ string, n int) {
 func (m *Metrics) deleteFound(typ, outcome string) {
 	if m != nil {
 		m.deletes.WithLabelValues(typ, outcome).Inc()
+	}
+}
+
+func (m *Metrics) determination(outcome string, n int, dryRun bool) {
+	if m != nil && n > 0 {
+		d := "false"
+		if dryRun {
+			d = "true"
+		}
+		m.determined.WithLabelValues(outcome, d).Add(float64(n))
 	}
 }

@@ -197,6 +197,79 @@ type Checks struct {
 	TimelyFiling             TimelyFiling          `json:"timely_filing" yaml:"timely_filing"`
 	ClaimBeforeDetermination Switch                `json:"claim_before_determination" yaml:"claim_before_determination"`
 	PaymentWindow            PaymentWindow         `json:"payment_window" yaml:"payment_window"`
+	// Determination: the deadlines that run from a clinician's
+	// determination (follow-up Tasks); its fields have defaults.
+	Determination Determination `json:"determination" yaml:"determination"`
+}
+
+// Determination holds the deadlines that run from a UR clinician's
+// determination recorded on a completed Task. Each nil field takes its
+// documented default; there is no switch: the follow-ups always apply.
+type Determination struct {
+	// AppealDays: calendar days after a not-certified (X12 306 A3)
+	// determination within which it can be appealed; nil means
+	// DefaultAppealDays (60). 0: no appeal deadline is tracked.
+	AppealDays *int `json:"appeal_days,omitempty" yaml:"appeal_days,omitempty"`
+	// PeerToPeerDays: calendar days after an A3 within which the attending
+	// can ask for a peer-to-peer review; nil means DefaultPeerToPeerDays
+	// (14). 0: none is offered.
+	PeerToPeerDays *int `json:"peer_to_peer_days,omitempty" yaml:"peer_to_peer_days,omitempty"`
+	// PendedBusinessDays: a pended (A4) determination with no next-review
+	// output is due again at the end of this business day after it; nil
+	// means DefaultPendedBusinessDays (1).
+	PendedBusinessDays *int `json:"pended_business_days,omitempty" yaml:"pended_business_days,omitempty"`
+	// RedetermineBusinessDays: a completion by someone outside the clinical
+	// reviewers is sent to a reviewer, due at the end of this business day
+	// after it; nil means DefaultRedetermineBusinessDays (1).
+	RedetermineBusinessDays *int `json:"redetermine_business_days,omitempty" yaml:"redetermine_business_days,omitempty"`
+	// AdverseNotice: the written notice of an adverse (A3) determination,
+	// Medicaid's 42 CFR 456.126 (admission) and 456.136-137 (continued stay).
+	AdverseNotice AdverseNotice `json:"adverse_notice" yaml:"adverse_notice"`
+}
+
+// AdverseNotice: a written notice of an adverse determination, due within
+// working days (the rule set's holiday calendar) of the determination.
+type AdverseNotice struct {
+	Enabled bool `json:"enabled" yaml:"enabled"`
+	// WorkingDays: the notice is due at the end of this working day after
+	// the determination.
+	WorkingDays int `json:"working_days" yaml:"working_days"`
+	// AdmissionSource and ContinuedStaySource cite the rule for a
+	// determination on an admission review and on a continued-stay review.
+	AdmissionSource     string `json:"admission_source,omitempty" yaml:"admission_source,omitempty"`
+	ContinuedStaySource string `json:"continued_stay_source,omitempty" yaml:"continued_stay_source,omitempty"`
+}
+
+// Defaults of Determination's fields.
+const (
+	DefaultAppealDays              = 60
+	DefaultPeerToPeerDays          = 14
+	DefaultPendedBusinessDays      = 1
+	DefaultRedetermineBusinessDays = 1
+)
+
+func orDefault(p *int, def int) int {
+	if p == nil {
+		return def
+	}
+	return max(*p, 0)
+}
+
+// Appeal is the appeal window in calendar days (0: none tracked).
+func (d *Determination) Appeal() int { return orDefault(d.AppealDays, DefaultAppealDays) }
+
+// PeerToPeer is the peer-to-peer window in calendar days (0: none offered).
+func (d *Determination) PeerToPeer() int { return orDefault(d.PeerToPeerDays, DefaultPeerToPeerDays) }
+
+// Pended is the business days after which a pended determination is due again.
+func (d *Determination) Pended() int {
+	return max(orDefault(d.PendedBusinessDays, DefaultPendedBusinessDays), 1)
+}
+
+// Redetermine is the business days a reviewer has to determine a Task
+// completed by someone else.
+func (d *Determination) Redetermine() int {
+	return max(orDefault(d.RedetermineBusinessDays, DefaultRedetermineBusinessDays), 1)
 }
 
 // AdmissionNotification: the payer must be told of an inpatient admission.

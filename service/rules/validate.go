@@ -212,6 +212,26 @@ func (v *validator) checks() {
 		v.listRef(f+".code_list", ex.CodeList)
 		v.positive(f+".hours", ex.Hours)
 	}
+	d := &c.Determination
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"appeal_days", d.AppealDays}, {"peer_to_peer_days", d.PeerToPeerDays}} {
+		if f.v != nil && *f.v < 0 {
+			v.add("checks.determination."+f.name, "must be >= 0")
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"pended_business_days", d.PendedBusinessDays}, {"redetermine_business_days", d.RedetermineBusinessDays}} {
+		if f.v != nil && *f.v <= 0 {
+			v.add("checks.determination."+f.name, "must be > 0")
+		}
+	}
+	if an := d.AdverseNotice; an.Enabled {
+		v.positive("checks.determination.adverse_notice.working_days", an.WorkingDays)
+	}
 	if ar := c.AdmissionReview; ar.Enabled {
 		v.positive("checks.admission_review.business_days", ar.BusinessDays)
 	}

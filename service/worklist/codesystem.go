@@ -122,11 +122,15 @@ const (
 	EvidenceCodeSystemID = "utilreview-evidence-type"
 	StatusCodeSystemID   = "utilreview-business-status"
 	CategoryCodeSystemID = "utilreview-communication-category"
+	// AvoidableDaysReasonCodeSystemID: why days of a stay were avoidable,
+	// the reason a UR clinician gives with a determination's avoidable-days
+	// output (service/determination), for the UR committee report.
+	AvoidableDaysReasonCodeSystemID = "utilreview-avoidable-days-reason"
 )
 
-// CodeSystems are utilreview's four CodeSystems under the canonical base:
-// check, evidence-type, business-status and communication-category, status
-// active, content complete.
+// CodeSystems are utilreview's five CodeSystems under the canonical base:
+// check, evidence-type, business-status, communication-category and
+// avoidable-days-reason, status active, content complete.
 func (w *Writer) CodeSystems() []*fhir.CodeSystem {
 	return []*fhir.CodeSystem{
 		w.codeSystem(CheckCodeSystemID, w.checkSystem, "UtilreviewCheck", "utilreview checks",
@@ -137,6 +141,9 @@ func (w *Writer) CodeSystems() []*fhir.CodeSystem {
 			"Where a finding's Task stands, in Task.businessStatus.", checks.BusinessStatuses()),
 		w.codeSystem(CategoryCodeSystemID, w.categorySystem, "UtilreviewCommunicationCategory", "utilreview communication categories",
 			"What kind of message a CommunicationRequest from utilreview asks for.", CategoryConcepts()),
+		w.codeSystem(AvoidableDaysReasonCodeSystemID, w.cfg.Base+"/CodeSystem/avoidable-days-reason", "UtilreviewAvoidableDaysReason",
+			"utilreview avoidable-days reasons", "Why days of a stay were avoidable: the reason a UR clinician gives with the "+
+				"avoidable-days output of a completed Task's determination, for the UR committee report.", checks.AvoidableDaysReasons()),
 	}
 }
 

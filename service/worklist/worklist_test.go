@@ -474,6 +474,8 @@ func TestCodeSystems(t *testing.T) {
 		EvidenceCodeSystemID: "https://example.org/ur/CodeSystem/evidence-type",
 		StatusCodeSystemID:   "https://example.org/ur/CodeSystem/business-status",
 		CategoryCodeSystemID: "https://example.org/ur/CodeSystem/communication-category",
+		// the fifth, with determinations (issue 9): reasons of avoidable days
+		AvoidableDaysReasonCodeSystemID: "https://example.org/ur/CodeSystem/avoidable-days-reason",
 	}
 	if len(css) != len(wantURL) {
 		t.Fatalf("got %d CodeSystems, want %d", len(css), len(wantURL))
@@ -549,8 +551,9 @@ func TestTransactionBundle(t *testing.T) {
 		t.Errorf("type: got %v", m["type"])
 	}
 	entries := m["entry"].([]any)
-	// 4 CodeSystems, f1's Task and CommunicationRequest, f2's Task.
-	wantTypes := []string{"CodeSystem", "CodeSystem", "CodeSystem", "CodeSystem", "Task", "CommunicationRequest", "Task"}
+	// 5 CodeSystems (the fifth, avoidable-days-reason, came with
+	// determinations), f1's Task and CommunicationRequest, f2's Task.
+	wantTypes := []string{"CodeSystem", "CodeSystem", "CodeSystem", "CodeSystem", "CodeSystem", "Task", "CommunicationRequest", "Task"}
 	if len(entries) != len(wantTypes) {
 		t.Fatalf("got %d entries, want %d", len(entries), len(wantTypes))
 	}
