@@ -159,7 +159,7 @@ func checkFormat(vals []string) error {
 		return paramErr(ParamFormat, "may be given once")
 	}
 	switch vals[0] {
-	case "json", "application/json", "application/fhir+json":
+	case "json", "application/json", "application/fhir+json", "application/fhir json": // an unescaped '+' reads as a space
 		return nil
 	}
 	return paramErr(ParamFormat, "only json, application/json and application/fhir+json are supported")
@@ -224,6 +224,9 @@ func ParseSince(s string) (time.Time, error) {
 	t, prec, err := fhir.ParseDateTime(s, time.UTC)
 	if err != nil || prec < fhir.Second || !hasZone(s) {
 		return time.Time{}, paramErr("_since", "want a FHIR instant: YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)")
+	}
+	if t.UTC().Year() < 1900 {
+		return time.Time{}, paramErr("_since", "before 1900")
 	}
 	return t.UTC(), nil
 }
