@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/utilreview/utilreview/service/payerapi"
 	"github.com/utilreview/utilreview/service/queue"
 )
 
@@ -77,6 +78,12 @@ type Config struct {
 	Rules Rules
 	// MaxRulesBody caps a PUT /admin/rules body (default DefaultMaxRulesBody).
 	MaxRulesBody int64
+	// PayerFHIR, when set, serves the payer portal API at /payer/fhir
+	// (RegisterPayerFHIR); PayerAuth is the middleware that authenticates
+	// its clients and puts their payerauth.Principal in the context
+	// (without it every route but metadata answers 401).
+	PayerFHIR *payerapi.API
+	PayerAuth echo.MiddlewareFunc
 }
 
 // Server holds the routes and what they call.
@@ -159,6 +166,14 @@ func (s *Server) routes() {
 	admin.PUT("/rules", s.publishRules)
 	admin.GET("/rules", s.listRules)
 	admin.POST("/rules/rollback", s.rollbackRules)
+
+	if s.cfg.PayerFHIR != nil {
+		var auth []echo.MiddlewareFunc
+		if s.cfg.PayerAuth != nil {
+			auth = append(auth, s.cfg.PayerAuth)
+		}
+		RegisterPayerFHIR(e.Group(PayerFHIRPrefix), e.Group(PayerFHIRPrefix, auth...), s.cfg.PayerFHIR, s.log)
+	}
 
 	s.echo = e
 	s.handler = traced(e)

@@ -25,6 +25,7 @@ import (
 	"github.com/utilreview/utilreview/handlers"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/payerapi"
 	"github.com/utilreview/utilreview/service/queue"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
@@ -202,9 +203,21 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 			return nil
 		}
 	}
+	// The payer portal API: its routes answer 401 until the payer
+	// authentication middleware (handlers.Config.PayerAuth) is configured.
+	var payerAPI *payerapi.API
+	if cfg.PayerAPI {
+		payerAPI, err = payerapi.New(payerapi.Config{
+			PublicURL: cfg.PublicURL, DeterminationSystem: cfg.Base + payerapi.DefaultDeterminationPath, RedisPrefix: cfg.RedisPrefix,
+			Export: payerapi.ExportConfig{MaxBytes: int64(cfg.PayerExportMaxMB) << 20, TTL: cfg.PayerExportTTL}, Logger: log, Version: version,
+		}, client, rdb)
+		if err != nil {
+			return fail("payer API", err)
+		}
+	}
 	web, err := handlers.New(handlers.Config{
 		WebhookSecret: cfg.WebhookSecret, AdminToken: cfg.AdminToken, Logger: log,
-		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store,
+		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store, PayerFHIR: payerAPI,
 	}, q, q)
 	if err != nil {
 		return fail("handlers", err)
@@ -234,6 +247,13 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		defer wg.Done()
 		_ = q.Run(workCtx, proc.Handle)
 	}()
+	if payerAPI != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = payerAPI.Run(workCtx) // export jobs: any replica runs them, from Redis
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

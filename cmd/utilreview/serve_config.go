@@ -18,6 +18,7 @@ import (
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/payerapi"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
 
@@ -57,6 +58,10 @@ type serveConfig struct {
 	RulesFallback      string // "" (wait for Redis) or "embedded"
 	RereviewRate       float64
 	Publisher          string
+	// The payer portal API (/payer/fhir, service/payerapi).
+	PayerAPI         bool
+	PayerExportMaxMB int
+	PayerExportTTL   time.Duration
 }
 
 const serveHint = `Run "utilreview serve --help" for the flags and the environment.`
@@ -148,6 +153,9 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	rulesCheck := fs.Duration("rules-check-interval", durEnv("UTILREVIEW_RULES_CHECK_INTERVAL", 30*time.Second), "how often the current rules version is read from Redis (the fallback for a missed pub/sub message)")
 	rulesFallback := fs.String("rules-fallback", getenv("UTILREVIEW_RULES_FALLBACK"), "embedded: when Redis is unreachable at start, serve the replica's own rules (UTILREVIEW_RULES_DIR or the embedded defaults); default: wait for Redis, not ready")
 	rereview := fs.Float64("rules-rereview-rate", floatEnv(getenv, "UTILREVIEW_RULES_REREVIEW_RATE", 5, &problems), "patients per second queued for re-review after a rules version becomes current")
+	payerAPI := fs.Bool("payer-api", boolEnv("UTILREVIEW_PAYER_API"), "serve the payer portal API at <public-url>/payer/fhir")
+	payerMaxMB := fs.Int("payer-export-max-mb", intEnv("UTILREVIEW_PAYER_EXPORT_MAX_MB", payerapi.DefaultExportMaxBytes>>20), "bound on one payer export's NDJSON kept in Redis, in MiB")
+	payerTTL := fs.Duration("payer-export-ttl", durEnv("UTILREVIEW_PAYER_EXPORT_TTL", payerapi.DefaultExportTTL), "how long a payer export's files are kept after it completes")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
 		return nil, &exitError{code: 2, msg: err.Error()}
@@ -175,6 +183,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 		Workers: *workers, MaxAttempts: *attempts,
 		RulesCheckInterval: *rulesCheck, RulesFallback: *rulesFallback, RereviewRate: *rereview,
 		Publisher: envOr(getenv, "UTILREVIEW_PUBLISHER", defaultPublisher()),
+		PayerAPI:  *payerAPI, PayerExportMaxMB: *payerMaxMB, PayerExportTTL: *payerTTL,
 	}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		problems = append(problems, err.Error())
@@ -244,6 +253,17 @@ func (c *serveConfig) validate() []string {
 	case subscriptions.ModeOff:
 	default:
 		p = append(p, fmt.Sprintf("UTILREVIEW_SUBSCRIPTIONS %q: want rest-hook, topic or off", c.Subscriptions))
+	}
+	if c.PayerAPI {
+		if u, err := url.Parse(c.PublicURL); c.PublicURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p = append(p, "UTILREVIEW_PAYER_API needs UTILREVIEW_PUBLIC_URL (an absolute http(s) URL): the payer API's links are <public-url>/payer/fhir/...")
+		}
+		if c.PayerExportMaxMB < 1 || c.PayerExportMaxMB > 512 {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_EXPORT_MAX_MB %d: want 1 to 512 (a Redis string holds at most 512 MiB)", c.PayerExportMaxMB))
+		}
+		if c.PayerExportTTL <= 0 {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_EXPORT_TTL %s: want a positive duration", c.PayerExportTTL))
+		}
 	}
 	if c.SubscriptionFilter != "" {
 		if _, err := url.ParseQuery(c.SubscriptionFilter); err != nil || strings.Contains(c.SubscriptionFilter, "?") {
@@ -318,6 +338,7 @@ func (c *serveConfig) logAttrs() []any {
 		slog.String("canonical_base", c.Base), slog.String("identifier_system", c.IdentifierSystem),
 		slog.Bool("include_moot", c.IncludeMoot), slog.String("rules_check_interval", c.RulesCheckInterval.String()),
 		slog.String("rules_fallback", c.RulesFallback), slog.Float64("rules_rereview_rate", c.RereviewRate),
+		slog.Bool("payer_api", c.PayerAPI), slog.Int("payer_export_max_mb", c.PayerExportMaxMB), slog.String("payer_export_ttl", c.PayerExportTTL.String()),
 	}
 }
 
