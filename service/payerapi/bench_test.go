@@ -25,7 +25,9 @@ import (
 //	UTILREVIEW_TEST_FHIR_URL=... UTILREVIEW_TEST_REDIS_ADDR=... \
 //	  go test ./service/payerapi -run '^$' -bench 'Payer' -benchtime 3x -timeout 30m
 //
-// UTILREVIEW_BENCH_DETERMINATIONS changes the count (default 10000).
+// UTILREVIEW_BENCH_DETERMINATIONS changes the count (default 10000);
+// UTILREVIEW_BENCH_PAYER=<payer identifier value> reuses the determinations
+// an earlier run loaded (its log names the value) instead of loading more.
 
 var benchOnce struct {
 	sync.Once
@@ -46,9 +48,13 @@ func benchSetup(b *testing.B) (*API, *redis.Client, payerauth.Identifier, int) {
 		if v, err := strconv.Atoi(os.Getenv("UTILREVIEW_BENCH_DETERMINATIONS")); err == nil && v > 0 {
 			n = v
 		}
+		benchOnce.n = n
+		if v := os.Getenv("UTILREVIEW_BENCH_PAYER"); v != "" {
+			benchOnce.payer = payerauth.Identifier{System: payerapitest.PayerSystem, Value: v}
+			return
+		}
 		unique := harness.UniqueID("bench")
 		benchOnce.payer = payerauth.Identifier{System: payerapitest.PayerSystem, Value: "BENCH-" + unique}
-		benchOnce.n = n
 		patients := make([]string, 100)
 		for i := range patients {
 			patients[i] = "MRN-BENCH-" + unique + "-" + strconv.Itoa(i)
@@ -56,7 +62,7 @@ func benchSetup(b *testing.B) (*API, *redis.Client, payerauth.Identifier, int) {
 		start := time.Now()
 		_, benchOnce.err = payerapitest.Load(fhirURL, payerapitest.Spec{Payer: benchOnce.payer, Patients: patients, N: n,
 			Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Unique: unique})
-		b.Logf("loaded %d determinations in %s", n, time.Since(start).Round(time.Second))
+		b.Logf("loaded %d determinations for payer %s in %s", n, benchOnce.payer.Value, time.Since(start).Round(time.Second))
 	})
 	if benchOnce.err != nil {
 		b.Fatal(benchOnce.err)
@@ -93,6 +99,36 @@ func BenchmarkPayerSearch(b *testing.B) {
 				break
 			}
 			p, err = a.NextPage(ctx, payer, token)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("paged through %d determinations, want %d", got, n)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "determinations/s")
+}
+
+// BenchmarkPayerHAPIBaseline pages through the same search on the FHIR
+// server directly (its own paging links, no page tokens, no payer check):
+// what the search above costs the FHIR server alone.
+func BenchmarkPayerHAPIBaseline(b *testing.B) {
+	a, _, payer, n := benchSetup(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		q := a.payerFilter(payer)
+		q.Set("_count", "200")
+		bundle, err := a.get(ctx, "ClaimResponse?"+q.Encode())
+		got := 0
+		for err == nil {
+			got += len(bundle.Entry)
+			next := bundle.link("next")
+			if next == "" {
+				break
+			}
+			bundle, err = a.get(ctx, next)
 		}
 		if err != nil {
 			b.Fatal(err)
