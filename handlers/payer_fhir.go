@@ -259,7 +259,7 @@ func acceptsFHIRJSON(accept string) bool {
 
 func (h *payerFHIR) exportStatus(c echo.Context, p payerauth.Principal, a *access) error {
 	id := c.Param("job")
-	st, err := h.api.Status(c.Request().Context(), p.Payer, id)
+	st, err := h.api.Status(c.Request().Context(), p, id)
 	if err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func (h *payerFHIR) exportStatus(c echo.Context, p payerauth.Principal, a *acces
 
 func (h *payerFHIR) exportCancel(c echo.Context, p payerauth.Principal, a *access) error {
 	id := c.Param("job")
-	if err := h.api.Cancel(c.Request().Context(), p.Payer, id); err != nil {
+	if err := h.api.Cancel(c.Request().Context(), p, id); err != nil {
 		return err
 	}
 	a.job = id
@@ -293,7 +293,7 @@ func (h *payerFHIR) exportFile(c echo.Context, p payerauth.Principal, a *access)
 	if err != nil {
 		return payerapi.ErrNotFound
 	}
-	f, err := h.api.ExportFile(c.Request().Context(), p.Payer, id, n)
+	f, err := h.api.ExportFile(c.Request().Context(), p, id, n)
 	if err != nil {
 		return err
 	}

@@ -516,6 +516,9 @@ func TestPayerAPIExport(t *testing.T) {
 	wantOutcome(t, env.get("b", status), http.StatusNotFound)
 	wantOutcome(t, env.get("b", m.Output[0].URL), http.StatusNotFound)
 	wantOutcome(t, env.do(http.MethodDelete, "b", status, nil), http.StatusNotFound)
+	// Another client of payer A: the job is the kick-off client's.
+	wantOutcome(t, env.get("a-read", status), http.StatusNotFound)
+	wantOutcome(t, env.get("a-read", m.Output[0].URL), http.StatusNotFound)
 	wantOutcome(t, env.get("", m.Output[0].URL), http.StatusUnauthorized)
 	wantOutcome(t, env.get("a-noscop", m.Output[0].URL), http.StatusForbidden)
 

@@ -174,7 +174,7 @@ func BenchmarkPayerExport(b *testing.B) {
 		}
 		var st *ExportStatus
 		for {
-			st, err = a.Status(ctx, payer, id)
+			st, err = a.Status(ctx, p, id)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -191,13 +191,13 @@ func BenchmarkPayerExport(b *testing.B) {
 			b.Fatal(err)
 		}
 		for f := 1; f <= j.files; f++ {
-			file, err := a.ExportFile(ctx, payer, id, f)
+			file, err := a.ExportFile(ctx, p, id, f)
 			if err != nil {
 				b.Fatal(err)
 			}
 			bytes += int64(len(file.Body))
 		}
-		_ = a.Cancel(ctx, payer, id)
+		_ = a.Cancel(ctx, p, id)
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "determinations/s")
 	b.ReportMetric(float64(bytes)/float64(b.N)/(1<<20), "MiB/export")

@@ -275,16 +275,18 @@ func (a *API) loadJob(ctx context.Context, id string) (*job, error) {
 	return j, nil
 }
 
-// payersJob loads a job only when it is the payer's; else ErrNotFound.
-func (a *API) payersJob(ctx context.Context, payer payerauth.Identifier, id string) (*job, error) {
-	if !pageTokenRE.MatchString(id) || payer.Value == "" {
+// clientsJob loads a job only when the client that kicked it off asks, for
+// the same payer (a client's tokens change as they expire, its identity
+// does not); else ErrNotFound, as for a job that does not exist.
+func (a *API) clientsJob(ctx context.Context, p payerauth.Principal, id string) (*job, error) {
+	if !pageTokenRE.MatchString(id) || p.Payer.Value == "" {
 		return nil, ErrNotFound
 	}
 	j, err := a.loadJob(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if j.payer != payer {
+	if j.payer != p.Payer || j.client != p.ClientID {
 		return nil, ErrNotFound
 	}
 	return j, nil
@@ -306,9 +308,9 @@ type ExportStatus struct {
 	RetryAfter time.Duration
 }
 
-// Status answers a status poll of the payer's job id.
-func (a *API) Status(ctx context.Context, payer payerauth.Identifier, id string) (*ExportStatus, error) {
-	j, err := a.payersJob(ctx, payer, id)
+// Status answers a status poll of the client's job id.
+func (a *API) Status(ctx context.Context, p payerauth.Principal, id string) (*ExportStatus, error) {
+	j, err := a.clientsJob(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -338,10 +340,10 @@ func (a *API) Status(ctx context.Context, payer payerauth.Identifier, id string)
 	return st, err
 }
 
-// Cancel deletes the payer's job id and its files (a running worker stops at
-// its next page: its writes check the job exists).
-func (a *API) Cancel(ctx context.Context, payer payerauth.Identifier, id string) error {
-	j, err := a.payersJob(ctx, payer, id)
+// Cancel deletes the client's job id and its files (a running worker stops
+// at its next page: its writes check the job exists).
+func (a *API) Cancel(ctx context.Context, p payerauth.Principal, id string) error {
+	j, err := a.clientsJob(ctx, p, id)
 	if err != nil {
 		return err
 	}
@@ -369,9 +371,9 @@ type File struct {
 	IDs []string
 }
 
-// ExportFile returns file n of the payer's complete job id.
-func (a *API) ExportFile(ctx context.Context, payer payerauth.Identifier, id string, n int) (*File, error) {
-	j, err := a.payersJob(ctx, payer, id)
+// ExportFile returns file n of the client's complete job id.
+func (a *API) ExportFile(ctx context.Context, p payerauth.Principal, id string, n int) (*File, error) {
+	j, err := a.clientsJob(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func (r *replicas) wait(a *API, id, want string) *ExportStatus {
 	var st *ExportStatus
 	harness.Eventually(r.t, 60*time.Second, 50*time.Millisecond, "export "+want, func() (bool, error) {
 		var err error
-		st, err = a.Status(context.Background(), r.payer.Payer, id)
+		st, err = a.Status(context.Background(), r.payer, id)
 		return err == nil && st.State == want, err
 	})
 	return st
@@ -91,7 +91,7 @@ func (r *replicas) exported(a *API, id string, st *ExportStatus) []string {
 	}
 	var ids []string
 	for n := range m.Output {
-		f, err := a.ExportFile(context.Background(), r.payer.Payer, id, n+1)
+		f, err := a.ExportFile(context.Background(), r.payer, id, n+1)
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestExportResumedByAnotherReplica(t *testing.T) {
 	go func() { _ = first.Run(ctx) }()
 	<-died
 	cancel() // the lease renewals stop with it; the worker goroutine stays stuck, writing nothing more
-	st, err := first.Status(context.Background(), r.payer.Payer, id)
+	st, err := first.Status(context.Background(), r.payer, id)
 	if err != nil || st.State != StateRunning || st.Written != 2 {
 		t.Fatalf("after one page: %+v %v", st, err)
 	}
@@ -237,13 +237,23 @@ func TestExportBounds(t *testing.T) {
 		}
 	}
 	// Another payer's view of the job: not found, everywhere.
-	if _, err := ok.Status(ctx, other.Payer, id); err != ErrNotFound {
+	if _, err := ok.Status(ctx, other, id); err != ErrNotFound {
 		t.Errorf("status by another payer: %v", err)
 	}
-	if _, err := ok.ExportFile(ctx, other.Payer, id, 1); err != ErrNotFound {
+	if _, err := ok.ExportFile(ctx, other, id, 1); err != ErrNotFound {
 		t.Errorf("file by another payer: %v", err)
 	}
-	if err := ok.Cancel(ctx, other.Payer, id); err != ErrNotFound {
+	if err := ok.Cancel(ctx, other, id); err != ErrNotFound {
 		t.Errorf("cancel by another payer: %v", err)
+	}
+	// Another client of the same payer: not found either (the job is the
+	// client's that kicked it off).
+	sibling := r.payer
+	sibling.ClientID += "-sibling"
+	if _, err := ok.Status(ctx, sibling, id); err != ErrNotFound {
+		t.Errorf("status by another client of the payer: %v", err)
+	}
+	if _, err := ok.ExportFile(ctx, sibling, id, 1); err != ErrNotFound {
+		t.Errorf("file by another client of the payer: %v", err)
 	}
 }
