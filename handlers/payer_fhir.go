@@ -194,6 +194,13 @@ func (h *payerFHIR) read(c echo.Context, p payerauth.Principal, a *access) error
 		return err
 	}
 	a.ids = []string{c.Param("id")}
+	version, lastUpdated := payerapi.Version(res)
+	if version != "" && !strings.ContainsAny(version, `"\`) {
+		c.Response().Header().Set("ETag", `W/"`+version+`"`)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, lastUpdated); err == nil {
+		c.Response().Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
+	}
 	return c.Blob(http.StatusOK, fhirJSON, res)
 }
 

@@ -244,6 +244,9 @@ func TestPayerAPIReadAndSearch(t *testing.T) {
 			if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(`"id":"`+env.detsA[0].ID+`"`)) {
 				t.Fatalf("%s: read: %d %s", client, r.status, r.body)
 			}
+			if r.header.Get("ETag") != `W/"1"` || r.header.Get("Last-Modified") == "" {
+				t.Errorf("read without ETag W/\"1\" and Last-Modified: %v", r.header)
+			}
 		}
 		// Another payer's, one that does not exist, one that is not a
 		// determination, a malformed id: all the same 404.

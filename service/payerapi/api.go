@@ -170,6 +170,18 @@ func (a *API) belongs(raw json.RawMessage, payer payerauth.Identifier) (string, 
 	return "", false
 }
 
+// Version is the versionId and lastUpdated of a resource's meta ("" when absent).
+func Version(raw json.RawMessage) (versionID, lastUpdated string) {
+	var r struct {
+		Meta struct {
+			VersionID   string `json:"versionId"`
+			LastUpdated string `json:"lastUpdated"`
+		} `json:"meta"`
+	}
+	_ = json.Unmarshal(raw, &r)
+	return r.Meta.VersionID, r.Meta.LastUpdated
+}
+
 // Read returns the payer's determination ClaimResponse/id, or ErrNotFound
 // when there is none or it is another payer's.
 func (a *API) Read(ctx context.Context, payer payerauth.Identifier, id string) (json.RawMessage, error) {
@@ -286,6 +298,10 @@ func (a *API) Search(ctx context.Context, payer payerauth.Identifier, q Query) (
 	}
 	up.Set("_count", fmt.Sprint(q.count))
 	b, err := a.get(ctx, "ClaimResponse?"+up.Encode())
+	if fhir.IsStatus(err, http.StatusBadRequest) {
+		// A value the checks passed and the server did not take.
+		return nil, &ParamError{Why: "the FHIR server refused the search's values"}
+	}
 	if err != nil {
 		return nil, err
 	}
