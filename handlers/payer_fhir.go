@@ -76,6 +76,9 @@ func (h *payerFHIR) smartConfiguration(c echo.Context) error {
 type access struct {
 	ids []string
 	job string
+	// requested is the id or job the request named, answered or not (an
+	// attempt at another payer's is recorded too).
+	requested string
 }
 
 type payerHandler func(c echo.Context, p payerauth.Principal, a *access) error
@@ -120,6 +123,9 @@ func (h *payerFHIR) audit(ctx context.Context, p payerauth.Principal, op string,
 	}
 	if a.job != "" {
 		attrs = append(attrs, slog.String("job", a.job))
+	}
+	if a.requested != "" && len(a.requested) <= 64 {
+		attrs = append(attrs, slog.String("requested", a.requested))
 	}
 	if p.ClientID == "" && p.Payer.Value == "" {
 		attrs[3] = slog.String("payer", "")
@@ -189,6 +195,7 @@ func (h *payerFHIR) read(c echo.Context, p payerauth.Principal, a *access) error
 			return err
 		}
 	}
+	a.requested = c.Param("id")
 	res, err := h.api.Read(c.Request().Context(), p.Payer, c.Param("id"))
 	if err != nil {
 		return err
@@ -266,6 +273,7 @@ func acceptsFHIRJSON(accept string) bool {
 
 func (h *payerFHIR) exportStatus(c echo.Context, p payerauth.Principal, a *access) error {
 	id := c.Param("job")
+	a.requested = id
 	st, err := h.api.Status(c.Request().Context(), p, id)
 	if err != nil {
 		return err
@@ -287,6 +295,7 @@ func (h *payerFHIR) exportStatus(c echo.Context, p payerauth.Principal, a *acces
 
 func (h *payerFHIR) exportCancel(c echo.Context, p payerauth.Principal, a *access) error {
 	id := c.Param("job")
+	a.requested = id
 	if err := h.api.Cancel(c.Request().Context(), p, id); err != nil {
 		return err
 	}
@@ -296,6 +305,7 @@ func (h *payerFHIR) exportCancel(c echo.Context, p payerauth.Principal, a *acces
 
 func (h *payerFHIR) exportFile(c echo.Context, p payerauth.Principal, a *access) error {
 	id := c.Param("job")
+	a.requested = id
 	n, err := strconv.Atoi(c.Param("n"))
 	if err != nil {
 		return payerapi.ErrNotFound

@@ -353,6 +353,9 @@ func TestPayerAPIReadAndSearch(t *testing.T) {
 			!strings.Contains(logs, `"client_id":"client-b"`) || !strings.Contains(logs, `"outcome":"not-found"`) {
 			t.Errorf("audit lines missing: %.2000s", logs)
 		}
+		if !strings.Contains(logs, `"requested":"`+env.detsA[0].ID+`"`) {
+			t.Errorf("payer B's attempt at A's determination is not audited with the id")
+		}
 		if strings.Contains(logs, "MRN-") {
 			t.Errorf("audit log shows a patient identifier value")
 		}
