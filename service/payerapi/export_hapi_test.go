@@ -257,3 +257,41 @@ func TestExportBounds(t *testing.T) {
 		t.Errorf("file by another client of the payer: %v", err)
 	}
 }
+
+// TestExportCancelledWhileRunning: DELETE during a run stops the worker at
+// its next page and nothing of the job stays in Redis.
+func TestExportCancelledWhileRunning(t *testing.T) {
+	t.Parallel()
+	r := newReplicas(t, 5)
+	a := r.api(ExportConfig{PageSize: 1})
+	ctx := context.Background()
+	cancelled := make(chan struct{})
+	a.testAfterPage = func(id string, page int) {
+		if page == 2 {
+			if err := a.Cancel(ctx, r.payer, id); err != nil {
+				t.Errorf("cancel: %v", err)
+			}
+			close(cancelled)
+		}
+	}
+	id, err := a.Kickoff(ctx, r.payer, ExportRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	<-cancelled
+	harness.Eventually(t, 10*time.Second, 50*time.Millisecond, "the job's keys are gone", func() (bool, error) {
+		keys, err := r.rdb.Keys(ctx, a.jobKey(id)+"*").Result()
+		return err == nil && len(keys) == 0, err
+	})
+	time.Sleep(300 * time.Millisecond) // a worker that went on would write within this
+	if keys, _ := r.rdb.Keys(ctx, a.jobKey(id)+"*").Result(); len(keys) != 0 {
+		t.Errorf("keys left after cancel: %v", keys)
+	}
+	if _, err := a.Status(ctx, r.payer, id); err != ErrNotFound {
+		t.Errorf("status after cancel: %v", err)
+	}
+	if n, _ := r.rdb.ZScore(ctx, a.queueKey(), id).Result(); n != 0 {
+		t.Error("the cancelled job is still queued")
+	}
+}
