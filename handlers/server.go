@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/utilreview/utilreview/service/payerapi"
 	"github.com/utilreview/utilreview/service/payerauth"
 	"github.com/utilreview/utilreview/service/queue"
 )
@@ -82,6 +83,11 @@ type Config struct {
 	// /payer/auth/token and the middleware of /payer/fhir
 	// (RegisterPayerAuth); nil: the payer API is off.
 	PayerAuth *payerauth.Service
+	// PayerFHIR, when set, serves the payer portal API at /payer/fhir
+	// (RegisterPayerFHIR) behind PayerFHIRAuth, by default PayerAuth's
+	// middleware; with neither, its protected routes answer 401.
+	PayerFHIR     *payerapi.API
+	PayerFHIRAuth echo.MiddlewareFunc
 }
 
 // Server holds the routes and what they call.
@@ -170,6 +176,18 @@ func (s *Server) routes() {
 	admin.PUT("/rules", s.publishRules)
 	admin.GET("/rules", s.listRules)
 	admin.POST("/rules/rollback", s.rollbackRules)
+
+	if s.cfg.PayerFHIR != nil {
+		auth := s.cfg.PayerFHIRAuth
+		if auth == nil {
+			auth = s.payerAuth
+		}
+		var mw []echo.MiddlewareFunc
+		if auth != nil {
+			mw = append(mw, auth)
+		}
+		RegisterPayerFHIR(e.Group(PayerFHIRPrefix), e.Group(PayerFHIRPrefix, mw...), s.cfg.PayerFHIR, s.log)
+	}
 
 	s.echo = e
 	s.handler = traced(e)

@@ -26,6 +26,7 @@ import (
 	"github.com/utilreview/utilreview/handlers"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/payerapi"
 	"github.com/utilreview/utilreview/service/payerauth"
 	"github.com/utilreview/utilreview/service/queue"
 	"github.com/utilreview/utilreview/service/subscriptions"
@@ -235,9 +236,12 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 			return nil
 		}
 	}
-	// The payer API's authentication: state (spent assertion ids, access
-	// tokens, rate counts) in Redis under the service's prefix.
+	// The payer portal API (/payer/fhir) and its authentication, on with a
+	// clients file: state (spent assertion ids, access tokens, rate counts,
+	// result pages, export jobs and files) in Redis under the service's
+	// prefix.
 	var payerAuth *payerauth.Service
+	var payerAPI *payerapi.API
 	if cfg.PayerClients != nil {
 		payerAuth, err = payerauth.New(rdb, payerauth.Config{
 			Registry: cfg.PayerClients, TokenURL: cfg.PublicURL + payerauth.TokenPath, Prefix: cfg.RedisPrefix,
@@ -247,10 +251,17 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		if err != nil {
 			return fail("payer auth", err)
 		}
+		payerAPI, err = payerapi.New(payerapi.Config{
+			PublicURL: cfg.PublicURL, DeterminationSystem: cfg.Base + payerapi.DefaultDeterminationPath, RedisPrefix: cfg.RedisPrefix,
+			Export: payerapi.ExportConfig{MaxBytes: int64(cfg.PayerExportMaxMB) << 20, TTL: cfg.PayerExportTTL}, Logger: log, Version: version,
+		}, client, rdb)
+		if err != nil {
+			return fail("payer API", err)
+		}
 	}
 	web, err := handlers.New(handlers.Config{
 		WebhookSecret: cfg.WebhookSecret, AdminToken: cfg.AdminToken, Logger: log,
-		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store, PayerAuth: payerAuth,
+		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store, PayerAuth: payerAuth, PayerFHIR: payerAPI,
 	}, q, q)
 	if err != nil {
 		return fail("handlers", err)
@@ -280,6 +291,13 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		defer wg.Done()
 		_ = q.Run(workCtx, proc.Handle)
 	}()
+	if payerAPI != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = payerAPI.Run(workCtx) // export jobs: any replica runs them, from Redis
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

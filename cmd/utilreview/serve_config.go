@@ -18,6 +18,7 @@ import (
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/payerapi"
 	"github.com/utilreview/utilreview/service/payerauth"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
@@ -69,6 +70,10 @@ type serveConfig struct {
 	// Requestor is the hospital as the determinations' requestor
 	// (service/determination; the reviewers are engine settings).
 	Requestor fhir.Reference
+	// The payer portal API (/payer/fhir, service/payerapi): on with the
+	// clients file.
+	PayerExportMaxMB int
+	PayerExportTTL   time.Duration
 }
 
 const serveHint = `Run "utilreview serve --help" for the flags and the environment.`
@@ -166,6 +171,8 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	payerWindow := fs.Duration("payer-rate-window", durEnv("UTILREVIEW_PAYER_RATE_WINDOW", payerauth.DefaultRateWindow), "the payer rate limit's window")
 	payerSkew := fs.Duration("payer-clock-skew", durEnv("UTILREVIEW_PAYER_CLOCK_SKEW", payerauth.DefaultClockSkew), "leeway on exp, nbf and iat of payer tokens and assertions")
 	requestor := fs.String("requestor", getenv("UTILREVIEW_REQUESTOR"), "the hospital as the determinations' requestor when a stay names no serviceProvider: Organization/id[|display]")
+	payerMaxMB := fs.Int("payer-export-max-mb", intEnv("UTILREVIEW_PAYER_EXPORT_MAX_MB", payerapi.DefaultExportMaxBytes>>20), "bound on one payer export's NDJSON kept in Redis, in MiB")
+	payerExportTTL := fs.Duration("payer-export-ttl", durEnv("UTILREVIEW_PAYER_EXPORT_TTL", payerapi.DefaultExportTTL), "how long a payer export's files are kept after it completes")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
 		return nil, &exitError{code: 2, msg: err.Error()}
@@ -194,7 +201,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 		RulesCheckInterval: *rulesCheck, RulesFallback: *rulesFallback, RereviewRate: *rereview,
 		Publisher:        envOr(getenv, "UTILREVIEW_PUBLISHER", defaultPublisher()),
 		PayerClientsFile: *payerClients, PayerTokenTTL: *payerTTL, PayerRateLimit: *payerRate, PayerRateWindow: *payerWindow,
-		PayerClockSkew: *payerSkew,
+		PayerClockSkew: *payerSkew, PayerExportMaxMB: *payerMaxMB, PayerExportTTL: *payerExportTTL,
 	}
 	if cfg.PayerClientsFile != "" {
 		if cfg.PayerClients, err = payerauth.LoadRegistry(cfg.PayerClientsFile); err != nil {
@@ -274,6 +281,14 @@ func (c *serveConfig) validate() []string {
 	case subscriptions.ModeOff:
 	default:
 		p = append(p, fmt.Sprintf("UTILREVIEW_SUBSCRIPTIONS %q: want rest-hook, topic or off", c.Subscriptions))
+	}
+	if c.PayerClientsFile != "" {
+		if c.PayerExportMaxMB < 1 || c.PayerExportMaxMB > 512 {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_EXPORT_MAX_MB %d: want 1 to 512 (a Redis string holds at most 512 MiB)", c.PayerExportMaxMB))
+		}
+		if c.PayerExportTTL <= 0 {
+			p = append(p, fmt.Sprintf("UTILREVIEW_PAYER_EXPORT_TTL %s: want a positive duration", c.PayerExportTTL))
+		}
 	}
 	if c.SubscriptionFilter != "" {
 		if _, err := url.ParseQuery(c.SubscriptionFilter); err != nil || strings.Contains(c.SubscriptionFilter, "?") {
@@ -369,6 +384,7 @@ func (c *serveConfig) logAttrs() []any {
 		slog.Int("payer_rate_limit", c.PayerRateLimit), slog.String("payer_rate_window", c.PayerRateWindow.String()),
 		slog.String("payer_clock_skew", c.PayerClockSkew.String()),
 		slog.Int("reviewers", c.Reviewers.Len()), slog.String("requestor", c.Requestor.Reference),
+		slog.Int("payer_export_max_mb", c.PayerExportMaxMB), slog.String("payer_export_ttl", c.PayerExportTTL.String()),
 	}
 }
 
