@@ -154,8 +154,10 @@ func (pa *payerAuth) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			status = asHTTPError(err).status
 		}
 		refs, more := audit.Resources()
+		op, requested := audit.Operation()
 		pa.audit(c, slog.String("event", "access"), slog.String("client_id", p.ClientID), slog.String("issuer", p.Issuer),
 			slog.String("payer", p.Payer.String()), slog.String("outcome", "granted"), slog.Int("status", status),
+			slog.String("operation", op), slog.String("requested", requested),
 			slog.Any("resources", refs), slog.Int("resources_more", more))
 		return err
 	}

@@ -22,8 +22,11 @@ import (
 // scope) and serves only that payer's determinations: anything of another
 // payer is answered 404, exactly as what does not exist.
 //
-// Every access to a protected route is audit-logged, one line at info level
-// with msg "payer access" and audit=payer-api: the client, its issuer, the
+// Every access to a protected route is audit-logged in one line: the
+// authentication middleware's "payer audit" line, to which the handler adds
+// its operation and what it answered (payerauth.NoteOperation and
+// NoteResources); behind no such middleware (tests), the handler's own, at
+// info level with msg "payer access" and audit=payer-api: the client, its issuer, the
 // payer (its Organization identifier), the operation, the determination ids
 // answered (or the export job), the status and outcome, the time. Never a
 // query's values (a patient identifier is PHI) nor anything of a resource
@@ -103,7 +106,24 @@ func (h *payerFHIR) guard(op string, interaction byte, next payerHandler) echo.H
 				err = h.answerError(c, op, err)
 			}
 		}
-		h.audit(c.Request().Context(), p, op, &a, c.Response().Status, start)
+		// One audit line per access: the authentication middleware's, when
+		// it runs (it has the line of a refused token too), with what this
+		// handler answered; else this handler's own.
+		ctx := c.Request().Context()
+		requested := a.requested
+		if a.job != "" && requested == "" {
+			requested = a.job
+		}
+		if len(requested) > 64 {
+			requested = ""
+		}
+		if payerauth.NoteOperation(ctx, op, requested) {
+			for _, id := range a.ids {
+				payerauth.NoteResources(ctx, "ClaimResponse/"+id)
+			}
+		} else {
+			h.audit(ctx, p, op, &a, c.Response().Status, start)
+		}
 		return err
 	}
 }

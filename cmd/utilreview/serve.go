@@ -24,6 +24,7 @@ import (
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/handlers"
+	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/live"
 	"github.com/utilreview/utilreview/service/payerapi"
@@ -252,7 +253,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 			return fail("payer auth", err)
 		}
 		payerAPI, err = payerapi.New(payerapi.Config{
-			PublicURL: cfg.PublicURL, DeterminationSystem: cfg.Base + payerapi.DefaultDeterminationPath, RedisPrefix: cfg.RedisPrefix,
+			PublicURL: cfg.PublicURL, DeterminationSystem: cfg.Base + determination.SystemPath, RedisPrefix: cfg.RedisPrefix,
 			Export: payerapi.ExportConfig{MaxBytes: int64(cfg.PayerExportMaxMB) << 20, TTL: cfg.PayerExportTTL}, Logger: log, Version: version,
 		}, client, rdb)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,19 +13,29 @@ import (
 	"github.com/utilreview/utilreview/fhir/fhirtest"
 )
 
-// TestServeRecordsDetermination: the whole loop through `serve`. A UR nurse
-// (one of UTILREVIEW_REVIEWERS) completes the admission review Task of a
-// stay in progress on HAPI; the Task subscription has the patient reviewed
-// and the determination appears as a ClaimResponse (with the
-// preauthorization Claim the stay lacked), counted as recorded. The same
-// notification delivered again (HAPI's retries, replays) writes nothing
-// more, and the clinician's note never reaches the log.
+// TestServeRecordsDetermination: the whole loop through `serve`, from the
+// clinician to the payer (issue 9's proof). A UR nurse (one of
+// UTILREVIEW_REVIEWERS) completes the admission review Task of a stay in
+// progress on HAPI; the Task subscription has the patient reviewed and the
+// determination appears as a ClaimResponse (with the preauthorization
+// Claim the stay lacked), counted as recorded. The same notification
+// delivered again (HAPI's retries, replays) writes nothing more, and the
+// clinician's note never reaches the log. Then the stay's payer (Acme)
+// reads it through the payer API by id, by search and through $export with
+// a SMART Backend Services token, and another payer (Capital) sees none of
+// it: 404 by id, an empty search, 404 on Acme's export status and file.
 func TestServeRecordsDetermination(t *testing.T) {
 	t.Parallel()
 	l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
 	c := harness.NewFHIR(t)
 	nurse := "Practitioner/" + c.Create(map[string]any{"resourceType": "Practitioner", "name": []any{map[string]any{"family": "Reviewer"}}})
 	l.env["UTILREVIEW_REVIEWERS"] = nurse
+	// Acme's identifier as its rule set matches it (commercial-acme.yaml);
+	// Capital's likewise (commercial-capital.yaml).
+	acme := newPayerClient(t, "acme-portal", "http://example.org/fhir/sid/payer-id", "ACME01")
+	capital := newPayerClient(t, "capital-portal", "http://hl7.org/fhir/sid/us-npi", "1234567893")
+	l.env["UTILREVIEW_PAYER_CLIENTS_FILE"] = writePayerClients(t, []string{"system/ClaimResponse.rs"}, acme, capital)
+	started := time.Now().UTC().Add(-time.Second)
 	base, log := l.start(t, "")
 	suffix := harness.UniqueID("")
 	st := c.PutBundle("../../testdata/examples/ur-scenarios.json", suffix[len(suffix)-8:], l.tag)
@@ -102,5 +113,100 @@ func TestServeRecordsDetermination(t *testing.T) {
 	}
 	if strings.Contains(log.String(), note) {
 		t.Error("the clinician's note is in the service log")
+	}
+
+	// The payers.
+	if ins, _ := cr["insurer"].(map[string]any); fmt.Sprint(ins["identifier"]) != fmt.Sprint(map[string]any{"system": acme.payer[0], "value": acme.payer[1]}) {
+		t.Fatalf("insurer %v: not Acme's identifier %v, the payer API could not find it", cr["insurer"], acme.payer)
+	}
+	crID := cr["id"].(string)
+	tokA := acme.token(t, base, base, "system/ClaimResponse.rs")
+	tokB := capital.token(t, base, base, "system/ClaimResponse.rs")
+	api := base + "/payer/fhir"
+	if code, _, body := payerGet(t, http.MethodGet, api+"/ClaimResponse/"+crID, tokA, nil); code != http.StatusOK || !strings.Contains(string(body), value) {
+		t.Errorf("Acme reads its determination: %d %.300s", code, body)
+	}
+	if code, _, body := payerGet(t, http.MethodGet, api+"/ClaimResponse/"+crID, tokB, nil); code != http.StatusNotFound {
+		t.Errorf("Capital reads Acme's determination: %d %.300s, want 404", code, body)
+	}
+	if code, _, _ := payerGet(t, http.MethodGet, api+"/ClaimResponse/"+crID, "", nil); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", code)
+	}
+	search := api + "/ClaimResponse?identifier=" + url.QueryEscape("https://utilreview.dev/fhir/identifier/determination|"+value)
+	entries := func(token string) int {
+		code, _, body := payerGet(t, http.MethodGet, search, token, nil)
+		var b struct {
+			Type  string
+			Entry []any
+		}
+		if code != http.StatusOK || json.Unmarshal(body, &b) != nil || b.Type != "searchset" {
+			t.Fatalf("search: %d %.300s", code, body)
+		}
+		return len(b.Entry)
+	}
+	if a, b := entries(tokA), entries(tokB); a != 1 || b != 0 {
+		t.Errorf("search by the determination's identifier: Acme %d, Capital %d; want 1 and 0", a, b)
+	}
+	if code, _, _ := payerGet(t, http.MethodGet, search, acme.token(t, base, base, "system/ClaimResponse.r"), nil); code != http.StatusForbidden {
+		t.Errorf("search with a read-only token: %d, want 403", code)
+	}
+
+	// $export since the test began: Acme's file holds the determination;
+	// Capital gets 404 on Acme's status and file URLs.
+	code, hdr, body := payerGet(t, http.MethodGet, api+"/$export?_type=ClaimResponse&_since="+url.QueryEscape(started.Format(time.RFC3339)), tokA,
+		map[string]string{"Prefer": "respond-async", "Accept": "application/fhir+json"})
+	status := hdr.Get("Content-Location")
+	if code != http.StatusAccepted || status == "" {
+		t.Fatalf("$export kick-off: %d %v %s", code, hdr, body)
+	}
+	var m struct {
+		RequiresAccessToken bool `json:"requiresAccessToken"`
+		Output              []struct{ URL string }
+	}
+	harness.Eventually(t, 60*time.Second, 250*time.Millisecond, "Acme's export complete", func() (bool, error) {
+		code, _, body := payerGet(t, http.MethodGet, status, tokA, nil)
+		if code == http.StatusOK {
+			return true, json.Unmarshal(body, &m)
+		}
+		return false, fmt.Errorf("status %d %.200s", code, body)
+	})
+	if !m.RequiresAccessToken || len(m.Output) == 0 {
+		t.Fatalf("manifest %+v", m)
+	}
+	found := false
+	for _, o := range m.Output {
+		code, _, body := payerGet(t, http.MethodGet, o.URL, tokA, nil)
+		if code != http.StatusOK {
+			t.Fatalf("Acme's export file %s: %d", o.URL, code)
+		}
+		found = found || strings.Contains(string(body), `"id":"`+crID+`"`)
+		if code, _, _ := payerGet(t, http.MethodGet, o.URL, tokB, nil); code != http.StatusNotFound {
+			t.Errorf("Capital reads Acme's export file: %d, want 404", code)
+		}
+	}
+	if !found {
+		t.Error("Acme's export does not hold the determination")
+	}
+	if code, _, _ := payerGet(t, http.MethodGet, status, tokB, nil); code != http.StatusNotFound {
+		t.Errorf("Capital polls Acme's export: %d, want 404", code)
+	}
+
+	// One audit line per access, naming what was answered: Acme's read
+	// lists the determination, Capital's lists nothing.
+	reads := map[string]string{}
+	for line := range strings.Lines(log.String()) {
+		if strings.Contains(line, `"msg":"payer access"`) {
+			t.Errorf("a second audit line for one access: %s", line)
+		}
+		if strings.Contains(line, `"msg":"payer audit"`) && strings.Contains(line, `"operation":"read"`) {
+			for _, client := range []string{"acme-portal", "capital-portal"} {
+				if strings.Contains(line, `"client_id":"`+client+`"`) {
+					reads[client] = line
+				}
+			}
+		}
+	}
+	if !strings.Contains(reads["acme-portal"], `"resources":["ClaimResponse/`+crID+`"]`) || !strings.Contains(reads["capital-portal"], `"resources":null`) {
+		t.Errorf("the reads' audit lines:\n%s\n%s", reads["acme-portal"], reads["capital-portal"])
 	}
 }

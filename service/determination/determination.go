@@ -100,7 +100,7 @@ func New(cfg Config) *Recorder {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	return &Recorder{cfg: cfg, system: cfg.Base + "/identifier/determination", claimSystem: cfg.Base + "/identifier/preauthorization"}
+	return &Recorder{cfg: cfg, system: cfg.Base + SystemPath, claimSystem: cfg.Base + "/identifier/preauthorization"}
 }
 
 // System is the ClaimResponse identifier system, <base>/identifier/determination.
@@ -415,7 +415,7 @@ func fullURLOf(name string) string {
 }
 
 // sameContent compares a ClaimResponse on the server with the one to
-// write, leaving out what the server sets (id, meta, text).
+// write, leaving out what the server sets (id, text, meta but its tags).
 func sameContent(onServer map[string]any, body []byte) bool {
 	var want map[string]any
 	if json.Unmarshal(body, &want) != nil {
@@ -424,7 +424,12 @@ func sameContent(onServer map[string]any, body []byte) bool {
 	have := make(map[string]any, len(onServer))
 	for k, v := range onServer {
 		switch k {
-		case "id", "meta", "text":
+		case "id", "text":
+			continue
+		case "meta":
+			if m, _ := v.(map[string]any); m["tag"] != nil {
+				have[k] = map[string]any{"tag": m["tag"]}
+			}
 			continue
 		}
 		have[k] = v

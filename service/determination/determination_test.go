@@ -363,7 +363,11 @@ func TestReplayAndChange(t *testing.T) {
 	p, res := patientOf(t, record(x12("A3"), nil))
 	_, by := writesOf(t, r, p, res)
 	cr := decode(t, by["ClaimResponse"][0].Body)
-	cr["id"], cr["meta"] = "cr1", map[string]any{"versionId": "1"}
+	tag := at(cr, "meta.tag")
+	if want := []any{map[string]any{"system": "https://utilreview.dev/fhir" + PayerTagPath, "code": PayerTagCode("http://example.org/fhir/sid/payer-id", "EXMCD01")}}; fmt.Sprint(tag) != fmt.Sprint(want) {
+		t.Fatalf("meta.tag %v, want the payer's tag %v", tag, want)
+	}
+	cr["id"], cr["meta"] = "cr1", map[string]any{"versionId": "1", "lastUpdated": "2026-11-20T12:00:00Z", "tag": tag}
 	cr["request"] = map[string]any{"reference": "Claim/pa1"}
 	raw, _ := json.Marshal(cr)
 	claim := decode(t, by["Claim"][0].Body)
@@ -373,6 +377,15 @@ func TestReplayAndChange(t *testing.T) {
 	p, res = patientOf(t, record(x12("A3"), nil), string(raw), string(rawClaim))
 	if pl := r.Plan(p, r.Index(res)); !pl.Empty() || pl.Outcomes[OutcomeUnchanged] != 1 {
 		t.Fatalf("replay: %d writes, outcomes %v; want none", len(pl.Writes), pl.Outcomes)
+	}
+	// A copy on the server without the payer's tag (written before it, or
+	// stripped) is written again: the payer API finds determinations by it.
+	untagged := decode(t, raw)
+	untagged["meta"] = map[string]any{"versionId": "1"}
+	rawUntagged, _ := json.Marshal(untagged)
+	p, res = patientOf(t, record(x12("A3"), nil), string(rawUntagged), string(rawClaim))
+	if pl := r.Plan(p, r.Index(res)); len(pl.Writes) != 1 || pl.Outcomes[OutcomeUpdate] != 1 {
+		t.Fatalf("untagged on the server: writes %v outcomes %v; want one update", pl.Writes, pl.Outcomes)
 	}
 	p, res = patientOf(t, record(x12("A1"), nil), string(raw), string(rawClaim))
 	pl := r.Plan(p, r.Index(res))

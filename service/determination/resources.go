@@ -72,9 +72,14 @@ type processNote struct {
 	Text   string `json:"text"`
 }
 
+type meta struct {
+	Tag []coding `json:"tag,omitempty"`
+}
+
 type claimResponse struct {
 	ResourceType  string         `json:"resourceType"`
 	ID            string         `json:"id,omitempty"`
+	Meta          *meta          `json:"meta,omitempty"`
 	Extension     []extension    `json:"extension,omitempty"`
 	Identifier    []identifier   `json:"identifier"`
 	Status        string         `json:"status"`
@@ -225,6 +230,9 @@ func (r *Recorder) claimResponse(p *facts.Patient, t *facts.Task, s *subject, va
 	}
 	if t.Completed.IsZero() {
 		cr.Created = ""
+	}
+	if id := cr.Insurer.Identifier; id != nil {
+		cr.Meta = &meta{Tag: []coding{{System: r.cfg.Base + PayerTagPath, Code: PayerTagCode(id.System, id.Value)}}}
 	}
 	req := r.requestor(s)
 	cr.Requestor = &req

@@ -8,9 +8,11 @@
 //
 // A determination belongs to payer P when it is a ClaimResponse with an
 // identifier in the determination system and its insurer is P: the server
-// is asked for `insurer.identifier=<P>` (chained through the insurer
-// Organization: HAPI FHIR has no `:identifier` modifier, HAPI-2498) and the
-// answer is kept only when ClaimResponse.insurer.identifier is P as well.
+// is asked for the tag naming P that the determinations writer puts on it
+// (determination.PayerTagPath; a chained insurer.identifier search would
+// read the insurer Organization instead, and HAPI FHIR has no `:identifier`
+// modifier, HAPI-2498), and the answer is kept only when
+// ClaimResponse.insurer.identifier is P as well.
 package payerapi
 
 import (
@@ -29,6 +31,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/payerauth"
 )
 
@@ -45,9 +48,6 @@ type FHIR interface {
 // Defaults of Config.
 const (
 	DefaultPageTTL = 30 * time.Minute
-	// DefaultDeterminationPath is the determination identifier system under
-	// the canonical base.
-	DefaultDeterminationPath = "/identifier/determination"
 )
 
 // Config configures the API.
@@ -131,11 +131,15 @@ func newToken() string {
 }
 
 // payerFilter is the upstream query every read, search and export carries:
-// the determination system and the payer (chained through the insurer).
+// the determination system and the payer's tag, which the determinations
+// writer puts on each ClaimResponse (determination.PayerTagPath: a chained
+// insurer.identifier search would read the payer Organization on the
+// server, which may lack the identifier the determination names).
 func (a *API) payerFilter(payer payerauth.Identifier) url.Values {
+	system, code := determination.PayerTag(a.cfg.DeterminationSystem, payer.System, payer.Value)
 	return url.Values{
-		"identifier":         {a.cfg.DeterminationSystem + "|"},
-		"insurer.identifier": {payer.String()},
+		"identifier": {a.cfg.DeterminationSystem + "|"},
+		"_tag":       {system + "|" + code},
 	}
 }
 

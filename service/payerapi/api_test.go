@@ -13,6 +13,7 @@ import (
 
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/fhir/fhirtest"
+	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/payerapi/payerapitest"
 	"github.com/utilreview/utilreview/service/payerauth"
 )
@@ -99,7 +100,8 @@ func TestPayerCheckOnAnswers(t *testing.T) {
 	}
 	// The filter was asked for all the same.
 	sent, _ := url.Parse(srv.paths[0])
-	if got := sent.Query()["insurer.identifier"]; !slices.Equal(got, []string{a.String()}) ||
+	tagSystem, tagCode := determination.PayerTag(payerapitest.DeterminationSystem, a.System, a.Value)
+	if got := sent.Query()["_tag"]; !slices.Equal(got, []string{tagSystem + "|" + tagCode}) ||
 		!slices.Contains(sent.Query()["identifier"], payerapitest.DeterminationSystem+"|") || !slices.Contains(sent.Query()["identifier"], "x") {
 		t.Errorf("upstream query %s", srv.paths[0])
 	}

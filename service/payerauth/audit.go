@@ -17,6 +17,8 @@ type Audit struct {
 	mu        sync.Mutex
 	resources []string
 	more      int
+	operation string
+	requested string
 }
 
 type auditKey struct{}
@@ -51,4 +53,26 @@ func (a *Audit) Resources() (refs []string, more int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]string(nil), a.resources...), a.more
+}
+
+// NoteOperation records the request's operation (read, search,
+// export-status, ...) and the id or export job it named, answered or not,
+// for the request's audit line. It reports whether ctx carries an Audit (a
+// handler without one writes its own line).
+func NoteOperation(ctx context.Context, operation, requested string) bool {
+	a, ok := ctx.Value(auditKey{}).(*Audit)
+	if !ok {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.operation, a.requested = operation, requested
+	return true
+}
+
+// Operation is what NoteOperation recorded.
+func (a *Audit) Operation() (operation, requested string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.operation, a.requested
 }

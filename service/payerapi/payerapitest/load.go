@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/payerauth"
 )
 
@@ -97,6 +98,7 @@ func Load(base string, s Spec) ([]Determination, error) {
 // records (PAS-shaped, use preauthorization, insurer with reference and
 // identifier).
 func ClaimResponse(d Determination, s Spec, patient, org string) map[string]any {
+	tagSystem, tagCode := determination.PayerTag(s.System, s.Payer.System, s.Payer.Value)
 	return map[string]any{
 		"resourceType": "ClaimResponse", "id": d.ID,
 		"identifier":  []any{map[string]any{"system": s.System, "value": d.Identifier}},
@@ -106,6 +108,7 @@ func ClaimResponse(d Determination, s Spec, patient, org string) map[string]any 
 		"patient":     map[string]any{"reference": patient},
 		"created":     d.Created.Format(time.RFC3339),
 		"insurer":     map[string]any{"reference": org, "identifier": map[string]any{"system": s.Payer.System, "value": s.Payer.Value}},
+		"meta":        map[string]any{"tag": []any{map[string]any{"system": tagSystem, "code": tagCode}}},
 		"outcome":     "complete",
 		"disposition": "A1 certified in total",
 	}
