@@ -64,7 +64,7 @@ func patientOf(t *testing.T, m map[string]string, extra ...string) (*facts.Patie
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	for _, k := range []string{"Patient", "Organization", "Hospital", "Coverage", "Encounter", "Claim", "Task", "Provenance"} {
+	for _, k := range []string{"Patient", "Organization", "Hospital", "Coverage", "Encounter", "Claim", "Task", "Provenance", "PractitionerRole"} {
 		if raw, ok := m[k]; ok {
 			add(k, raw)
 		}
@@ -410,26 +410,43 @@ func TestReviewers(t *testing.T) {
 		return `{"resourceType":"Provenance","id":"pv","target":[{"reference":"` + target + `"}],"recorded":"2026-11-25T15:00:00-05:00",
 			"agent":[{"role":[{"coding":[{"system":"http://example.org/roles","code":"` + role + `"}]}],"who":{"reference":"` + who + `"}}]}`
 	}
+	// ur-1 is a PractitionerRole in the input: nurse-1 as a UR nurse.
+	const role = `{"resourceType":"PractitionerRole","id":"ur-1","practitioner":{"reference":"Practitioner/nurse-1"},
+		"code":[{"coding":[{"system":"http://example.org/roles","code":"ur-nurse"}]}]}`
 	tests := []struct {
 		name      string
 		reviewers []string
 		prov      string
 		recorded  bool
+		ownerRole bool // the Task's owner is PractitionerRole/ur-1, which the input holds
 	}{
-		{"none configured: everyone", nil, "", true},
-		{"owner in the set", []string{"Practitioner/nurse-1"}, "", true},
-		{"owner outside the set", []string{"Practitioner/md-9"}, "", false},
-		{"provenance agent wins over the owner", []string{"Practitioner/md-9"}, prov("Task/t1/_history/3", "Practitioner/md-9", "x"), true},
-		{"provenance agent outside the set", []string{"Practitioner/nurse-1"}, prov("Task/t1/_history/3", "Practitioner/clerk", "x"), false},
-		{"provenance of another version is not about this one", []string{"Practitioner/md-9"}, prov("Task/t1/_history/2", "Practitioner/md-9", "x"), false},
-		{"role code", []string{"role:http://example.org/roles|physician-advisor"}, prov("Task/t1", "Practitioner/md-1", "physician-advisor"), true},
-		{"role code, any system", []string{"role:physician-advisor"}, prov("Task/t1", "Practitioner/md-1", "physician-advisor"), true},
+		{"none configured: everyone", nil, "", true, false},
+		{"owner in the set", []string{"Practitioner/nurse-1"}, "", true, false},
+		{"owner outside the set", []string{"Practitioner/md-9"}, "", false, false},
+		{"provenance agent wins over the owner", []string{"Practitioner/md-9"}, prov("Task/t1/_history/3", "Practitioner/md-9", "x"), true, false},
+		{"provenance agent outside the set", []string{"Practitioner/nurse-1"}, prov("Task/t1/_history/3", "Practitioner/clerk", "x"), false, false},
+		{"provenance of another version is not about this one", []string{"Practitioner/md-9"}, prov("Task/t1/_history/2", "Practitioner/md-9", "x"), false, false},
+		{"role code", []string{"role:http://example.org/roles|physician-advisor"}, prov("Task/t1", "Practitioner/md-1", "physician-advisor"), true, false},
+		{"role code, any system", []string{"role:physician-advisor"}, prov("Task/t1", "Practitioner/md-1", "physician-advisor"), true, false},
+		{"owner a PractitionerRole in the set", []string{"PractitionerRole/ur-1"}, "", true, true},
+		{"owner's PractitionerRole names a reviewer", []string{"Practitioner/nurse-1"}, "", true, true},
+		{"owner's PractitionerRole has a reviewer role", []string{"role:http://example.org/roles|ur-nurse"}, "", true, true},
+		{"owner's PractitionerRole matches nothing", []string{"Practitioner/md-9", "role:physician-advisor"}, "", false, true},
+		{"agent a PractitionerRole with a reviewer role", []string{"role:ur-nurse"}, prov("Task/t1", "PractitionerRole/ur-1", "x"), true, false},
+		{"agent a PractitionerRole naming a reviewer", []string{"Practitioner/nurse-1"}, prov("Task/t1", "PractitionerRole/ur-1", "x"), true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := record(x12("A1"), nil)
 			if tt.prov != "" {
 				m["Provenance"] = tt.prov
+			}
+			m["PractitionerRole"] = role
+			if tt.ownerRole {
+				if !strings.Contains(m["Task"], `"Practitioner/nurse-1"`) {
+					t.Fatal("the Task's owner is not Practitioner/nurse-1")
+				}
+				m["Task"] = strings.Replace(m["Task"], `"Practitioner/nurse-1"`, `"PractitionerRole/ur-1"`, 1)
 			}
 			p, res := patientOf(t, m)
 			pl, by := writesOf(t, recorder(t, tt.reviewers...), p, res)

@@ -90,23 +90,31 @@ func (r *Reviewers) Len() int {
 }
 
 // Determines reports whether the completed Task's determination was made
-// by a clinical reviewer (always, with no reviewer configured).
+// by a clinical reviewer (always, with no reviewer configured). A
+// PractitionerRole the input holds counts by its reference, by the
+// Practitioner it names, and by its role codes.
 func (r *Reviewers) Determines(t *facts.Task) bool {
 	if r.Empty() {
 		return true
 	}
-	if len(t.Agents) > 0 {
-		for _, a := range t.Agents {
-			if r.refs[a.Who] {
+	match := func(who, practitioner string, roles []facts.Code) bool {
+		if r.refs[who] || practitioner != "" && r.refs[practitioner] {
+			return true
+		}
+		for _, c := range roles {
+			if r.roles[c.System+"|"+c.Code] || r.roles["|"+c.Code] {
 				return true
-			}
-			for _, c := range a.Roles {
-				if r.roles[c.System+"|"+c.Code] || r.roles["|"+c.Code] {
-					return true
-				}
 			}
 		}
 		return false
 	}
-	return t.Owner != "" && r.refs[t.Owner]
+	if len(t.Agents) > 0 {
+		for _, a := range t.Agents {
+			if match(a.Who, a.Practitioner, a.Roles) {
+				return true
+			}
+		}
+		return false
+	}
+	return t.Owner != "" && match(t.Owner, t.OwnerRole.Practitioner, t.OwnerRole.Roles)
 }

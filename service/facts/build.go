@@ -63,6 +63,10 @@ type builder struct {
 	conditionRes, procedureRes, accountRes, taskRes, commRes             []*fhir.Resource
 	// Provenances, read only for the agents of the Tasks they target
 	provenanceRes []*fhir.Resource
+	// roleRes are the input's PractitionerRoles and roles their index: who a
+	// Task's owner or a Provenance agent is, for the reviewer set.
+	roleRes []*fhir.Resource
+	roles   map[string]RoleOf
 
 	// position of each top-level resource in the input, for input ordering
 	pos map[*fhir.Resource]int
@@ -148,6 +152,7 @@ func Build(resources []*fhir.Resource, opts Options) *Set {
 			b.finishEncounter(r, e)
 		}
 	}
+	b.roles = b.practitionerRoles()
 	agents := b.provenanceAgents()
 	for _, r := range b.taskRes {
 		b.addTask(r, agents)
@@ -171,6 +176,11 @@ func (b *builder) sortInput(resources []*fhir.Resource) {
 			// Read only for who determined a Task (agent); a change to a
 			// Provenance alone is not followed.
 			b.provenanceRes = append(b.provenanceRes, r)
+			continue
+		}
+		if r.Type == "PractitionerRole" && r.Container() == nil {
+			// Read only for who a Task's owner or a Provenance's agent is.
+			b.roleRes = append(b.roleRes, r)
 			continue
 		}
 		if !readType(r.Type) {

@@ -70,7 +70,50 @@ type Determination struct {
 // Agent is an agent of a Provenance that targets a Task.
 type Agent struct {
 	Who   string // resolved reference "Type/id", or the reference as written
-	Roles []Code // agent.role and agent.type codings
+	Roles []Code // agent.role and agent.type codings, and a PractitionerRole's codes
+	// Practitioner is the Practitioner a PractitionerRole agent names,
+	// when the input holds that PractitionerRole.
+	Practitioner string
+}
+
+// RoleOf is what a PractitionerRole in the input says: the Practitioner
+// it names ("Practitioner/id") and its role codes (PractitionerRole.code).
+type RoleOf struct {
+	Practitioner string
+	Roles        []Code
+}
+
+type rawPractitionerRole struct {
+	ID           string `json:"id"`
+	Practitioner *struct {
+		Reference string `json:"reference"`
+	} `json:"practitioner"`
+	Code []rawConcept `json:"code"`
+}
+
+// practitionerRoles indexes the input's PractitionerRoles by "PractitionerRole/id".
+func (b *builder) practitionerRoles() map[string]RoleOf {
+	if len(b.roleRes) == 0 {
+		return nil
+	}
+	out := map[string]RoleOf{}
+	for _, r := range b.roleRes {
+		var pr rawPractitionerRole
+		if json.Unmarshal(r.Raw, &pr) != nil || pr.ID == "" {
+			continue
+		}
+		var ro RoleOf
+		if pr.Practitioner != nil {
+			if ref, ok := fhir.ParseReference(pr.Practitioner.Reference); ok && ref.Type == "Practitioner" {
+				ro.Practitioner = "Practitioner/" + ref.ID
+			}
+		}
+		for i := range pr.Code {
+			ro.Roles = append(ro.Roles, pr.Code[i].codes()...)
+		}
+		out["PractitionerRole/"+pr.ID] = ro
+	}
+	return out
 }
 
 // X12ReviewActionCodes are the X12 306 codes a determination may carry,
@@ -164,6 +207,7 @@ func (b *builder) taskWork(r *fhir.Resource, t *Task) {
 			} else {
 				t.Owner = raw.Owner.Reference
 			}
+			t.OwnerRole = b.roles[t.Owner]
 		}
 	}
 	for _, s := range []string{executionEnd(&raw), raw.LastModified, raw.Meta.LastUpdated} {
@@ -307,6 +351,10 @@ func (b *builder) provenanceAgents() map[string][]Agent {
 			ag.Roles = append(ag.Roles, a.Type.codes()...)
 			for i := range a.Role {
 				ag.Roles = append(ag.Roles, a.Role[i].codes()...)
+			}
+			if ro, ok := b.roles[ag.Who]; ok {
+				ag.Practitioner = ro.Practitioner
+				ag.Roles = append(ag.Roles, ro.Roles...)
 			}
 			agents = append(agents, ag)
 		}

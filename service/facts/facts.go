@@ -273,6 +273,9 @@ type Task struct {
 	// completed one).
 	Owner        string
 	OwnerDisplay string
+	// OwnerRole is what the input says of an owner that is a
+	// PractitionerRole: its practitioner and role codes (zero otherwise).
+	OwnerRole RoleOf
 	// Completed is when the Task was last worked: executionPeriod.end, else
 	// lastModified, else meta.lastUpdated (the completion time of a
 	// completed Task); zero when none is written.

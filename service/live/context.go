@@ -43,8 +43,10 @@ func contextSearches(patient, system string) []string {
 		q("Condition", "subject"),
 		q("Procedure", "subject"),
 		q("Account", "subject"),
-		// Provenances of the Tasks name who determined a completed one.
-		q("Task", "patient", "_revinclude", "Provenance:target"),
+		// Provenances of the Tasks name who determined a completed one;
+		// an owner or agent that is a PractitionerRole names its
+		// practitioner and role codes (the reviewer set).
+		q("Task", "patient", "_revinclude", "Provenance:target", "_include", "Task:owner", "_include:iterate", "Provenance:agent"),
 		q("Communication", "subject"),
 		q("CommunicationRequest", "subject", "identifier", system+"|"),
 	}

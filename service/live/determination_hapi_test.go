@@ -37,6 +37,9 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 		{"resourceType": "Organization", "id": "Hos-" + id, "name": "General Hospital"},
 		{"resourceType": "Practitioner", "id": "Pra-" + id, "name": []any{map[string]any{"family": "Nurse"}}},
 		{"resourceType": "Practitioner", "id": "Cle-" + id, "name": []any{map[string]any{"family": "Clerk"}}},
+		// The nurse in her UR role: a Task owned by it is the nurse's.
+		{"resourceType": "PractitionerRole", "id": "Rol-" + id, "practitioner": map[string]any{"reference": "Practitioner/Pra-" + id},
+			"code": []any{map[string]any{"coding": []any{map[string]any{"system": "http://example.org/roles", "code": "ur-nurse"}}}}},
 		{"resourceType": "Coverage", "id": "Cov-" + id, "status": "active", "beneficiary": map[string]any{"reference": ref("Patient")},
 			"payor": []any{map[string]any{"reference": "Organization/Org-" + id}}},
 		{"resourceType": "Encounter", "id": "Enc-" + id, "status": "in-progress",
@@ -211,9 +214,11 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 		t.Errorf("the non-reviewer's Task is %v: completed is terminal, never reopened", v["status"])
 	}
 
-	// The reviewer determines on that Task: not certified (A3). Recorded,
+	// The reviewer, as the owner in her UR role (a PractitionerRole naming
+	// her: the processing reads it with the Tasks), determines on that Task:
+	// not certified (A3). Recorded,
 	// and the peer-to-peer/appeal Task and Medicaid's written notice open.
-	complete(rt, nurse, x12("A3"), out("determination-reason", map[string]any{"valueCodeableConcept": map[string]any{"coding": []any{map[string]any{
+	complete(rt, "PractitionerRole/Rol-"+id, x12("A3"), out("determination-reason", map[string]any{"valueCodeableConcept": map[string]any{"coding": []any{map[string]any{
 		"system": "https://codesystem.x12.org/external/886", "code": "X1"}}}}))
 	review()
 	if n := len(responses(rt)); n != 1 {
