@@ -1443,3 +1443,36 @@ const payerClientsStandIn = `issuers:
     audience: https://utilreview.hospital.example/payer/fhir
     payer: {system: "http://hl7.org/fhir/sid/us-npi", value: "1234567893"}
 `
+
+// TestK8sPayerAPIComponent: both overlays include the payer API component,
+// whose clients file comes from the Secret utilreview-payer-clients; the
+// base alone runs without the payer API (no such variable, no such Secret).
+func TestK8sPayerAPIComponent(t *testing.T) {
+	payerSecret := func(m *manifests) (env bool, secret bool) {
+		for _, d := range m.deployments {
+			for _, c := range d.Spec.Template.Spec.Containers {
+				for _, e := range c.Env {
+					env = env || e.Name == "UTILREVIEW_PAYER_CLIENTS_FILE"
+				}
+			}
+			for _, v := range d.Spec.Template.Spec.Volumes {
+				secret = secret || v.Secret != nil && v.Secret.SecretName == "utilreview-payer-clients"
+			}
+		}
+		return env, secret
+	}
+	for i, o := range k8sOverlays {
+		if env, secret := payerSecret(loadOverlay(t, i)); !env || !secret {
+			t.Errorf("%s: payer clients file %v, its Secret %v; want both (the payer-api component)", o.dir, env, secret)
+		}
+	}
+	base := &manifests{overlay: "base"}
+	for _, y := range buildOverlay(t, "base") {
+		if err := base.decodeStrict(y); err != nil {
+			t.Fatalf("base: %v", err)
+		}
+	}
+	if env, secret := payerSecret(base); env || secret {
+		t.Errorf("base: payer clients file %v, its Secret %v; want neither (the payer API is the component's)", env, secret)
+	}
+}
