@@ -104,6 +104,11 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		return fail("redis", errors.New("UTILREVIEW_REDIS_URL does not parse"))
 	}
 	ropt.PoolSize = max(ropt.PoolSize, cfg.Workers+16) // a blocked read per worker, plus the webhook's writes
+	// go-redis's own lines (a failed dial, a dropped pub/sub connection)
+	// go to the service's structured log at debug level: the service
+	// reports Redis's state itself (readiness, "waiting for Redis", the
+	// metrics), and a plain-text line would break a JSON log stream.
+	redis.SetLogger(redisLog{log})
 	rdb := redis.NewClient(ropt)
 	defer rdb.Close()
 	if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tp)); err != nil {
@@ -491,4 +496,11 @@ func (m *fhirMetrics) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	m.duration.WithLabelValues(req.Method, code).Observe(time.Since(start).Seconds())
 	return resp, err
+}
+
+// redisLog routes go-redis's internal log lines to slog at debug level.
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.DebugContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
 }
