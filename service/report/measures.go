@@ -322,7 +322,9 @@ func (c *computer) readmissions() []*Table {
 	month := table("readmissions-by-month", "Readmissions within 30 days, by the index stay's discharge month",
 		"readmissions = readmission-30d findings (planned readmissions and transfers excluded by the check) whose index stay was discharged in the month; rate over the inpatient discharges of the month",
 		[]string{"month"}, []string{"inpatient-discharges", "readmissions", "readmission-rate"}, byMonth,
-		func(v []float64, _ [][]float64) []*float64 { return []*float64{num(v[0]), num(v[1]), ratio(v[1], v[0])} })
+		func(v []float64, _ [][]float64) []*float64 {
+			return []*float64{num(v[0]), num(v[1]), ratio(v[1], v[0])}
+		})
 	month.Chart = &Chart{Kind: "line", Series: []string{"readmission-rate"}}
 	cohort := table("readmissions-by-cohort", "Readmissions within 30 days by HRRP cohort", "the cohort of the index stay (principal diagnosis or procedure)",
 		[]string{"cohort"}, []string{"readmissions"}, byCohort, func(v []float64, _ [][]float64) []*float64 { return vals(v...) })
