@@ -68,12 +68,12 @@ func encounter(id, pat string, segs ...segment) obj {
 
 func claim(id, pat, enc, cov, drg, dx, from, to string) obj {
 	c := obj{"resourceType": "Claim", "id": id, "status": "active", "use": "claim",
-		"type":     obj{"coding": []any{obj{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}}},
-		"patient":  obj{"reference": "Patient/" + pat},
-		"created":  to,
-		"provider": obj{"reference": "Organization/hosp"},
-		"priority": obj{"coding": []any{obj{"code": "normal"}}},
-		"insurance": []any{obj{"sequence": 1, "focal": true, "coverage": obj{"reference": "Coverage/" + cov}}},
+		"type":           obj{"coding": []any{obj{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}}},
+		"patient":        obj{"reference": "Patient/" + pat},
+		"created":        to,
+		"provider":       obj{"reference": "Organization/hosp"},
+		"priority":       obj{"coding": []any{obj{"code": "normal"}}},
+		"insurance":      []any{obj{"sequence": 1, "focal": true, "coverage": obj{"reference": "Coverage/" + cov}}},
 		"billablePeriod": obj{"start": from, "end": to},
 		"item": []any{obj{"sequence": 1, "productOrService": obj{"coding": []any{obj{"system": cptSystem, "code": "99223"}}},
 			"servicedDate": from, "encounter": []any{obj{"reference": "Encounter/" + enc}}}},
