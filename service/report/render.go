@@ -88,7 +88,7 @@ svg text { font: 11px system-ui, sans-serif; fill: var(--ink); }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: .85rem; margin: .3rem 0 1rem; }
 th, td { border-bottom: 1px solid var(--rule); padding: .2rem .5rem; text-align: right; white-space: nowrap; }
-th { background: #f2f2f2; }
+th { background: #f2f2f2; white-space: normal; vertical-align: bottom; }
 th.key, td.key { text-align: left; }
 caption { text-align: left; font-weight: 600; padding-bottom: .2rem; }
 .empty { color: var(--muted); font-style: italic; }
@@ -161,7 +161,7 @@ func chartSVG(t *Table) template.HTML {
 	y := func(v float64) float64 { return top + plotH - v/top5*plotH }
 	var b strings.Builder
 	titleID := "c-" + t.ID
-	fmt.Fprintf(&b, `<figure><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-labelledby="%s" class="chart chart-%s" data-table="%s" data-points="%d">`,
+	fmt.Fprintf(&b, `<figure><svg viewBox="0 0 %g %g" width="%g" height="%g" role="img" aria-labelledby="%s" class="chart chart-%s" data-table="%s" data-points="%d">`,
 		width, height, width, height, titleID, t.Chart.Kind, esc(t.ID), t.Points())
 	fmt.Fprintf(&b, `<title id="%s">%s</title>`, titleID, esc(t.Title))
 	// Axes and grid: 0, half and the top.
