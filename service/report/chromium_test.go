@@ -28,12 +28,12 @@ type browser struct {
 }
 
 type cdpMessage struct {
-	ID        int             `json:"id,omitempty"`
-	Method    string          `json:"method,omitempty"`
-	Params    json.RawMessage `json:"params,omitempty"`
-	Result    json.RawMessage `json:"result,omitempty"`
+	ID        int                       `json:"id,omitempty"`
+	Method    string                    `json:"method,omitempty"`
+	Params    json.RawMessage           `json:"params,omitempty"`
+	Result    json.RawMessage           `json:"result,omitempty"`
 	Error     *struct{ Message string } `json:"error,omitempty"`
-	SessionID string          `json:"sessionId,omitempty"`
+	SessionID string                    `json:"sessionId,omitempty"`
 }
 
 // startBrowser starts Chromium, or skips the test under -short when it is
@@ -182,7 +182,9 @@ func (b *browser) open(url string) []string {
 					errs = append(errs, "console: "+string(m.Params))
 				}
 			case "Log.entryAdded":
-				var p struct{ Entry struct{ Level, Text, URL string } }
+				var p struct {
+					Entry struct{ Level, Text, URL string }
+				}
 				_ = json.Unmarshal(m.Params, &p)
 				if p.Entry.Level == "error" {
 					errs = append(errs, fmt.Sprintf("log: %s %s", p.Entry.Text, p.Entry.URL))
