@@ -161,6 +161,8 @@ var fixtureTasks = []taskSpec{
 	{id: "t6", pat: "p4", enc: "e4", check: "continued-stay-review", owner: "Physician advisor", due: "2026-04-14T17:00:00-04:00",
 		authored: "2026-04-13T12:00:00-04:00", status: "completed", executionEnd: "2026-04-14T12:00:00-04:00", determination: "A2",
 		avoidableDays: 1, avoidableReason: "level-of-care"},
+	{id: "t9", pat: "p2", enc: "e2", check: "determination-appeal", owner: "Physician advisor", due: "2026-03-26T23:59:00-04:00",
+		authored: "2026-03-12T10:00:00-04:00", status: "completed", executionEnd: "2026-03-20T10:00:00-04:00", determination: "A1"},
 	{id: "t7", pat: "p1", enc: "e1", check: "admission-review", owner: "UR nurses", due: "2026-03-05T17:00:00-05:00",
 		authored: "2026-03-02T11:00:00-05:00", status: "entered-in-error"},
 	{id: "t8", pat: "p2", enc: "e2", check: "admission-review", owner: "UR nurses", due: "2026-03-05T17:00:00-05:00",

@@ -24,11 +24,11 @@ func TestGoldenNumbers(t *testing.T) {
 	cases := []golden{
 		// Review timeliness: utilreview Tasks whose deadline falls in the period. t5 (due in May), t7
 		// (entered-in-error) and t8 (no utilreview identifier) are never counted.
-		{"timeliness-by-month", "due", k("2026-03"), 2, false, "t1 and t2 are due in March"},
-		{"timeliness-by-month", "completed-on-time", k("2026-03"), 1, false, "t1: executionPeriod.end 09:00 before its 17:00 deadline"},
+		{"timeliness-by-month", "due", k("2026-03"), 3, false, "t1, t2 and t9 are due in March"},
+		{"timeliness-by-month", "completed-on-time", k("2026-03"), 2, false, "t1: executionPeriod.end 09:00 before its 17:00 deadline; t9 20 March before 26 March"},
 		{"timeliness-by-month", "completed-late", k("2026-03"), 1, false, "t2: no executionPeriod, meta.lastUpdated 12 March after its 11 March deadline"},
-		{"timeliness-by-month", "on-time-rate", k("2026-03"), 0.5, false, "1 on time of 2 completed"},
-		{"timeliness-by-month", "median-hours-to-complete", k("2026-03"), 35, false, "t1 22 h (11:00 to 09:00 next day), t2 48 h: median 35"},
+		{"timeliness-by-month", "on-time-rate", k("2026-03"), 0.67, false, "2 on time of 3 completed"},
+		{"timeliness-by-month", "median-hours-to-complete", k("2026-03"), 48, false, "t1 22 h (11:00 to 09:00 next day), t2 48 h, t9 192 h: median 48"},
 		{"timeliness-by-month", "due", k("2026-04"), 3, false, "t3, t4, t6"},
 		{"timeliness-by-month", "open-overdue", k("2026-04"), 1, false, "t3 in-progress, due 8 April, the report is as of 1 May (end of period)"},
 		{"timeliness-by-month", "cancelled-or-rejected", k("2026-04"), 1, false, "t4 cancelled"},
@@ -36,7 +36,7 @@ func TestGoldenNumbers(t *testing.T) {
 		{"timeliness-by-month", "median-hours-to-complete", k("2026-04"), 24, false, "t6: authored 13 April 12:00, completed 14 April 12:00"},
 		{"timeliness-by-check", "due", k("admission-review"), 2, false, "t1, t2 (t5 due in May)"},
 		{"timeliness-by-check", "open-overdue", k("los-exceeds-gmlos"), 1, false, "t3"},
-		{"timeliness-by-owner", "due", k("Physician advisor"), 3, false, "t3, t4, t6"},
+		{"timeliness-by-owner", "due", k("Physician advisor"), 4, false, "t3, t4, t6, t9"},
 		{"timeliness-by-owner", "completed-late", k("UR nurses"), 1, false, "t2"},
 
 		// Length of stay: inpatient stays discharged in the month; days are midnights from the order.
@@ -86,13 +86,17 @@ func TestGoldenNumbers(t *testing.T) {
 		{"notices-by-check", "due", k("important-message"), 3, false, "Medicare stays: e8 (initial and follow-up copy), e4 (initial; discharge within 2 days)"},
 
 		// Determinations: completed utilreview Tasks with an X12 306 output, by deadline month.
-		{"determinations-by-month", "determinations", k("2026-03"), 2, false, "t1 A1, t2 A3"},
+		{"determinations-by-month", "determinations", k("2026-03"), 2, false, "t1 A1, t2 A3 (t9's A1 is an appeal's outcome, counted with the appeals)"},
 		{"determinations-by-month", "denial-rate", k("2026-03"), 0.5, false, "1 A3 of 2 decided"},
 		{"determinations-by-month", "partial-denials", k("2026-04"), 1, false, "t6 A2"},
 		{"determinations-by-month", "median-turnaround-hours", k("2026-03"), 35, false, "22 h and 48 h"},
 		{"determinations-by-payer", "A3", k("Acme Health Plan"), 1, false, "t2 on e2 (Acme)"},
 		{"determinations-by-payer", "A2", k("Medicare"), 1, false, "t6 on e4 (Medicare)"},
 		{"determinations-by-payer", "denial-rate", k("Medicare"), 0, false, "no A3 of 1 decided"},
+
+		{"appeals-by-payer", "appeals", k("Acme Health Plan"), 1, false, "t9, the appeal after t2's A3"},
+		{"appeals-by-payer", "A1", k("Acme Health Plan"), 1, false, "t9 overturned: A1"},
+		{"appeals-by-payer", "median-turnaround-hours", k("Acme Health Plan"), 192, false, "12 March 10:00 to 20 March 10:00: 8 days"},
 
 		// Avoidable days.
 		{"avoidable-days-by-reason", "avoidable-days", k("level-of-care"), 3, false, "t2 2 days + t6 1 day"},

@@ -432,8 +432,8 @@ func (c *computer) payer() []*Table {
 	detMonth, detPayer := c.monthCounter(6), newCounter(6)
 	payers := c.taskPayers()
 	for _, t := range c.tasks {
-		if t.Status != "completed" || t.Determination == "" || !c.in(t.Due) {
-			continue
+		if t.Status != "completed" || t.Determination == "" || !c.in(t.Due) || t.Check == CheckDeterminationAppeal {
+			continue // an appeal's outcome is counted with the appeals
 		}
 		ci := -1
 		for i, code := range codes {
@@ -461,13 +461,57 @@ func (c *computer) payer() []*Table {
 		return []*float64{num(v[0]), num(v[1]), num(v[2]), num(v[3]), num(v[4]), num(v[5]), num(v[3]), num(partial),
 			ratio(v[3], decided), ratio(partial, decided), medianOf(l[0])}
 	}
-	detNote := "completed utilreview Tasks whose output 'determination' carries an X12 306 code, by the Task's deadline month; denial = A3, partial denial = A2 or A6; rates over A1+A2+A3+A6; turnaround = authoredOn to completion"
+	detNote := "completed utilreview Tasks (appeals aside) whose output 'determination' carries an X12 306 code, by the Task's deadline month; denial = A3, partial denial = A2 or A6; rates over A1+A2+A3+A6; turnaround = authoredOn to completion"
 	dm := table("determinations-by-month", "Determinations per month", detNote, []string{"month"}, determinationColumns, detMonth, detDerive)
 	dm.Chart = &Chart{Kind: "line", Series: []string{"A1", "A3", "denials", "partial-denials"}}
 	dp := table("determinations-by-payer", "Determinations by payer and X12 306 outcome", detNote, []string{"payer"}, determinationColumns, detPayer, detDerive)
 	sortByKeys(dp.Rows)
 	dp.Chart = &Chart{Kind: "bar", Series: []string{"A1", "A2", "A3", "A4", "A6"}}
-	return []*Table{nt, np, pam, pap, dm, dp}
+	return []*Table{nt, np, pam, pap, dm, dp, c.appeals(payers)}
+}
+
+var appealColumns = []string{"appeals", "A1", "A2", "A3", "A4", "A6", "completed-without-determination", "cancelled-or-rejected", "open", "median-turnaround-hours"}
+
+// appeals are the determination-appeal Tasks (peer-to-peer or appeal after
+// an A3) due in the period, by payer, with the outcome their completion records.
+func (c *computer) appeals(payers map[*task]string) *Table {
+	k := newCounter(len(appealColumns))
+	col := func(name string) int {
+		for i, n := range appealColumns {
+			if n == name {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, t := range c.tasks {
+		if t.Check != CheckDeterminationAppeal || !c.in(t.Due) {
+			continue
+		}
+		p := payers[t]
+		k.add(0, 1, p)
+		switch {
+		case t.Status == "completed" && t.Determination != "" && col(t.Determination) > 0:
+			k.add(col(t.Determination), 1, p)
+		case t.Status == "completed":
+			k.add(col("completed-without-determination"), 1, p)
+		case t.State() == facts.TaskClosed:
+			k.add(col("cancelled-or-rejected"), 1, p)
+		default:
+			k.add(col("open"), 1, p)
+		}
+		if !t.Completed.IsZero() && !t.Authored.IsZero() && !t.Completed.Before(t.Authored) {
+			k.list(0, t.Completed.Sub(t.Authored).Hours(), p)
+		}
+	}
+	t := table("appeals-by-payer", "Appeals and peer-to-peer reviews after a denial, and their outcome",
+		"determination-appeal Tasks due in the period (raised after an A3); the outcome is the X12 306 determination their completion records (A1: overturned, A3: upheld)",
+		[]string{"payer"}, appealColumns, k, func(v []float64, l [][]float64) []*float64 {
+			return append(vals(v[:len(appealColumns)-1]...), medianOf(l[0]))
+		})
+	sortByKeys(t.Rows)
+	t.Chart = &Chart{Kind: "bar", Series: []string{"appeals", "A1", "A3"}}
+	return t
 }
 
 func (c *computer) avoidable() []*Table {

@@ -34,6 +34,12 @@ const (
 	X12ReviewActionSystem = "https://codesystem.x12.org/005010/306"
 )
 
+// CheckDeterminationAppeal is the check of the Task utilreview raises after
+// a not-certified (A3) determination: arrange the peer-to-peer review or the
+// appeal. TODO(merge): the determinations work defines it as
+// checks.CheckDeterminationAppeal.
+const CheckDeterminationAppeal = "determination-appeal"
+
 // X12 306 review action codes.
 const (
 	Certified        = "A1" // certified in total
