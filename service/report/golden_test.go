@@ -1,7 +1,14 @@
 package report
 
 import (
+	"context"
+	"encoding/json"
 	"testing"
+	"time"
+
+	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/checks"
+	"github.com/utilreview/utilreview/service/review"
 )
 
 // golden is one number the fixture must give, with how it was worked out.
@@ -130,5 +137,61 @@ func TestGoldenNumbers(t *testing.T) {
 	}
 	if top := rep.Table("los-top-drgs"); len(top.Rows) != 3 || top.Rows[0].Keys[0] != "194" {
 		t.Errorf("los-top-drgs = %v, want 3 DRGs, 194 (4.2 excess days) first", top.Rows)
+	}
+}
+
+// TestNoticeDoneByTask: a notice is done when its Task is completed, not
+// only when a Communication satisfies it. The fixture's MOON notice for e4
+// (Medicare, 54 hours of observation; NOTICE Act: by hour 36) gets a
+// completed Task carrying its finding's identifier, completed 30 hours into
+// observation: moon-done becomes 1, and done on time.
+func TestNoticeDoneByTask(t *testing.T) {
+	t.Parallel()
+	loc := newYork(t)
+	opt := reviewOptions(t, loc)
+	opt.AsOf = time.Date(2026, 5, 1, 0, 0, 0, 0, loc)
+	var resources []*fhir.Resource
+	read := func(name string, data []byte) {
+		if errs := fhir.NewReader().ReadBytes(name, data, func(r *fhir.Resource) { resources = append(resources, r) }); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	}
+	read("fixture.json", fixtureBundle(t))
+	res, err := review.RunResources(context.Background(), resources, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var moon *checks.Finding
+	for _, list := range [][]checks.Finding{res.Findings, res.Moot} {
+		for i := range list {
+			if list[i].Check == checks.CheckObservationMOON {
+				moon = &list[i]
+			}
+		}
+	}
+	if moon == nil {
+		t.Fatal("the fixture has no MOON finding")
+	}
+	task := taskSpec{id: "moon", pat: "p4", enc: "e4", check: checks.CheckObservationMOON, owner: "UR nurses",
+		due: moon.Due.Format(time.RFC3339), authored: "2026-04-11T07:00:00-04:00", status: "completed",
+		executionEnd: "2026-04-11T12:00:00-04:00"}.resource()
+	task["identifier"] = []any{obj{"system": opt.Writer.IdentifierSystem(), "value": opt.Writer.Identifier(moon).Value}}
+	data, _ := json.Marshal(task)
+	read("moon-task.json", data)
+	rep, _, err := Compute(context.Background(), resources, Options{
+		From: time.Date(2026, 3, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 4, 30, 0, 0, 0, 0, loc),
+		Now: time.Date(2026, 6, 1, 12, 0, 0, 0, loc), Review: reviewOptions(t, loc),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []golden{
+		{"observation-by-month", "moon-due", k("2026-04"), 1, false, "still due once"},
+		{"observation-by-month", "moon-done", k("2026-04"), 1, false, "its Task is completed"},
+		{"notices-by-check", "done-on-time", k("observation-moon"), 1, false, "completed 11 April 12:00, 30 h into observation, before hour 36"},
+	} {
+		if got, ok := rep.Table(c.table).Value(c.column, c.keys...); !ok || got != c.want {
+			t.Errorf("%s %v %s = %v, want %v (%s)", c.table, c.keys, c.column, got, c.want, c.why)
+		}
 	}
 }
