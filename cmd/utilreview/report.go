@@ -14,6 +14,7 @@ import (
 )
 
 const reportUsage = `usage: utilreview report --from DATE --to DATE [flags] PATH...
+       utilreview report --from DATE --to DATE --fhir-url URL [flags]
 
 Computes the UR committee report for the period (both days included, in the
 facility time zone) from FHIR R4 files, Bundles, NDJSON (a Bulk Data export)
@@ -36,9 +37,11 @@ Exit status:
 
 type reportConfig struct {
 	engineConfig
-	From, To time.Time
-	Format   string
-	Out      string
+	From, To  time.Time
+	Format    string
+	Out       string
+	FHIRURL   string
+	TokenFile string
 }
 
 func parseReportFlags(args []string, getenv func(string) string, stdout, stderr io.Writer) (*reportConfig, []string, error) {
@@ -49,6 +52,8 @@ func parseReportFlags(args []string, getenv func(string) string, stdout, stderr 
 	to := fs.String("to", "", "last day of the period, YYYY-MM-DD (required)")
 	format := fs.String("format", "html", "output: html (one self-contained page) | json | csv")
 	out := fs.String("out", "", "write the report to this file instead of standard output")
+	fhirURL := fs.String("fhir-url", "", "read the period from this FHIR server instead of files (searches by date and _lastUpdated, paged)")
+	tokenFile := fs.String("fhir-token-file", getenv("UTILREVIEW_FHIR_TOKEN_FILE"), "with --fhir-url: file holding a bearer token for the FHIR server")
 	engine, err := addEngineFlags(fs, getenv)
 	if err != nil {
 		return nil, nil, &exitError{code: 2, msg: err.Error()}
@@ -65,7 +70,7 @@ func parseReportFlags(args []string, getenv func(string) string, stdout, stderr 
 		fmt.Fprintln(stderr, `Run "utilreview report --help" for the flags.`)
 		return nil, nil, &exitError{code: 2}
 	}
-	cfg := &reportConfig{Format: *format, Out: *out}
+	cfg := &reportConfig{Format: *format, Out: *out, FHIRURL: *fhirURL, TokenFile: *tokenFile}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		return nil, nil, &exitError{code: 2, msg: err.Error()}
 	}
@@ -91,8 +96,11 @@ func parseReportFlags(args []string, getenv func(string) string, stdout, stderr 
 	if cfg.To.Before(cfg.From) {
 		return nil, nil, &exitError{code: 2, msg: "report: --to is before --from"}
 	}
-	if len(paths) == 0 {
-		return nil, nil, &exitError{code: 2, msg: "report: no PATH given"}
+	switch {
+	case len(paths) == 0 && cfg.FHIRURL == "":
+		return nil, nil, &exitError{code: 2, msg: "report: no PATH given (or --fhir-url)"}
+	case len(paths) > 0 && cfg.FHIRURL != "":
+		return nil, nil, &exitError{code: 2, msg: "report: give PATHs or --fhir-url, not both"}
 	}
 	return cfg, paths, nil
 }
@@ -106,7 +114,26 @@ func runReport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
-	rep, problems, err := report.Run(ctx, paths, report.Options{From: cfg.From, To: cfg.To, Review: opt})
+	ropt := report.Options{From: cfg.From, To: cfg.To, Review: opt}
+	var rep *report.Report
+	var problems []error
+	if cfg.FHIRURL != "" {
+		cc := fhir.ClientConfig{BaseURL: cfg.FHIRURL, UserAgent: "utilreview/" + version}
+		if cfg.TokenFile != "" {
+			cc.Auth = fhir.BearerTokenFile(cfg.TokenFile)
+		}
+		client, err := fhir.NewClient(cc)
+		if err != nil {
+			return &exitError{code: 2, msg: "--fhir-url: " + err.Error()}
+		}
+		resources, err := report.FetchServer(ctx, client, report.ServerOptions{From: cfg.From, To: cfg.To, Location: cfg.TZ})
+		if err != nil {
+			return &exitError{code: 1, msg: err.Error()}
+		}
+		rep, problems, err = report.Compute(ctx, resources, ropt)
+	} else {
+		rep, problems, err = report.Run(ctx, paths, ropt)
+	}
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}

@@ -71,6 +71,9 @@ func TestReportUsageErrors(t *testing.T) {
 		{"report", "--from", "2026-11-01", "--to", "2026-11-30", "--format", "pdf", examples},
 		{"report", "--from", "2026-11-01", "--to", "2026-11-30"}, // no PATH
 		{"report", "--nope"},
+		{"report", "--from", "2026-11-01", "--to", "2026-11-30", "--fhir-url", "http://127.0.0.1:1/fhir", examples}, // both
+		{"report", "--from", "2026-11-01", "--to", "2026-11-30", "--fhir-url", "ftp://x/fhir"},
+
 	} {
 		if code, _, _ := runCLI(t, nil, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
