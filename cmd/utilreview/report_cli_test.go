@@ -73,7 +73,6 @@ func TestReportUsageErrors(t *testing.T) {
 		{"report", "--nope"},
 		{"report", "--from", "2026-11-01", "--to", "2026-11-30", "--fhir-url", "http://127.0.0.1:1/fhir", examples}, // both
 		{"report", "--from", "2026-11-01", "--to", "2026-11-30", "--fhir-url", "ftp://x/fhir"},
-
 	} {
 		if code, _, _ := runCLI(t, nil, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
