@@ -77,6 +77,9 @@ type Config struct {
 	Rules Rules
 	// MaxRulesBody caps a PUT /admin/rules body (default DefaultMaxRulesBody).
 	MaxRulesBody int64
+	// Reports, when set, serves GET /reports/committee behind the admin
+	// token (service/report's Cache); else the route answers 404.
+	Reports Reports
 }
 
 // Server holds the routes and what they call.
@@ -159,6 +162,7 @@ func (s *Server) routes() {
 	admin.PUT("/rules", s.publishRules)
 	admin.GET("/rules", s.listRules)
 	admin.POST("/rules/rollback", s.rollbackRules)
+	e.GET("/reports/committee", s.committeeReport, s.adminAuth)
 
 	s.echo = e
 	s.handler = traced(e)
