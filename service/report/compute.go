@@ -47,10 +47,14 @@ type computer struct {
 	stays []*stay
 	// unresolved counts claims (by month of creation) whose payer could not be resolved.
 	unresolvedClaims map[string]int
+	// encounters and claims by reference: a Task's focus.
+	encounters map[string]*facts.Encounter
+	claims     map[string]*facts.Claim
 }
 
 func newComputer(opt review.Options, from, end, asOf time.Time) *computer {
-	c := &computer{opt: opt, writer: opt.Writer, loc: opt.Location, from: from, end: end, asOf: asOf, unresolvedClaims: map[string]int{}}
+	c := &computer{opt: opt, writer: opt.Writer, loc: opt.Location, from: from, end: end, asOf: asOf, unresolvedClaims: map[string]int{},
+		encounters: map[string]*facts.Encounter{}, claims: map[string]*facts.Claim{}}
 	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, c.loc); m.Before(end); m = m.AddDate(0, 1, 0) {
 		c.months = append(c.months, m.Format("2006-01"))
 	}
@@ -112,11 +116,13 @@ func (c *computer) collect(ctx context.Context, resources []*fhir.Resource) (*fa
 			c.dues = append(c.dues, d)
 		}
 		for _, e := range p.Encounters {
+			c.encounters[e.Ref] = e
 			if s := c.stayOf(e); s != nil {
 				c.stays = append(c.stays, s)
 			}
 		}
 		for _, cl := range p.Claims {
+			c.claims[cl.Ref] = cl
 			if cl.Payer == nil && !cl.Uninsured && c.in(cl.Created) && cl.Status != "entered-in-error" {
 				c.unresolvedClaims[c.month(cl.Created)]++
 			}

@@ -348,28 +348,15 @@ func payerOf(e *facts.Encounter, cl *facts.Claim) string {
 	return "(no payer)"
 }
 
-// taskPayer is the payer of a Task's focus (a stay or a claim).
+// taskPayers are the payers of the Tasks' focus (a stay or a claim, else the Task's encounter).
 func (c *computer) taskPayers() map[*task]string {
-	encs := map[string]*facts.Encounter{}
-	claims := map[string]*facts.Claim{}
-	for _, s := range c.stays {
-		encs[s.e.Ref] = s.e
-	}
-	for _, d := range c.dues {
-		if d.f.Claim != nil {
-			claims[d.f.Claim.Ref] = d.f.Claim
-		}
-		if d.f.Encounter != nil {
-			encs[d.f.Encounter.Ref] = d.f.Encounter
-		}
-	}
 	out := map[*task]string{}
 	for _, t := range c.tasks {
-		e := encs[t.Focus]
+		e := c.encounters[t.Focus]
 		if e == nil {
-			e = encs[t.Encounter]
+			e = c.encounters[t.Encounter]
 		}
-		out[t] = payerOf(e, claims[t.Focus])
+		out[t] = payerOf(e, c.claims[t.Focus])
 	}
 	return out
 }
