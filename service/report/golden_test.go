@@ -45,6 +45,10 @@ func TestGoldenNumbers(t *testing.T) {
 		{"timeliness-by-check", "open-overdue", k("los-exceeds-gmlos"), 1, false, "t3"},
 		{"timeliness-by-owner", "due", k("Physician advisor"), 4, false, "t3, t4, t6, t9"},
 		{"timeliness-by-owner", "completed-late", k("UR nurses"), 1, false, "t2"},
+		{"timeliness-by-payer", "due", k("Acme Health Plan"), 4, false, "t1 (e1), t2 and t9 (e2), t3 (e6)"},
+		{"timeliness-by-payer", "open-overdue", k("Acme Health Plan"), 1, false, "t3"},
+		{"timeliness-by-payer", "due", k("Medicare"), 2, false, "t4, t6 (e4)"},
+		{"timeliness-by-payer", "cancelled-or-rejected", k("Medicare"), 1, false, "t4"},
 
 		// Length of stay: inpatient stays discharged in the month; days are midnights from the order.
 		{"los-by-month", "inpatient-stays", k("2026-03"), 3, false, "e1, e2, e6 (e7 was discharged in February)"},

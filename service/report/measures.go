@@ -48,7 +48,8 @@ var timelinessColumns = []string{"due", "completed-on-time", "completed-late", "
 	"open-overdue", "open-not-yet-due", "on-time-rate", "median-hours-to-complete"}
 
 func (c *computer) timeliness() []*Table {
-	byMonth, byCheck, byOwner := c.monthCounter(tCols), newCounter(tCols), newCounter(tCols)
+	byMonth, byCheck, byOwner, byPayer := c.monthCounter(tCols), newCounter(tCols), newCounter(tCols), newCounter(tCols)
+	payers := c.taskPayers()
 	for _, t := range c.tasks {
 		if !c.in(t.Due) {
 			continue
@@ -71,7 +72,7 @@ func (c *computer) timeliness() []*Table {
 		for _, k := range []struct {
 			c   *counter
 			key string
-		}{{byMonth, c.month(t.Due)}, {byCheck, t.Check}, {byOwner, t.Owner}} {
+		}{{byMonth, c.month(t.Due)}, {byCheck, t.Check}, {byOwner, t.Owner}, {byPayer, payers[t]}} {
 			k.c.add(tDue, 1, k.key)
 			k.c.add(col, 1, k.key)
 			if !t.Completed.IsZero() && !t.Authored.IsZero() && !t.Completed.Before(t.Authored) {
@@ -92,7 +93,10 @@ func (c *computer) timeliness() []*Table {
 	ow := table("timeliness-by-owner", "Reviews due by owner", note, []string{"owner"}, timelinessColumns, byOwner, derive)
 	sortByKeys(ow.Rows)
 	ow.Chart = &Chart{Kind: "bar", Series: []string{"completed-on-time", "completed-late", "open-overdue"}}
-	return []*Table{m, ch, ow}
+	py := table("timeliness-by-payer", "Reviews due by payer", note+"; the payer of the Task's stay or claim", []string{"payer"}, timelinessColumns, byPayer, derive)
+	sortByKeys(py.Rows)
+	py.Chart = &Chart{Kind: "bar", Series: []string{"completed-on-time", "completed-late", "open-overdue"}}
+	return []*Table{m, ch, ow, py}
 }
 
 // Length-of-stay columns.

@@ -140,6 +140,7 @@ func TestReportFromServer(t *testing.T) {
 		"timeliness-by-owner|UR nurses|median-hours-to-complete":           (22 + t2Hours) / 2,
 		"determinations-by-month|2026-03|median-turnaround-hours":          (22 + t2Hours) / 2,
 		"determinations-by-payer|Acme Health Plan|median-turnaround-hours": (22 + t2Hours) / 2,
+		"timeliness-by-payer|Acme Health Plan|median-hours-to-complete":    192, // t1 22 h, t9 192 h and t2
 	}
 	compared := 0
 	for _, s := range want.Sections {

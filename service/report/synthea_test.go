@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -168,21 +169,34 @@ func TestSyntheaReport(t *testing.T) {
 	}
 }
 
-// TestReportSpeed: the report over 10 times the Synthea data (each copy a
+// TestReportSpeed: the report over n times the Synthea data (each copy a
 // distinct set of patients) takes at most twice the time of the review over
-// it (issue 11 asks this at 100x; 10x keeps the test within the shared
-// machine's memory). Each is timed at its best of three.
+// it. n is 10 (UTILREVIEW_REPORT_SPEED_COPIES=100 for issue 11's 100x,
+// about 3 GB of memory each); each is timed at its best of three (one run
+// from 50 copies on).
 func TestReportSpeed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test: not under -short")
 	}
 	loc := newYork(t)
-	files := syntheaFiles(t, 10)
+	copies := 10
+	if v := os.Getenv("UTILREVIEW_REPORT_SPEED_COPIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("UTILREVIEW_REPORT_SPEED_COPIES %q: want a whole number", v)
+		}
+		copies = n
+	}
+	runs := 3
+	if copies >= 50 {
+		runs = 1
+	}
+	files := syntheaFiles(t, copies)
 	opt := reviewOptions(t, loc)
 	opt.AsOf = time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
 	best := func(run func()) time.Duration {
 		var b time.Duration
-		for i := 0; i < 3; i++ {
+		for i := 0; i < runs; i++ {
 			start := time.Now()
 			run()
 			if d := time.Since(start); b == 0 || d < b {
@@ -203,7 +217,7 @@ func TestReportSpeed(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Logf("10x Synthea: review %v, report %v (%.2fx)", rev, rep, float64(rep)/float64(rev))
+	t.Logf("%dx Synthea: review %v, report %v (%.2fx)", copies, rev, rep, float64(rep)/float64(rev))
 	if rep > 2*rev {
 		t.Errorf("report %v is more than twice the review's %v", rep, rev)
 	}
