@@ -132,9 +132,23 @@ func TestHTMLInChromium(t *testing.T) {
 		t.Errorf("the CSV has %d numbers the JSON does not: %v", len(csvValues), csvValues)
 	}
 
+	// The print stylesheet: under print media the navigation is hidden, each
+	// section after the first starts a page, and a chart stays with its table.
+	b.call(b.session, "Emulation.setEmulatedMedia", map[string]any{"media": "print"}, nil)
+	var printed struct {
+		Nav, FirstBreak, SecondBreak, Measure string
+	}
+	b.eval(`(() => { const h = document.querySelectorAll('section.section h2');
+	  return {Nav: getComputedStyle(document.querySelector('nav')).display,
+	    FirstBreak: getComputedStyle(h[0]).breakBefore, SecondBreak: getComputedStyle(h[1]).breakBefore,
+	    Measure: getComputedStyle(document.querySelector('.measure')).breakInside}; })()`, &printed)
+	if printed.Nav != "none" || printed.FirstBreak == "page" || printed.SecondBreak != "page" || printed.Measure != "avoid" {
+		t.Errorf("print stylesheet not in effect: %+v", printed)
+	}
+	b.pdf(filepath.Join(dir, "report.pdf"))
+	b.call(b.session, "Emulation.setEmulatedMedia", map[string]any{"media": ""}, nil)
 	b.screenshot(filepath.Join(dir, "report.png"), 1100, 0)
 	b.screenshot(filepath.Join(dir, "report-top.png"), 1100, 1500)
-	b.pdf(filepath.Join(dir, "report.pdf"))
 	for _, name := range []string{"report.png", "report.pdf"} {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() < 10000 {
 			t.Errorf("%s: %v, %d bytes", name, err, fi.Size())
