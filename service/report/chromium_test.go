@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,19 +56,41 @@ func startBrowser(t *testing.T) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The profile directory is removed by hand once every Chromium process
+	// has gone: t.TempDir's cleanup could race a helper process still writing.
+	profile, err := os.MkdirTemp("", "utilreview-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(path, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
-		"--user-data-dir="+t.TempDir(), "--no-first-run", "--hide-scrollbars", "--force-color-profile=srgb", "about:blank")
+		"--user-data-dir="+profile, "--no-first-run", "--hide-scrollbars", "--force-color-profile=srgb", "about:blank")
 	cmd.ExtraFiles = []*os.File{cmdR, resW} // fd 3, fd 4
+	// Its own process group, so that the cleanup ends the helper processes
+	// (renderer, GPU, utility) Chromium started, and only those.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	cmdR.Close()
 	resW.Close()
 	b := &browser{t: t, cmd: cmd, in: cmdW, waiting: map[int]chan cdpMessage{}, events: make(chan cdpMessage, 1024)}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		cmdW.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		cmdW.Close() // Chromium quits when its command pipe closes
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+		}
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // the group: helpers that outlived the browser
+		<-exited
+		for i := 0; i < 50; i++ {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("chromium profile %s not removed", profile)
 	})
 	go b.read(resR)
 	var target struct{ TargetID string }
@@ -147,8 +170,18 @@ func (b *browser) call(session, method string, params any, result any) {
 
 // open loads a URL and returns the errors the page reported: uncaught
 // exceptions, console.error calls and log entries of level error (such as a
-// resource that failed to load).
-func (b *browser) open(url string) []string {
+// resource that failed to load), up to half a second after its load event.
+func (b *browser) open(url string) []string { return b.load(url, false) }
+
+// openExpectingError loads a URL and returns as soon as it reports an error
+// (10 s at most): the check that errors are seen at all.
+func (b *browser) openExpectingError(url string) []string {
+	errs := b.load(url, true)
+	b.load("about:blank", false) // nothing of this page reaches the next one
+	return errs
+}
+
+func (b *browser) load(url string, untilError bool) []string {
 	b.t.Helper()
 	for len(b.events) > 0 {
 		<-b.events
@@ -156,6 +189,9 @@ func (b *browser) open(url string) []string {
 	b.call(b.session, "Page.navigate", map[string]any{"url": url}, nil)
 	var errs []string
 	deadline := time.After(30 * time.Second)
+	if untilError {
+		deadline = time.After(10 * time.Second)
+	}
 	loaded := false
 	var settle <-chan time.Time
 	for {
@@ -191,9 +227,17 @@ func (b *browser) open(url string) []string {
 				}
 			}
 		case <-settle:
-			return errs
+			if !untilError {
+				return errs
+			}
 		case <-deadline:
+			if untilError {
+				return errs
+			}
 			b.t.Fatalf("%s did not load in 30 s", url)
+		}
+		if untilError && len(errs) > 0 {
+			return errs
 		}
 	}
 }

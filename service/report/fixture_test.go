@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,9 @@ func claim(id, pat, enc, cov, drg, dx, from, to string) obj {
 		"billablePeriod": obj{"start": from, "end": to},
 		"item": []any{obj{"sequence": 1, "productOrService": obj{"coding": []any{obj{"system": cptSystem, "code": "99223"}}},
 			"servicedDate": from, "encounter": []any{obj{"reference": "Encounter/" + enc}}}},
+	}
+	if strings.HasPrefix(enc, "cpt:") { // an outpatient claim: the code, no stay
+		c["item"] = []any{obj{"sequence": 1, "productOrService": obj{"coding": []any{obj{"system": cptSystem, "code": enc[4:]}}}, "servicedDate": from}}
 	}
 	if drg != "" {
 		c["supportingInfo"] = []any{obj{"sequence": 1, "category": obj{"coding": []any{obj{"code": "info"}}},
@@ -200,6 +204,12 @@ func fixtureResources() []obj {
 		// before e4's inpatient order, in the HRRP pneumonia cohort (Medicare's rule set has the cohorts).
 		encounter("e8", "p4", segment{"IMP", "2026-03-27T08:00:00-04:00", "2026-04-03T08:00:00-04:00"}),
 		claim("cl8", "p4", "e8", "c4", "194", "J15.9", "2026-03-27", "2026-04-03"),
+		// cl9: Medicare, an outpatient blepharoplasty (CPT 15823, on CMS's hospital outpatient prior
+		// authorization list, 42 CFR 419.83) without a prior authorization.
+		claim("cl9", "p4", "cpt:15823", "c4", "", "", "2026-04-20", "2026-04-20"),
+		// e9: 10 hours of observation for a patient with no coverage at all: the payer is unresolved.
+		patient("p6"),
+		encounter("e9", "p6", segment{"OBSENC", "2026-03-15T08:00:00-04:00", "2026-03-15T18:00:00-04:00"}),
 		// e5: observation 36 hours, discharged from observation.
 		encounter("e5", "p5", segment{"OBSENC", "2026-04-01T08:00:00-04:00", "2026-04-02T20:00:00-04:00"}),
 		// e7: discharged in February: outside the period, counted nowhere.

@@ -72,7 +72,11 @@ func TestGoldenNumbers(t *testing.T) {
 		{"observation-by-month", "converted-to-inpatient", k("2026-04"), 1, false, "e4's inpatient segment follows observation"},
 		{"observation-by-month", "moon-due", k("2026-04"), 1, false, "e4: a Medicare beneficiary in observation over 24 h (NOTICE Act)"},
 		{"observation-by-month", "moon-done", k("2026-04"), 0, false, "no MOON Communication or completed Task"},
-		{"observation-by-month", "share-over-24h", k("2026-03"), 0, true, "no observation stays in March: not applicable"},
+		{"observation-by-month", "observation-stays", k("2026-03"), 1, false, "e9, 10 hours"},
+		{"observation-by-month", "share-over-24h", k("2026-03"), 0, false, "e9 is under 24 h"},
+		{"observation-by-month", "conversion-rate", k("2026-03"), 0, false, "e9 was discharged from observation"},
+		{"observation-hours", "stays", k("8-16 h"), 1, false, "e9"},
+		{"readmissions-by-month", "readmission-rate", k("2026-02"), 0, true, "not in the period: no row"},
 		{"observation-hours", "stays", k("36-48 h"), 1, false, "e5: 36 h falls in [36, 48)"},
 		{"observation-hours", "stays", k("48-72 h"), 1, false, "e4: 54 h"},
 
@@ -114,8 +118,15 @@ func TestGoldenNumbers(t *testing.T) {
 		{"avoidable-days-by-reason", "tasks", k("level-of-care"), 2, false, "t2, t6"},
 		{"avoidable-days-by-month", "avoidable-days", k("2026-03"), 2, false, "t2"},
 
-		// Data quality: every stay's payer resolved, nothing stale.
-		{"data-quality-by-month", "unresolved-payer-stays", k("2026-04"), 0, false, "all payers are Organizations"},
+		// Prior authorization: cl9, Medicare outpatient CPT 15823 (42 CFR 419.83 list) without one.
+		{"prior-auth-missing-by-payer", "prior-auth-missing", k("Medicare"), 1, false, "cl9"},
+		{"prior-auth-missing-by-month", "prior-auth-missing", k("2026-04"), 1, false, "cl9, service 20 April"},
+
+		// Data quality: e9's patient has no coverage at all.
+		{"data-quality-by-month", "unresolved-payer-stays", k("2026-03"), 1, false, "e9"},
+		{"data-quality-by-month", "missing-coverage", k("2026-03"), 1, false, "e9: the missing-coverage check"},
+		{"data-quality-by-month", "data-gaps", k("2026-03"), 1, false, "the missing-coverage finding is a data gap"},
+		{"data-quality-by-month", "unresolved-payer-stays", k("2026-04"), 0, false, "every April stay has a payer"},
 		{"data-quality-by-month", "stale-encounters", k("2026-03"), 0, false, "all stays finished"},
 	}
 	for _, c := range cases {

@@ -75,7 +75,7 @@ func TestHTMLInChromium(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`<!DOCTYPE html><html><body><img src="missing.png" alt=""></body></html>`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if errs := b.open("file://" + bad); len(errs) == 0 {
+	if errs := b.openExpectingError("file://" + bad); len(errs) == 0 {
 		t.Fatal("a page with a missing image reported no error: the console check would see nothing")
 	}
 
@@ -217,6 +217,9 @@ func checkTable(t *testing.T, tb *Table, st pageState, csvValues map[string]stri
 	}
 	if ch.Width <= 0 || ch.Height <= 0 {
 		t.Errorf("chart %s is not drawn (%gx%g)", tb.ID, ch.Width, ch.Height)
+	}
+	if ch.Marks == 0 {
+		t.Errorf("chart %s is empty: the fixture gives every chart data", tb.ID)
 	}
 	if want := len(tb.Rows) * len(tb.Chart.Series); ch.Marks != want {
 		t.Errorf("chart %s: %d bars or points, want %d (%d rows x %d series)", tb.ID, ch.Marks, want, len(tb.Rows), len(tb.Chart.Series))
