@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/utilreview/utilreview/fhir"
@@ -23,6 +24,9 @@ type Server interface {
 	Do(ctx context.Context, method, path string, body []byte, header http.Header) (*fhir.Response, error)
 	Base() string
 }
+
+// fetchWorkers is how many patients' contexts are read at once.
+const fetchWorkers = 4
 
 // ServerOptions say what to read from the server for a period.
 type ServerOptions struct {
@@ -98,12 +102,32 @@ func FetchServer(ctx context.Context, srv Server, opt ServerOptions) ([]*fhir.Re
 		refs = append(refs, p)
 	}
 	sort.Strings(refs)
+	// A few patients at a time (the client bounds its own requests in
+	// flight too); results in patient order, so the report does not depend
+	// on which answer came first.
+	contexts := make([][]json.RawMessage, len(refs))
+	errs := make([]error, len(refs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(fetchWorkers, len(refs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				contexts[i], errs[i] = fetchPatient(ctx, srv, refs[i])
+			}
+		}()
+	}
+	for i := range refs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	seen := map[string]bool{}
 	var raws []json.RawMessage
-	for _, p := range refs {
-		got, err := fetchPatient(ctx, srv, p)
-		if err != nil {
-			return nil, fmt.Errorf("report.FetchServer: %w", err)
+	for i, got := range contexts {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("report.FetchServer: %w", errs[i])
 		}
 		for _, raw := range got {
 			var head struct {
@@ -116,6 +140,7 @@ func FetchServer(ctx context.Context, srv Server, opt ServerOptions) ([]*fhir.Re
 			}
 			seen[head.ResourceType+"/"+head.ID] = true
 			if head.ResourceType == "Task" && head.Status == "completed" && (head.ExecutionPeriod == nil || head.ExecutionPeriod.End == "") {
+				var err error
 				if raw, err = withCompletion(ctx, srv, head.ID, raw); err != nil {
 					return nil, fmt.Errorf("report.FetchServer: %w", err)
 				}
