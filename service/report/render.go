@@ -176,7 +176,11 @@ func chartSVG(t *Table) template.HTML {
 	}
 	slot := plotW / math.Max(1, float64(n))
 	label := func(i int) string { return strings.Join(t.Rows[i].Keys, " ") }
+	every := (n + 23) / 24 // at most 24 labels: a long period labels every k-th month
 	for i := range t.Rows {
+		if every > 1 && i%every != 0 {
+			continue
+		}
 		x := left + slot*(float64(i)+0.5)
 		lbl := label(i)
 		if len(lbl) > 18 {
@@ -190,6 +194,7 @@ func chartSVG(t *Table) template.HTML {
 	}
 	switch t.Chart.Kind {
 	case "line":
+		radius := math.Max(1.5, math.Min(4, slot/3)) // points stay apart over a long period
 		for si, col := range series {
 			colour := Palette[si%len(Palette)]
 			var pts []string
@@ -206,8 +211,8 @@ func chartSVG(t *Table) template.HTML {
 				if r.Values[col] != nil {
 					v = *r.Values[col]
 				}
-				fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="4" fill="%s" data-series="%s" data-value="%s"><title>%s, %s: %s</title></circle>`,
-					left+slot*(float64(i)+0.5), y(v), colour, esc(t.Columns[col]), esc(FormatValue(r.Values[col])), esc(label(i)), esc(t.Columns[col]), esc(orNA(r.Values[col])))
+				fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="%.1f" fill="%s" data-series="%s" data-value="%s"><title>%s, %s: %s</title></circle>`,
+					left+slot*(float64(i)+0.5), y(v), radius, colour, esc(t.Columns[col]), esc(FormatValue(r.Values[col])), esc(label(i)), esc(t.Columns[col]), esc(orNA(r.Values[col])))
 			}
 		}
 	default:
