@@ -43,6 +43,7 @@ func TestGoldenNumbers(t *testing.T) {
 		{"timeliness-by-month", "median-hours-to-complete", k("2026-04"), 24, false, "t6: authored 13 April 12:00, completed 14 April 12:00"},
 		{"timeliness-by-check", "due", k("admission-review"), 2, false, "t1, t2 (t5 due in May)"},
 		{"timeliness-by-check", "open-overdue", k("los-exceeds-gmlos"), 1, false, "t3"},
+		{"timeliness-by-check", "on-time-rate", k("los-exceeds-gmlos"), 0, true, "t3 is not completed: no rate (0 / 0)"},
 		{"timeliness-by-owner", "due", k("Physician advisor"), 4, false, "t3, t4, t6, t9"},
 		{"timeliness-by-owner", "completed-late", k("UR nurses"), 1, false, "t2"},
 		{"timeliness-by-payer", "due", k("Acme Health Plan"), 4, false, "t1 (e1), t2 and t9 (e2), t3 (e6)"},
@@ -76,7 +77,7 @@ func TestGoldenNumbers(t *testing.T) {
 		{"observation-by-month", "share-over-24h", k("2026-03"), 0, false, "e9 is under 24 h"},
 		{"observation-by-month", "conversion-rate", k("2026-03"), 0, false, "e9 was discharged from observation"},
 		{"observation-hours", "stays", k("8-16 h"), 1, false, "e9"},
-		{"readmissions-by-month", "readmission-rate", k("2026-02"), 0, true, "not in the period: no row"},
+
 		{"observation-hours", "stays", k("36-48 h"), 1, false, "e5: 36 h falls in [36, 48)"},
 		{"observation-hours", "stays", k("48-72 h"), 1, false, "e4: 54 h"},
 
@@ -144,6 +145,9 @@ func TestGoldenNumbers(t *testing.T) {
 		case !c.na && got != c.want:
 			t.Errorf("%s %v %s = %v, want %v (%s)", c.table, c.keys, c.column, got, c.want, c.why)
 		}
+	}
+	if rep.Table("readmissions-by-month").Rows[0].Keys[0] != "2026-03" {
+		t.Error("February (e7's discharge) has a row: it is outside the period")
 	}
 	// The months of the period are all there, in order, even without data.
 	m := rep.Table("timeliness-by-month")
