@@ -88,6 +88,9 @@ type Config struct {
 	// middleware; with neither, its protected routes answer 401.
 	PayerFHIR     *payerapi.API
 	PayerFHIRAuth echo.MiddlewareFunc
+	// Reports, when set, serves GET /reports/committee behind the admin
+	// token (service/report's Cache); else the route answers 404.
+	Reports Reports
 }
 
 // Server holds the routes and what they call.
@@ -176,6 +179,7 @@ func (s *Server) routes() {
 	admin.PUT("/rules", s.publishRules)
 	admin.GET("/rules", s.listRules)
 	admin.POST("/rules/rollback", s.rollbackRules)
+	e.GET("/reports/committee", s.committeeReport, s.adminAuth)
 
 	if s.cfg.PayerFHIR != nil {
 		auth := s.cfg.PayerFHIRAuth

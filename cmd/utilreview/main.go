@@ -1,6 +1,7 @@
 // Command utilreview runs utilization review over FHIR R4.
 //
 //	utilreview review [flags] PATH...   review FHIR files offline and print a worklist
+//	utilreview report [flags] PATH...   the UR committee report over FHIR files
 //	utilreview serve [flags]            the live service: FHIR notifications in, Tasks out
 //	utilreview subscriptions remove     take the instance's Subscriptions off the FHIR server
 //	utilreview rules validate DIR       validate a directory of payer rule sets
@@ -49,6 +50,8 @@ const usage = `utilreview: utilization review over FHIR R4
 
 Usage:
   utilreview review [flags] PATH...   review FHIR files (resources, Bundles, NDJSON, directories)
+  utilreview report --from DATE --to DATE [flags] PATH...
+                                      the UR committee report (html, json or csv)
   utilreview serve [flags]            the live service: FHIR notifications in, Tasks and
                                       CommunicationRequests written back to the FHIR server
   utilreview subscriptions remove     take this instance's Subscriptions off the FHIR server
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "review":
 		return runReview(ctx, args[1:], getenv, stdout, stderr)
+	case "report":
+		return runReport(ctx, args[1:], getenv, stdout, stderr)
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "subscriptions":

@@ -30,6 +30,7 @@ import (
 	"github.com/utilreview/utilreview/service/payerapi"
 	"github.com/utilreview/utilreview/service/payerauth"
 	"github.com/utilreview/utilreview/service/queue"
+	"github.com/utilreview/utilreview/service/report"
 	"github.com/utilreview/utilreview/service/subscriptions"
 )
 
@@ -265,9 +266,25 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 			return fail("payer API", err)
 		}
 	}
+	// The committee report (GET /reports/committee): computed in the
+	// background from the FHIR server with the current rules, one period at
+	// a time, and cached, so that a view puts no burst of searches on the
+	// FHIR server.
+	reports := report.NewCache(ctx, func(ctx context.Context, from, to time.Time) (*report.Report, error) {
+		resources, err := report.FetchServer(ctx, client, report.ServerOptions{From: from, To: to, Location: cfg.TZ})
+		if err != nil {
+			return nil, err
+		}
+		rep, problems, err := report.Compute(ctx, resources, report.Options{From: from, To: to, Now: clock(), Review: served.options()})
+		if len(problems) > 0 {
+			log.Warn("committee report: input problems", "count", len(problems))
+		}
+		return rep, err
+	}, report.CacheConfig{})
+	defer reports.Wait()
 	web, err := handlers.New(handlers.Config{
 		WebhookSecret: cfg.WebhookSecret, AdminToken: cfg.AdminToken, Logger: log,
-		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store, PayerAuth: payerAuth, PayerFHIR: payerAPI,
+		Registerer: reg, Gatherer: reg, Ready: ready, Rules: served.store, PayerAuth: payerAuth, PayerFHIR: payerAPI, Reports: reports,
 	}, q, q)
 	if err != nil {
 		return fail("handlers", err)
