@@ -108,6 +108,12 @@ func TestReviewGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("review output of %s differs from %s:\n%s", dir, golden, firstDiff(got, want))
 			}
+			// Issue 12: byte-identical whatever the number of workers.
+			for _, w := range []string{"1", "4"} {
+				if got := reviewAll(t, dir, "--workers", w); !bytes.Equal(got, want) {
+					t.Errorf("review --workers %s of %s differs from %s:\n%s", w, dir, golden, firstDiff(got, want))
+				}
+			}
 		})
 	}
 }
