@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -199,9 +200,20 @@ func (r *Reader) ReadBytes(name string, data []byte, emit func(*Resource)) []err
 		f.fail(Source{File: name, Entry: -1}, -1, errors.New("empty file: no JSON resource"))
 		return f.errs
 	}
+	// One pass: the scanner validates as it reads, and what it emits is held
+	// back until the whole file has proved to be one valid JSON value.
+	f.buf = data
+	if e := f.readValue(s, Source{File: name, Entry: -1}, "", 0); e > 0 && skipWS(data, e) == len(data) {
+		f.flush()
+		return f.errs
+	}
+	// Not one valid JSON value (or nested too deeply for the scanner): what
+	// was read is dropped and encoding/json decides, as it always has.
+	f.reset()
 	if json.Valid(data) {
 		f.buf = data
 		f.readValue(s, Source{File: name, Entry: -1}, "", 0)
+		f.flush()
 		return f.errs
 	}
 	// Several JSON values, the first on one line: NDJSON in a .json file.
@@ -222,10 +234,34 @@ type fileRead struct {
 	buf  []byte
 	line int // current NDJSON line (1-based); 0 for a whole-file JSON value
 	emit func(*Resource)
+	// held are the resources read from the current value (the file, or the
+	// NDJSON line), emitted by flush once it proved valid JSON.
+	held []*Resource
 	errs []error
 	// lineOff/lineNo remember the last line computed, so that many errors
 	// in one big file cost one pass over it, not one each.
 	lineOff, lineNo int
+}
+
+// flush emits the resources held.
+func (f *fileRead) flush() {
+	for i, r := range f.held {
+		f.emit(r)
+		f.held[i] = nil
+	}
+	f.held = f.held[:0]
+}
+
+// reset forgets what was read from the current value (resources held,
+// problems found after errs[:keep]) and the line cache.
+func (f *fileRead) reset() { f.resetTo(0) }
+
+func (f *fileRead) resetTo(keep int) {
+	clear(f.held)
+	f.held = f.held[:0]
+	clear(f.errs[keep:])
+	f.errs = f.errs[:keep]
+	f.lineOff, f.lineNo = 0, 0
 }
 
 // lineAt is the 1-based line of offset off in f.buf.
@@ -295,11 +331,19 @@ func (f *fileRead) readNDJSON(data []byte) {
 		}
 		f.buf, f.line = line, n
 		src := Source{File: f.name, Line: n, Entry: -1}
+		// Read and validated in one pass, as ReadBytes does a file.
+		keep := len(f.errs)
+		if e := f.readValue(s, src, "", 0); e > 0 && skipWS(line, e) == len(line) {
+			f.flush()
+			continue
+		}
+		f.resetTo(keep)
 		if !json.Valid(line) {
 			f.syntaxError(src, line)
 			continue
 		}
 		f.readValue(s, src, "", 0)
+		f.flush()
 	}
 }
 
@@ -314,57 +358,105 @@ type head struct {
 
 // scanHead finds resourceType, id, contained, type and entry in the object
 // at f.buf[s:] and where the object ends; ok is false if it is not a JSON
-// object. A repeated key keeps its last value, as encoding/json does.
-func (f *fileRead) scanHead(s int) (h head, end int, ok bool) {
+// object or not valid JSON. A repeated key keeps its last value, as
+// encoding/json does.
+//
+// With in not nil (a resource read by readValue), the entries of a Bundle
+// are read where scanHead meets them, when resourceType and type came first
+// (as servers and Synthea write them): one pass over the Bundle instead of
+// one to find its end and another for its entries. in records what was
+// read that way, for readValue to check against the members found last.
+func (f *fileRead) scanHead(s int, in *inlineBundle) (h head, end int, ok bool) {
 	it, ok := newObjectIter(f.buf, s)
 	if !ok {
 		return h, -1, false
 	}
 	b := f.buf
 	for {
-		m, more := it.next()
+		m, more := it.nextKey()
 		if !more {
 			break
 		}
-		switch m.KeyEnd - m.KeyStart {
-		case 2:
-			if m.key(b, "id") {
-				h.idS, h.idE = m.ValStart, m.ValEnd
-			}
-		case 4:
-			if m.key(b, "type") {
-				h.btypeS, h.btypeE = m.ValStart, m.ValEnd
-			}
-		case 5:
-			if m.key(b, "entry") {
-				h.entryS, h.entryE = m.ValStart, m.ValEnd
-			}
-		case 9:
-			if m.key(b, "contained") {
-				h.containedS, h.containedE = m.ValStart, m.ValEnd
-			}
-		case 12:
-			if m.key(b, "resourceType") {
-				h.typeS, h.typeE = m.ValStart, m.ValEnd
-			}
-		default:
-			if m.KeyEsc { // an escaped key may spell one of the names above
-				switch {
-				case m.key(b, "id"):
-					h.idS, h.idE = m.ValStart, m.ValEnd
-				case m.key(b, "type"):
-					h.btypeS, h.btypeE = m.ValStart, m.ValEnd
-				case m.key(b, "entry"):
-					h.entryS, h.entryE = m.ValStart, m.ValEnd
-				case m.key(b, "contained"):
-					h.containedS, h.containedE = m.ValStart, m.ValEnd
-				case m.key(b, "resourceType"):
-					h.typeS, h.typeE = m.ValStart, m.ValEnd
+		name := headName(b[m.KeyStart:m.KeyEnd])
+		if m.KeyEsc { // an escaped key may spell one of the names
+			for _, n := range headNames {
+				if m.key(b, n) {
+					name = n
+					break
 				}
 			}
 		}
+		var ve int
+		if name == "entry" && in != nil && in.start < 0 && f.bundleHead(h, in.depth) {
+			in.start, in.held, in.errs = m.ValStart, len(f.held), len(f.errs)
+			eh := h
+			eh.entryS, eh.entryE = m.ValStart, m.ValStart+1
+			ve = f.readBundle(s, eh, in.src, in.depth)
+		} else {
+			ve = valueEnd(b, m.ValStart)
+		}
+		it.resume(ve)
+		if ve < 0 {
+			break
+		}
+		switch name {
+		case "id":
+			h.idS, h.idE = m.ValStart, ve
+		case "type":
+			h.btypeS, h.btypeE = m.ValStart, ve
+		case "entry":
+			h.entryS, h.entryE = m.ValStart, ve
+		case "contained":
+			h.containedS, h.containedE = m.ValStart, ve
+		case "resourceType":
+			h.typeS, h.typeE = m.ValStart, ve
+		}
 	}
 	return h, it.End, !it.Bad
+}
+
+// inlineBundle is what scanHead read of a Bundle's entries in passing.
+type inlineBundle struct {
+	src   Source
+	depth int
+	start int // where the entry array read starts; -1: none read
+	// held and errs are len(f.held) and len(f.errs) before the entries
+	// were read, to take them back if the entries read are not the
+	// Bundle's (a repeated key).
+	held, errs int
+}
+
+var headNames = [...]string{"id", "type", "entry", "contained", "resourceType"}
+
+// headName is the member name scanHead wants that key spells, or "".
+func headName(key []byte) string {
+	switch string(key) { // compared, not kept: no allocation
+	case "id":
+		return "id"
+	case "type":
+		return "type"
+	case "entry":
+		return "entry"
+	case "contained":
+		return "contained"
+	case "resourceType":
+		return "resourceType"
+	}
+	return ""
+}
+
+// bundleHead reports whether h, so far, is that of a Bundle whose entries
+// readBundle reads at depth with no problem of its own before them:
+// resourceType "Bundle" and a supported type.
+func (f *fileRead) bundleHead(h head, depth int) bool {
+	if depth > maxBundleDepth || h.typeE == 0 || h.btypeE == 0 {
+		return false
+	}
+	if string(f.buf[h.typeS:h.typeE]) != `"Bundle"` {
+		return false
+	}
+	bt, ok := stringValue(f.buf, h.btypeS, h.btypeE)
+	return ok && slices.Contains(supportedBundleTypes[:], bt)
 }
 
 // resourceType looks the resourceType up without allocating.
@@ -390,7 +482,17 @@ func (f *fileRead) resourceType(h head) (typeInfo, error) {
 // readValue reads the JSON value at f.buf[s:] as a resource or a Bundle and
 // returns where the value ends (-1 if the buffer is malformed there).
 func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end int) {
-	h, e, ok := f.scanHead(s)
+	in := inlineBundle{src: src, depth: depth, start: -1}
+	h, e, ok := f.scanHead(s, &in)
+	if in.start >= 0 && (!ok || in.start != h.entryS || !f.bundleHead(h, depth)) {
+		// Entries read in passing that are not the Bundle's after all (a
+		// repeated key, or the object is malformed): take them back.
+		clear(f.held[in.held:])
+		f.held = f.held[:in.held]
+		clear(f.errs[in.errs:])
+		f.errs = f.errs[:in.errs]
+		in.start = -1
+	}
 	if !ok {
 		f.fail(src, s, errors.New("not a JSON object: a FHIR resource must be an object"))
 		return valueEnd(f.buf, s)
@@ -401,7 +503,9 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 		return e
 	}
 	if ti.name == "Bundle" && depth <= maxBundleDepth {
-		f.readBundle(s, h, src, depth)
+		if in.start < 0 {
+			f.readBundle(s, h, src, depth)
+		}
 		return e
 	}
 	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e]}
@@ -419,7 +523,7 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 			f.readContained(res, h)
 		}
 	}
-	f.emit(res)
+	f.held = append(f.held, res)
 	return e
 }
 
@@ -436,7 +540,7 @@ func (f *fileRead) readContained(res *Resource, h head) {
 			return
 		}
 		src := res.Source
-		ch, _, ok := f.scanHead(s)
+		ch, _, ok := f.scanHead(s, nil)
 		id := ""
 		if ok && ch.idE > 0 {
 			id, _ = stringValue(f.buf, ch.idS, ch.idE)
@@ -467,17 +571,18 @@ func (f *fileRead) readContained(res *Resource, h head) {
 	}
 }
 
-// readBundle emits the entries of the Bundle at f.buf[s:].
-func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
+// readBundle emits the entries of the Bundle at f.buf[s:] and returns
+// where its entry value ends (when it read it: -1 if it is malformed).
+func (f *fileRead) readBundle(s int, h head, src Source, depth int) int {
 	b := f.buf
 	if h.btypeE == 0 {
 		f.fail(src, s, errors.New("Bundle has no type"))
-		return
+		return 0
 	}
 	bt, ok := stringValue(b, h.btypeS, h.btypeE)
 	if !ok {
 		f.fail(src, h.btypeS, errors.New("Bundle.type is not a string"))
-		return
+		return 0
 	}
 	supported := false
 	for _, t := range supportedBundleTypes {
@@ -493,20 +598,20 @@ func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
 			what = fmt.Sprintf("Bundle type %q", bt)
 		}
 		f.fail(src, h.btypeS, errors.New(what+" is not supported (want transaction, batch, collection, searchset or history)"))
-		return
+		return 0
 	}
 	if h.entryE == 0 {
-		return // an empty Bundle, e.g. a searchset with no match
+		return 0 // an empty Bundle, e.g. a searchset with no match
 	}
 	it, ok := newArrayIter(b, h.entryS)
 	if !ok {
 		f.fail(src, h.entryS, errors.New("Bundle.entry is not an array"))
-		return
+		return valueEnd(b, h.entryS)
 	}
 	for i := 0; ; i++ {
 		es, more := it.nextStart()
 		if !more {
-			return
+			return it.End
 		}
 		esrc := src
 		if depth == 0 {
