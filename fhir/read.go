@@ -226,14 +226,46 @@ func (r *Reader) ReadBytes(name string, data []byte, emit func(*Resource)) []err
 	return f.errs
 }
 
+// ReadNDJSON reads data as NDJSON lines of the file name whose first line
+// is line first: a part of a large NDJSON file, cut after a newline, read
+// without holding the whole file. Resource.Offset is relative to data.
+func (r *Reader) ReadNDJSON(name string, first int, data []byte, emit func(*Resource)) []error {
+	f := &fileRead{r: r, name: name, emit: emit}
+	f.readLines(data, first)
+	return f.errs
+}
+
+// ReadResource reads data as the one resource a previous read emitted with
+// src and fullURL (its Raw, read again from the file at its Offset, which
+// starts on line firstLine of the file): decoded
+// when the reader decodes its type, with its contained resources, and with
+// the problems a whole-file read would have reported of it. A Bundle is
+// emitted as a resource, not flattened.
+func (r *Reader) ReadResource(name string, data []byte, src Source, fullURL string, firstLine int, emit func(*Resource)) []error {
+	f := &fileRead{r: r, name: name, emit: emit, buf: data, line: src.Line, lineBase: firstLine - 1}
+	s := skipWS(data, 0)
+	if e := f.readValue(s, src, fullURL, maxBundleDepth+1); e < 0 || skipWS(data, e) != len(data) {
+		f.reset()
+		f.fail(src, -1, errors.New("the file changed while it was read"))
+		return f.errs
+	}
+	f.flush()
+	return f.errs
+}
+
 // fileRead is the state of reading one file.
 type fileRead struct {
 	r    *Reader
 	name string
 	// buf is what offsets refer to: the whole file, or the current NDJSON line.
-	buf  []byte
-	line int // current NDJSON line (1-based); 0 for a whole-file JSON value
-	emit func(*Resource)
+	buf []byte
+	// base is where buf starts in the data read (Resource.Offset).
+	base int
+	// lineBase is added to the lines counted in buf (ReadResource: the
+	// line before the resource's first in its file).
+	lineBase int
+	line     int // current NDJSON line (1-based); 0 for a whole-file JSON value
+	emit     func(*Resource)
 	// held are the resources read from the current value (the file, or the
 	// NDJSON line), emitted by flush once it proved valid JSON.
 	held []*Resource
@@ -274,7 +306,7 @@ func (f *fileRead) lineAt(off int) int {
 	}
 	f.lineNo += bytes.Count(f.buf[f.lineOff:off], []byte("\n"))
 	f.lineOff = off
-	return f.lineNo
+	return f.lineNo + f.lineBase
 }
 
 // fail records an InputError. For a whole-file JSON value, off (when >= 0)
@@ -315,8 +347,11 @@ func (f *fileRead) syntaxError(src Source, b []byte) {
 	f.errs = append(f.errs, &InputError{Source: src, Err: fmt.Errorf("invalid JSON at column %d: %w", col, se)})
 }
 
-func (f *fileRead) readNDJSON(data []byte) {
-	for n, start := 1, 0; start < len(data); n++ {
+func (f *fileRead) readNDJSON(data []byte) { f.readLines(data, 1) }
+
+// readLines reads data as NDJSON whose first line is line first.
+func (f *fileRead) readLines(data []byte, first int) {
+	for n, start := first, 0; start < len(data); n++ {
 		end := bytes.IndexByte(data[start:], '\n')
 		if end < 0 {
 			end = len(data)
@@ -324,6 +359,7 @@ func (f *fileRead) readNDJSON(data []byte) {
 			end += start
 		}
 		line := data[start:end]
+		f.base = start
 		start = end + 1
 		s := skipWS(line, 0)
 		if s == len(line) {
@@ -508,7 +544,7 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 		}
 		return e
 	}
-	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e]}
+	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e], Offset: f.base + s}
 	if h.idE > 0 {
 		res.ID, _ = stringValue(f.buf, h.idS, h.idE)
 	}
@@ -558,7 +594,7 @@ func (f *fileRead) readContained(res *Resource, h head) {
 			f.failRef(src, s, res.Ref(), err)
 			continue
 		}
-		c := &Resource{Type: ti.name, ID: id, Source: src, Raw: f.buf[s:e:e], container: res}
+		c := &Resource{Type: ti.name, ID: id, Source: src, Raw: f.buf[s:e:e], Offset: f.base + s, container: res}
 		if ti.new != nil {
 			v := ti.new()
 			if err := json.Unmarshal(c.Raw, v); err != nil {

@@ -108,10 +108,11 @@ func TestReviewGolden(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("review output of %s differs from %s:\n%s", dir, golden, firstDiff(got, want))
 			}
-			// Issue 12: byte-identical whatever the number of workers.
-			for _, w := range []string{"1", "4"} {
-				if got := reviewAll(t, dir, "--workers", w); !bytes.Equal(got, want) {
-					t.Errorf("review --workers %s of %s differs from %s:\n%s", w, dir, golden, firstDiff(got, want))
+			// Issue 12: byte-identical whatever the number of workers, and
+			// with batches of 1 MB (Synthea's 14 MB in several batches).
+			for _, extra := range [][]string{{"--workers", "1"}, {"--workers", "4"}, {"--workers", "4", "--batch-mb", "1"}} {
+				if got := reviewAll(t, dir, extra...); !bytes.Equal(got, want) {
+					t.Errorf("review %s of %s differs from %s:\n%s", strings.Join(extra, " "), dir, golden, firstDiff(got, want))
 				}
 			}
 		})

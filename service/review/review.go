@@ -40,6 +40,10 @@ type Options struct {
 	// whatever the number: files are taken in input order and patients in
 	// the facts' order, whichever worker finishes first.
 	Workers int
+	// BatchBytes is how much input RunIndexed reviews at once (its memory
+	// bound, with the largest group of resources that refer to each
+	// other); 0 means DefaultBatchBytes. Run ignores it.
+	BatchBytes int64
 }
 
 // workers is the number of goroutines of opt.
@@ -107,6 +111,14 @@ type Result struct {
 	// and claims in the review whose payer matches no configured rule set
 	// (the default rules were applied; stays get payer-not-configured).
 	UnmatchedPayers map[string]int
+	// Patients, Encounters and Claims count the patients reviewed and their
+	// stays and claims; Skipped counts the resources of types the engine
+	// does not read, Later those left out as later than Options.AsOf (nil
+	// when none was), per resourceType. Run fills them from Set; RunIndexed,
+	// which holds no Set, as it goes.
+	Patients, Encounters, Claims int
+	Skipped                      map[string]int
+	Later                        map[string]int
 }
 
 // Run reviews the files and directories in paths.
@@ -196,6 +208,11 @@ func RunResources(ctx context.Context, resources []*fhir.Resource, opt Options) 
 	set := pl.Facts(resources)
 	res.Set = set
 	res.Errors = append(res.Errors, set.Problems...)
+	res.Patients, res.Skipped, res.Later = len(set.Patients), set.Skipped, set.Later
+	for _, p := range set.Patients {
+		res.Encounters += len(p.Encounters)
+		res.Claims += len(p.Claims)
+	}
 	res.UnmatchedPayers = map[string]int{}
 	if err := pl.reviewAll(ctx, set.Patients, opt.workers(), res); err != nil {
 		return nil, err
