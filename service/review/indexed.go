@@ -55,6 +55,15 @@ const ndjsonChunk = 8 << 20
 // memory, given to every batch, never joining groups.
 var sharedTypes = map[string]bool{"Organization": true}
 
+// readTypes are facts.ReadTypes, as a set.
+var readTypes = func() map[string]bool {
+	m := map[string]bool{}
+	for _, t := range facts.ReadTypes() {
+		m[t] = true
+	}
+	return m
+}()
+
 // located is one resource found by pass 1.
 type located struct {
 	file     int
@@ -313,7 +322,7 @@ func indexFile(scanner *fhir.Reader, path string) indexedFile {
 		return func(r *fhir.Resource) {
 			seq := out.emitted
 			out.emitted++
-			if !slices.Contains(facts.ReadTypes(), r.Type) {
+			if !readTypes[r.Type] {
 				out.skipped[r.Type]++
 				return
 			}
@@ -555,7 +564,7 @@ func group(all []located) (groups [][]int, shared []*located) {
 			// Unresolved: resources naming the same missing patient (or
 			// stay, claim) are one patient's, as facts groups them.
 			typ, _, _ := strings.Cut(rel, "/")
-			if rel == "" || sharedTypes[typ] || !slices.Contains(facts.ReadTypes(), typ) {
+			if rel == "" || !joinType(typ) {
 				continue
 			}
 			if v, ok := virtual[rel]; ok {
@@ -631,7 +640,7 @@ func references(raw []byte) []string {
 			}
 			s = []byte(v)
 		}
-		if len(s) > 0 && s[0] != '#' {
+		if keepReference(s) && !slices.ContainsFunc(out, func(r string) bool { return r == string(s) }) {
 			out = append(out, string(s))
 		}
 		i = j + 1 + e
@@ -639,13 +648,17 @@ func references(raw []byte) []string {
 }
 
 var (
-	logicalRefPattern = regexp.MustCompile(`"identifier"\s*:\s*\{`)
-	containedPattern  = []byte(`"contained"`)
+	// A logical reference to a patient: Reference.identifier (an object,
+	// where a resource's own identifier is an array) in an element that
+	// names the patient, as facts reads them.
+	logicalRefPattern = regexp.MustCompile(`"(?:subject|patient|beneficiary|for)"\s*:\s*\{[^{}]*"identifier"\s*:\s*\{`)
+	// A Patient resource inside another resource: a contained one.
+	patientTypePattern = regexp.MustCompile(`"resourceType"\s*:\s*"Patient"`)
 )
 
 // patientIdentifiers returns the identifiers by which r names a patient
-// (see located.idents), decoding it generically only when it may have one
-// (a logical reference, a contained resource, a Patient).
+// (see located.idents). Only the few resources that may have one (a
+// logical reference to a patient, a contained Patient) are decoded further.
 func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 	if r.Type == "Patient" {
 		keys := identifierKeys(r.Raw)
@@ -654,59 +667,59 @@ func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 		} else {
 			weak = keys
 		}
-	}
-	logical := logicalRefPattern.Match(r.Raw)
-	contained := bytes.Contains(r.Raw, containedPattern)
-	if !logical && !contained {
 		return strong, weak
 	}
-	var v map[string]any
+	for _, m := range logicalRefPattern.FindAllIndex(r.Raw, -1) {
+		var id struct {
+			System string `json:"system"`
+			Value  string `json:"value"`
+		}
+		if json.NewDecoder(bytes.NewReader(r.Raw[m[1]-1:])).Decode(&id) == nil && id.Value != "" {
+			strong = append(strong, id.System+"|"+id.Value)
+		}
+	}
+	if !patientTypePattern.Match(r.Raw) {
+		return strong, weak
+	}
+	var v struct {
+		Contained []json.RawMessage `json:"contained"`
+	}
 	if json.Unmarshal(r.Raw, &v) != nil {
 		return strong, weak
 	}
-	var walk func(x any)
-	walk = func(x any) {
-		switch x := x.(type) {
-		case map[string]any:
-			if id, ok := x["identifier"].(map[string]any); ok { // Reference.identifier
-				if k := systemValue(id); k != "" {
-					strong = append(strong, k)
-				}
-			}
-			for _, c := range x {
-				walk(c)
-			}
-		case []any:
-			for _, c := range x {
-				walk(c)
-			}
+	for _, c := range v.Contained {
+		var head struct {
+			ResourceType string `json:"resourceType"`
 		}
-	}
-	walk(v)
-	if cs, ok := v["contained"].([]any); ok {
-		for _, c := range cs {
-			if m, ok := c.(map[string]any); ok && m["resourceType"] == "Patient" {
-				ids, _ := m["identifier"].([]any)
-				for _, id := range ids {
-					if im, ok := id.(map[string]any); ok {
-						if k := systemValue(im); k != "" {
-							strong = append(strong, k)
-						}
-					}
-				}
-			}
+		if json.Unmarshal(c, &head) == nil && head.ResourceType == "Patient" {
+			strong = append(strong, identifierKeys(c)...)
 		}
 	}
 	return strong, weak
 }
 
-func systemValue(id map[string]any) string {
-	sys, _ := id["system"].(string)
-	val, _ := id["value"].(string)
-	if val == "" {
-		return ""
+// keepReference reports whether pass 1 keeps a reference: one that may
+// join groups. Not kept: "#id" (inside the resource), conditional
+// references (never resolved), and references by type to a type that
+// cannot join (shared, or not read by the engine: Practitioner, Location).
+func keepReference(ref []byte) bool {
+	if len(ref) == 0 || ref[0] == '#' || bytes.IndexByte(ref, '?') >= 0 {
+		return false
 	}
-	return sys + "|" + val
+	if bytes.HasPrefix(ref, []byte("urn:")) {
+		return true
+	}
+	rel := fhir.RelativeRef(string(ref))
+	if rel == "" {
+		return bytes.Contains(ref, []byte("://")) // an absolute URL may still be a fullUrl
+	}
+	typ, _, _ := strings.Cut(rel, "/")
+	return joinType(typ)
+}
+
+// joinType reports whether references to resources of type t join groups.
+func joinType(t string) bool {
+	return !sharedTypes[t] && readTypes[t]
 }
 
 // identifierKeys are the "system|value" of a Patient's identifiers.
