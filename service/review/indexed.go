@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/checks"
 	"github.com/utilreview/utilreview/service/facts"
 )
 
@@ -139,6 +140,9 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 
 	groups, shared := group(all)
 	sharedRes, sharedErrs := readShared(decoder, files, shared)
+	for i := range all { // grouped: what joined them is no longer needed
+		all[i].refs, all[i].idents, all[i].weak = nil, nil, nil
+	}
 
 	// Pass 2, batch by batch.
 	pl := NewPipeline(opt, func(check string, _ error) {
@@ -201,6 +205,9 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 				res.Resources-- // not decoded: a whole read does not emit it either
 			}
 		}
+		for _, k := range batch { // read: only its place in the input is kept
+			all[k] = located{seq: all[k].seq}
+		}
 		for ; si < len(sharedRes); si++ {
 			resources = append(resources, sharedRes[si].res)
 		}
@@ -239,8 +246,25 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 			res.Encounters += len(p.Encounters)
 			res.Claims += len(p.Claims)
 		}
+		nf, nm := len(res.Findings), len(res.Moot)
 		if err := pl.reviewAll(ctx, set.Patients, workers, res); err != nil {
 			return nil, err
+		}
+		// The findings outlive the batch: they keep of their patient only
+		// what the outputs read (Ref, Key, Name, MRN...), not its stays and
+		// claims, so that what stays in memory is the findings'.
+		slim := map[*facts.Patient]*facts.Patient{}
+		for _, fs := range [][]checks.Finding{res.Findings[nf:], res.Moot[nm:]} {
+			for i := range fs {
+				if p := fs[i].Patient; p != nil {
+					if slim[p] == nil {
+						c := *p
+						c.Encounters, c.Claims, c.Tasks, c.Communications = nil, nil, nil, nil
+						slim[p] = &c
+					}
+					fs[i].Patient = slim[p]
+				}
+			}
 		}
 		if opt.Progress != nil {
 			opt.Progress(len(files)+len(files)*start/max(len(groups), 1), 2*len(files))
