@@ -62,7 +62,7 @@ for n in "${scales[@]}"; do
     [ -n "$base" ] && { [ "$findings" = $((base * n)) ] && check="(=${n}x)" || check="(want $((base * n)))"; }
     awk -v n="$n" -v r="$r" -v b="$bytes" -v rw="$rw" -v ru="$ru" -v rs="$rs" -v rm="$rm" -v dw="$dw" -v du="$du" -v ds="$ds" \
         -v f="$findings" -v c="$check" -v l0="$load0" -v l1="$load1" 'BEGIN {
-      printf "%-6s %-5s %12d %9.2f %9.2f %9.0f %10.3f %7.2f %9.2f %8.2fx %9.1f %9s %s %s/%s\n",
+      printf "%-6s %-5s %12.0f %9.2f %9.2f %9.0f %10.3f %7.2f %9.2f %8.2fx %9.1f %9s %s %s/%s\n",
         n, r, b, rw, ru+rs, rm/1024, rm*1024/b, dw, du+ds, dw/rw, b/1e6/rw, f, c, l0, l1 }'
     grep -q '^Errors: 0' "$dir/review.err" || { echo "review reported input problems:" >&2; tail -5 "$dir/review.err" >&2; }
   done

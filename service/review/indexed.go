@@ -141,7 +141,7 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	groups, shared := group(all)
 	sharedRes, sharedErrs := readShared(decoder, files, shared)
 	for i := range all { // grouped: what joined them is no longer needed
-		all[i].refs, all[i].idents, all[i].weak = nil, nil, nil
+		all[i].refs, all[i].idents, all[i].weak, all[i].id = nil, nil, nil, ""
 	}
 
 	// Pass 2, batch by batch.
@@ -250,22 +250,7 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 		if err := pl.reviewAll(ctx, set.Patients, workers, res); err != nil {
 			return nil, err
 		}
-		// The findings outlive the batch: they keep of their patient only
-		// what the outputs read (Ref, Key, Name, MRN...), not its stays and
-		// claims, so that what stays in memory is the findings'.
-		slim := map[*facts.Patient]*facts.Patient{}
-		for _, fs := range [][]checks.Finding{res.Findings[nf:], res.Moot[nm:]} {
-			for i := range fs {
-				if p := fs[i].Patient; p != nil {
-					if slim[p] == nil {
-						c := *p
-						c.Encounters, c.Claims, c.Tasks, c.Communications = nil, nil, nil, nil
-						slim[p] = &c
-					}
-					fs[i].Patient = slim[p]
-				}
-			}
-		}
+		slimFindings(res.Findings[nf:], res.Moot[nm:])
 		if opt.Progress != nil {
 			opt.Progress(len(files)+len(files)*start/max(len(groups), 1), 2*len(files))
 		}
@@ -279,6 +264,47 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	SortWorklist(res.Findings)
 	SortWorklist(res.Moot)
 	return res, nil
+}
+
+// slimFindings lets the findings of a batch outlive it without its facts:
+// each keeps a copy of its patient, stay and claim with what the outputs
+// read (references, keys, names, dates), not the links between them (a
+// stay's Patient and Claims would keep the patient's whole record).
+func slimFindings(lists ...[]checks.Finding) {
+	patients := map[*facts.Patient]*facts.Patient{}
+	encounters := map[*facts.Encounter]*facts.Encounter{}
+	claims := map[*facts.Claim]*facts.Claim{}
+	patient := func(p *facts.Patient) *facts.Patient {
+		if p == nil {
+			return nil
+		}
+		if patients[p] == nil {
+			c := *p
+			c.Encounters, c.Claims, c.Tasks, c.Communications = nil, nil, nil, nil
+			patients[p] = &c
+		}
+		return patients[p]
+	}
+	for _, fs := range lists {
+		for i := range fs {
+			f := &fs[i]
+			f.Patient = patient(f.Patient)
+			if e := f.Encounter; e != nil {
+				if encounters[e] == nil {
+					encounters[e] = &facts.Encounter{Ref: e.Ref, Key: e.Key, Source: e.Source, Patient: patient(e.Patient),
+						Status: e.Status, Class: e.Class, Start: e.Start, End: e.End, StartPrecision: e.StartPrecision, EndPrecision: e.EndPrecision}
+				}
+				f.Encounter = encounters[e]
+			}
+			if c := f.Claim; c != nil {
+				if claims[c] == nil {
+					claims[c] = &facts.Claim{Ref: c.Ref, Key: c.Key, Source: c.Source, Patient: patient(c.Patient),
+						Status: c.Status, Use: c.Use, Type: c.Type, Created: c.Created, BillableStart: c.BillableStart, BillableEnd: c.BillableEnd}
+				}
+				f.Claim = claims[c]
+			}
+		}
+	}
 }
 
 // keyedErr is a read problem with its place in the input: its file, and
