@@ -702,8 +702,6 @@ var (
 	// where a resource's own identifier is an array) in an element that
 	// names the patient, as facts reads them.
 	logicalRefPattern = regexp.MustCompile(`"(?:subject|patient|beneficiary|for)"\s*:\s*\{[^{}]*"identifier"\s*:\s*\{`)
-	// A Patient resource inside another resource: a contained one.
-	patientTypePattern = regexp.MustCompile(`"resourceType"\s*:\s*"Patient"`)
 )
 
 // patientIdentifiers returns the identifiers by which r names a patient
@@ -719,7 +717,11 @@ func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 		}
 		return strong, weak
 	}
-	for _, m := range logicalRefPattern.FindAllIndex(r.Raw, -1) {
+	var logical [][]int
+	if memberFollowedBy(r.Raw, `"identifier"`, "{") { // the regexp only where it may match
+		logical = logicalRefPattern.FindAllIndex(r.Raw, -1)
+	}
+	for _, m := range logical {
 		var id struct {
 			System string `json:"system"`
 			Value  string `json:"value"`
@@ -728,7 +730,8 @@ func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 			strong = append(strong, id.System+"|"+id.Value)
 		}
 	}
-	if !patientTypePattern.Match(r.Raw) {
+	// r is not a Patient: a resourceType Patient in it is a contained one.
+	if !memberFollowedBy(r.Raw, `"resourceType"`, `"Patient"`) {
 		return strong, weak
 	}
 	var v struct {
@@ -770,6 +773,27 @@ func keepReference(ref []byte) bool {
 // joinType reports whether references to resources of type t join groups.
 func joinType(t string) bool {
 	return !sharedTypes[t] && readTypes[t]
+}
+
+// memberFollowedBy reports whether raw has the key (quoted) as a member
+// whose value starts with value: a fast test (bytes.Index) where a regular
+// expression over every byte of every resource would be slow.
+func memberFollowedBy(raw []byte, key, value string) bool {
+	k := []byte(key)
+	for i := 0; ; {
+		j := bytes.Index(raw[i:], k)
+		if j < 0 {
+			return false
+		}
+		i += j + len(k)
+		v := i
+		for v < len(raw) && (raw[v] == ' ' || raw[v] == '\t' || raw[v] == '\n' || raw[v] == '\r' || raw[v] == ':') {
+			v++
+		}
+		if bytes.HasPrefix(raw[v:], []byte(value)) {
+			return true
+		}
+	}
 }
 
 // identifierKeys are the "system|value" of a Patient's identifiers.

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/utilreview/utilreview/fhir"
 )
 
 // indexedInputs are every test input of the repository (as in
@@ -60,5 +62,37 @@ func TestIndexedSameAsRun(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPassOneFinds: what pass 1 keeps of a resource to group it: the
+// references that can join (not "#id", conditional ones, or references to
+// types that do not join), each once, and the identifiers by which it names
+// a patient.
+func TestPassOneFinds(t *testing.T) {
+	raw := []byte(`{"resourceType":"Claim","patient":{"reference":"Patient/p1"},"provider":{"reference":"Organization/o1"},
+	 "careTeam":[{"provider":{"reference":"Practitioner?identifier=x|1"}},{"provider":{"reference" : "Practitioner/9"}}],
+	 "item":[{"encounter":[{"reference":"urn:uuid:e1"}]},{"encounter":[{"reference":"urn:uuid:e1"}]}],
+	 "insurance":[{"coverage":{"reference":"#cov"}}],"x":{"reference":"http://h/fhir/Encounter/e2/_history/3"},
+	 "contained":[{"resourceType":"Patient","identifier":[{"system":"s","value":"v"}]}]}`)
+	got := references(raw)
+	want := []string{"Patient/p1", "urn:uuid:e1", "http://h/fhir/Encounter/e2/_history/3"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("references = %q, want %q", got, want)
+	}
+	strong, weak := patientIdentifiers(&fhir.Resource{Type: "Claim", Raw: raw})
+	if fmt.Sprint(strong) != "[s|v]" || weak != nil {
+		t.Errorf("contained Patient: strong %q weak %q, want [s|v] and none", strong, weak)
+	}
+	logical := []byte(`{"resourceType":"Encounter","subject":{"display":"x","identifier":{"system":"mrn","value":"42"}},"serviceProvider":{"identifier":{"system":"npi","value":"7"}}}`)
+	if strong, _ := patientIdentifiers(&fhir.Resource{Type: "Encounter", Raw: logical}); fmt.Sprint(strong) != "[mrn|42]" {
+		t.Errorf("logical subject: %q, want [mrn|42] (the provider's identifier names no patient)", strong)
+	}
+	p := []byte(`{"resourceType":"Patient","identifier":[{"system":"mrn","value":"42"}]}`)
+	if strong, weak := patientIdentifiers(&fhir.Resource{Type: "Patient", Raw: p}); strong == nil || weak != nil {
+		t.Errorf("Patient without id: strong %q weak %q", strong, weak)
+	}
+	if strong, weak := patientIdentifiers(&fhir.Resource{Type: "Patient", ID: "p", Raw: p}); strong != nil || weak == nil {
+		t.Errorf("Patient with id: strong %q weak %q", strong, weak)
 	}
 }
