@@ -11,8 +11,13 @@
 # exactly N times those of one copy. Nothing is asserted: the figures go to
 # docs/benchmarks.md.
 #
+# With FORMAT=ndjson the copies are written as a Bulk Data export instead:
+# one NDJSON file per resource type, every patient mixed in each, references
+# rewritten to Type/id (TestWriteScaledSyntheaNDJSON; 5.25 MB per copy).
+#
 # usage: scripts/scale.sh [N...]            (default: 1 10 100)
 #   SCALE_DIR   where the copies go (default /tmp/utilreview-scale; 14.4 MB per copy)
+#   FORMAT      bundles (default: Synthea's per-patient Bundles) or ndjson
 #   ROUNDS      runs per N, review and decode interleaved (default 1)
 #   REVIEW_ARGS extra flags for review (e.g. "--batch-mb 32 --workers 2")
 set -euo pipefail
@@ -36,14 +41,21 @@ review_args=(review --no-progress --as-of 2021-04-01T12:00:00-04:00 --include-mo
 printf '%-6s %-5s %12s %9s %9s %9s %10s %7s %9s %9s %8s %9s %s\n' \
   N round input_bytes review_s cpu_s peak_MB rss/input dec_s dec_cpu_s speed MB/s findings "load(1m) before/after"
 base=""
+format=${FORMAT:-bundles}
 for n in "${scales[@]}"; do
-  data=$dir/x$n
+  if [ "$format" = ndjson ]; then
+    data=$dir/nd$n
+    gen=(env UTILREVIEW_SCALE_NDJSON_DIR="$data" UTILREVIEW_SCALE_N="$n" go test ./service/review -run '^TestWriteScaledSyntheaNDJSON$' -count=1 -timeout 30m)
+  else
+    data=$dir/x$n
+    gen=(env UTILREVIEW_SCALE_DIR="$data" UTILREVIEW_SCALE_N="$n" go test ./service/review -run '^TestWriteScaledSynthea$' -count=1 -timeout 30m)
+  fi
   if [ ! -f "$data/.complete" ]; then
     rm -rf "$data"
-    UTILREVIEW_SCALE_DIR=$data UTILREVIEW_SCALE_N=$n go test ./service/review -run '^TestWriteScaledSynthea$' -count=1 >/dev/null
+    "${gen[@]}" >/dev/null
     touch "$data/.complete"
   fi
-  bytes=$(find "$data" -name '*.json' -printf '%s\n' | awk '{s+=$1} END {print s}')
+  bytes=$(find "$data" \( -name '*.json' -o -name '*.ndjson' \) -printf '%s\n' | awk '{s+=$1} END {print s}')
   for r in $(seq 1 "$rounds"); do
     load0=$(cut -d' ' -f1 /proc/loadavg)
     run_review() {

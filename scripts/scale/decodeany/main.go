@@ -1,10 +1,11 @@
 // Command decodeany is the baseline of scripts/scale.sh: a plain,
-// single-threaded encoding/json decode of every *.json file under the
-// given directories into any, file after file, as issue 12 defines it. It
-// prints the files, bytes and seconds.
+// single-threaded encoding/json decode of every *.json file (and every line
+// of every *.ndjson file) under the given directories into any, file after
+// file, as issue 12 defines it. It prints the files, bytes and seconds.
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -18,22 +19,28 @@ import (
 func main() {
 	runtime.GOMAXPROCS(1)
 	start := time.Now()
-	var files, bytes int64
+	var files, total int64
 	for _, dir := range os.Args[1:] {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".json") || strings.HasSuffix(path, ".ndjson")) {
 				return err
 			}
 			data, err := os.ReadFile(path)
 			if err != nil {
 				return err
 			}
-			var v any
-			if err := json.Unmarshal(data, &v); err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+			values := [][]byte{data}
+			if strings.HasSuffix(path, ".ndjson") {
+				values = bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+			}
+			for _, b := range values {
+				var v any
+				if err := json.Unmarshal(b, &v); err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
 			}
 			files++
-			bytes += int64(len(data))
+			total += int64(len(data))
 			return nil
 		})
 		if err != nil {
@@ -42,5 +49,5 @@ func main() {
 		}
 	}
 	s := time.Since(start).Seconds()
-	fmt.Printf("decodeany files=%d bytes=%d seconds=%.2f MB/s=%.1f\n", files, bytes, s, float64(bytes)/1e6/s)
+	fmt.Printf("decodeany files=%d bytes=%d seconds=%.2f MB/s=%.1f\n", files, total, s, float64(total)/1e6/s)
 }
