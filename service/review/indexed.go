@@ -47,7 +47,7 @@ import (
 
 // DefaultBatchBytes is the input a batch of the indexed review reads at most
 // (unless one group of resources is larger).
-const DefaultBatchBytes = 64 << 20
+const DefaultBatchBytes = 16 << 20
 
 // ndjsonChunk is how much of an NDJSON file pass 1 reads at once.
 const ndjsonChunk = 8 << 20
