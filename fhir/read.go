@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -199,9 +200,20 @@ func (r *Reader) ReadBytes(name string, data []byte, emit func(*Resource)) []err
 		f.fail(Source{File: name, Entry: -1}, -1, errors.New("empty file: no JSON resource"))
 		return f.errs
 	}
+	// One pass: the scanner validates as it reads, and what it emits is held
+	// back until the whole file has proved to be one valid JSON value.
+	f.buf = data
+	if e := f.readValue(s, Source{File: name, Entry: -1}, "", 0); e > 0 && skipWS(data, e) == len(data) {
+		f.flush()
+		return f.errs
+	}
+	// Not one valid JSON value (or nested too deeply for the scanner): what
+	// was read is dropped and encoding/json decides, as it always has.
+	f.reset()
 	if json.Valid(data) {
 		f.buf = data
 		f.readValue(s, Source{File: name, Entry: -1}, "", 0)
+		f.flush()
 		return f.errs
 	}
 	// Several JSON values, the first on one line: NDJSON in a .json file.
@@ -214,18 +226,74 @@ func (r *Reader) ReadBytes(name string, data []byte, emit func(*Resource)) []err
 	return f.errs
 }
 
+// ReadNDJSON reads data as NDJSON lines of the file name whose first line
+// is line first: a part of a large NDJSON file, cut after a newline, read
+// without holding the whole file. Resource.Offset is relative to data.
+func (r *Reader) ReadNDJSON(name string, first int, data []byte, emit func(*Resource)) []error {
+	f := &fileRead{r: r, name: name, emit: emit}
+	f.readLines(data, first)
+	return f.errs
+}
+
+// ReadResource reads data as the one resource a previous read emitted with
+// src and fullURL (its Raw, read again from the file at its Offset, which
+// starts on line firstLine of the file): decoded
+// when the reader decodes its type, with its contained resources, and with
+// the problems a whole-file read would have reported of it. A Bundle is
+// emitted as a resource, not flattened.
+func (r *Reader) ReadResource(name string, data []byte, src Source, fullURL string, firstLine int, emit func(*Resource)) []error {
+	f := &fileRead{r: r, name: name, emit: emit, buf: data, line: src.Line, lineBase: firstLine - 1}
+	s := skipWS(data, 0)
+	if e := f.readValue(s, src, fullURL, maxBundleDepth+1); e < 0 || skipWS(data, e) != len(data) {
+		f.reset()
+		f.fail(src, -1, errors.New("the file changed while it was read"))
+		return f.errs
+	}
+	f.flush()
+	return f.errs
+}
+
 // fileRead is the state of reading one file.
 type fileRead struct {
 	r    *Reader
 	name string
 	// buf is what offsets refer to: the whole file, or the current NDJSON line.
-	buf  []byte
-	line int // current NDJSON line (1-based); 0 for a whole-file JSON value
-	emit func(*Resource)
+	buf []byte
+	// base is where buf starts in the data read (Resource.Offset).
+	base int
+	// lineBase is added to the lines counted in buf (ReadResource: the
+	// line before the resource's first in its file).
+	lineBase int
+	line     int // current NDJSON line (1-based); 0 for a whole-file JSON value
+	emit     func(*Resource)
+	// held are the resources read from the current value (the file, or the
+	// NDJSON line), emitted by flush once it proved valid JSON.
+	held []*Resource
 	errs []error
 	// lineOff/lineNo remember the last line computed, so that many errors
 	// in one big file cost one pass over it, not one each.
 	lineOff, lineNo int
+}
+
+// flush emits the resources held.
+func (f *fileRead) flush() {
+	for i, r := range f.held {
+		f.emit(r)
+		f.held[i] = nil
+	}
+	f.held = f.held[:0]
+}
+
+// reset forgets what was read from the current value (resources held,
+// problems found after errs[:keep]) and the line cache.
+func (f *fileRead) reset() { f.resetTo(0) }
+
+func (f *fileRead) resetTo(keep int) {
+	clear(f.held)
+	f.held = f.held[:0]
+	clear(f.errs[keep:])
+	f.errs = f.errs[:keep]
+	f.lineOff, f.lineNo = 0, 0
 }
 
 // lineAt is the 1-based line of offset off in f.buf.
@@ -238,7 +306,7 @@ func (f *fileRead) lineAt(off int) int {
 	}
 	f.lineNo += bytes.Count(f.buf[f.lineOff:off], []byte("\n"))
 	f.lineOff = off
-	return f.lineNo
+	return f.lineNo + f.lineBase
 }
 
 // fail records an InputError. For a whole-file JSON value, off (when >= 0)
@@ -279,8 +347,11 @@ func (f *fileRead) syntaxError(src Source, b []byte) {
 	f.errs = append(f.errs, &InputError{Source: src, Err: fmt.Errorf("invalid JSON at column %d: %w", col, se)})
 }
 
-func (f *fileRead) readNDJSON(data []byte) {
-	for n, start := 1, 0; start < len(data); n++ {
+func (f *fileRead) readNDJSON(data []byte) { f.readLines(data, 1) }
+
+// readLines reads data as NDJSON whose first line is line first.
+func (f *fileRead) readLines(data []byte, first int) {
+	for n, start := first, 0; start < len(data); n++ {
 		end := bytes.IndexByte(data[start:], '\n')
 		if end < 0 {
 			end = len(data)
@@ -288,6 +359,7 @@ func (f *fileRead) readNDJSON(data []byte) {
 			end += start
 		}
 		line := data[start:end]
+		f.base = start
 		start = end + 1
 		s := skipWS(line, 0)
 		if s == len(line) {
@@ -295,11 +367,19 @@ func (f *fileRead) readNDJSON(data []byte) {
 		}
 		f.buf, f.line = line, n
 		src := Source{File: f.name, Line: n, Entry: -1}
+		// Read and validated in one pass, as ReadBytes does a file.
+		keep := len(f.errs)
+		if e := f.readValue(s, src, "", 0); e > 0 && skipWS(line, e) == len(line) {
+			f.flush()
+			continue
+		}
+		f.resetTo(keep)
 		if !json.Valid(line) {
 			f.syntaxError(src, line)
 			continue
 		}
 		f.readValue(s, src, "", 0)
+		f.flush()
 	}
 }
 
@@ -314,57 +394,105 @@ type head struct {
 
 // scanHead finds resourceType, id, contained, type and entry in the object
 // at f.buf[s:] and where the object ends; ok is false if it is not a JSON
-// object. A repeated key keeps its last value, as encoding/json does.
-func (f *fileRead) scanHead(s int) (h head, end int, ok bool) {
+// object or not valid JSON. A repeated key keeps its last value, as
+// encoding/json does.
+//
+// With in not nil (a resource read by readValue), the entries of a Bundle
+// are read where scanHead meets them, when resourceType and type came first
+// (as servers and Synthea write them): one pass over the Bundle instead of
+// one to find its end and another for its entries. in records what was
+// read that way, for readValue to check against the members found last.
+func (f *fileRead) scanHead(s int, in *inlineBundle) (h head, end int, ok bool) {
 	it, ok := newObjectIter(f.buf, s)
 	if !ok {
 		return h, -1, false
 	}
 	b := f.buf
 	for {
-		m, more := it.next()
+		m, more := it.nextKey()
 		if !more {
 			break
 		}
-		switch m.KeyEnd - m.KeyStart {
-		case 2:
-			if m.key(b, "id") {
-				h.idS, h.idE = m.ValStart, m.ValEnd
-			}
-		case 4:
-			if m.key(b, "type") {
-				h.btypeS, h.btypeE = m.ValStart, m.ValEnd
-			}
-		case 5:
-			if m.key(b, "entry") {
-				h.entryS, h.entryE = m.ValStart, m.ValEnd
-			}
-		case 9:
-			if m.key(b, "contained") {
-				h.containedS, h.containedE = m.ValStart, m.ValEnd
-			}
-		case 12:
-			if m.key(b, "resourceType") {
-				h.typeS, h.typeE = m.ValStart, m.ValEnd
-			}
-		default:
-			if m.KeyEsc { // an escaped key may spell one of the names above
-				switch {
-				case m.key(b, "id"):
-					h.idS, h.idE = m.ValStart, m.ValEnd
-				case m.key(b, "type"):
-					h.btypeS, h.btypeE = m.ValStart, m.ValEnd
-				case m.key(b, "entry"):
-					h.entryS, h.entryE = m.ValStart, m.ValEnd
-				case m.key(b, "contained"):
-					h.containedS, h.containedE = m.ValStart, m.ValEnd
-				case m.key(b, "resourceType"):
-					h.typeS, h.typeE = m.ValStart, m.ValEnd
+		name := headName(b[m.KeyStart:m.KeyEnd])
+		if m.KeyEsc { // an escaped key may spell one of the names
+			for _, n := range headNames {
+				if m.key(b, n) {
+					name = n
+					break
 				}
 			}
 		}
+		var ve int
+		if name == "entry" && in != nil && in.start < 0 && f.bundleHead(h, in.depth) {
+			in.start, in.held, in.errs = m.ValStart, len(f.held), len(f.errs)
+			eh := h
+			eh.entryS, eh.entryE = m.ValStart, m.ValStart+1
+			ve = f.readBundle(s, eh, in.src, in.depth)
+		} else {
+			ve = valueEnd(b, m.ValStart)
+		}
+		it.resume(ve)
+		if ve < 0 {
+			break
+		}
+		switch name {
+		case "id":
+			h.idS, h.idE = m.ValStart, ve
+		case "type":
+			h.btypeS, h.btypeE = m.ValStart, ve
+		case "entry":
+			h.entryS, h.entryE = m.ValStart, ve
+		case "contained":
+			h.containedS, h.containedE = m.ValStart, ve
+		case "resourceType":
+			h.typeS, h.typeE = m.ValStart, ve
+		}
 	}
 	return h, it.End, !it.Bad
+}
+
+// inlineBundle is what scanHead read of a Bundle's entries in passing.
+type inlineBundle struct {
+	src   Source
+	depth int
+	start int // where the entry array read starts; -1: none read
+	// held and errs are len(f.held) and len(f.errs) before the entries
+	// were read, to take them back if the entries read are not the
+	// Bundle's (a repeated key).
+	held, errs int
+}
+
+var headNames = [...]string{"id", "type", "entry", "contained", "resourceType"}
+
+// headName is the member name scanHead wants that key spells, or "".
+func headName(key []byte) string {
+	switch string(key) { // compared, not kept: no allocation
+	case "id":
+		return "id"
+	case "type":
+		return "type"
+	case "entry":
+		return "entry"
+	case "contained":
+		return "contained"
+	case "resourceType":
+		return "resourceType"
+	}
+	return ""
+}
+
+// bundleHead reports whether h, so far, is that of a Bundle whose entries
+// readBundle reads at depth with no problem of its own before them:
+// resourceType "Bundle" and a supported type.
+func (f *fileRead) bundleHead(h head, depth int) bool {
+	if depth > maxBundleDepth || h.typeE == 0 || h.btypeE == 0 {
+		return false
+	}
+	if string(f.buf[h.typeS:h.typeE]) != `"Bundle"` {
+		return false
+	}
+	bt, ok := stringValue(f.buf, h.btypeS, h.btypeE)
+	return ok && slices.Contains(supportedBundleTypes[:], bt)
 }
 
 // resourceType looks the resourceType up without allocating.
@@ -390,7 +518,17 @@ func (f *fileRead) resourceType(h head) (typeInfo, error) {
 // readValue reads the JSON value at f.buf[s:] as a resource or a Bundle and
 // returns where the value ends (-1 if the buffer is malformed there).
 func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end int) {
-	h, e, ok := f.scanHead(s)
+	in := inlineBundle{src: src, depth: depth, start: -1}
+	h, e, ok := f.scanHead(s, &in)
+	if in.start >= 0 && (!ok || in.start != h.entryS || !f.bundleHead(h, depth)) {
+		// Entries read in passing that are not the Bundle's after all (a
+		// repeated key, or the object is malformed): take them back.
+		clear(f.held[in.held:])
+		f.held = f.held[:in.held]
+		clear(f.errs[in.errs:])
+		f.errs = f.errs[:in.errs]
+		in.start = -1
+	}
 	if !ok {
 		f.fail(src, s, errors.New("not a JSON object: a FHIR resource must be an object"))
 		return valueEnd(f.buf, s)
@@ -401,10 +539,12 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 		return e
 	}
 	if ti.name == "Bundle" && depth <= maxBundleDepth {
-		f.readBundle(s, h, src, depth)
+		if in.start < 0 {
+			f.readBundle(s, h, src, depth)
+		}
 		return e
 	}
-	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e]}
+	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e], Offset: f.base + s}
 	if h.idE > 0 {
 		res.ID, _ = stringValue(f.buf, h.idS, h.idE)
 	}
@@ -419,7 +559,7 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 			f.readContained(res, h)
 		}
 	}
-	f.emit(res)
+	f.held = append(f.held, res)
 	return e
 }
 
@@ -436,7 +576,7 @@ func (f *fileRead) readContained(res *Resource, h head) {
 			return
 		}
 		src := res.Source
-		ch, _, ok := f.scanHead(s)
+		ch, _, ok := f.scanHead(s, nil)
 		id := ""
 		if ok && ch.idE > 0 {
 			id, _ = stringValue(f.buf, ch.idS, ch.idE)
@@ -454,7 +594,7 @@ func (f *fileRead) readContained(res *Resource, h head) {
 			f.failRef(src, s, res.Ref(), err)
 			continue
 		}
-		c := &Resource{Type: ti.name, ID: id, Source: src, Raw: f.buf[s:e:e], container: res}
+		c := &Resource{Type: ti.name, ID: id, Source: src, Raw: f.buf[s:e:e], Offset: f.base + s, container: res}
 		if ti.new != nil {
 			v := ti.new()
 			if err := json.Unmarshal(c.Raw, v); err != nil {
@@ -467,17 +607,18 @@ func (f *fileRead) readContained(res *Resource, h head) {
 	}
 }
 
-// readBundle emits the entries of the Bundle at f.buf[s:].
-func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
+// readBundle emits the entries of the Bundle at f.buf[s:] and returns
+// where its entry value ends (when it read it: -1 if it is malformed).
+func (f *fileRead) readBundle(s int, h head, src Source, depth int) int {
 	b := f.buf
 	if h.btypeE == 0 {
 		f.fail(src, s, errors.New("Bundle has no type"))
-		return
+		return 0
 	}
 	bt, ok := stringValue(b, h.btypeS, h.btypeE)
 	if !ok {
 		f.fail(src, h.btypeS, errors.New("Bundle.type is not a string"))
-		return
+		return 0
 	}
 	supported := false
 	for _, t := range supportedBundleTypes {
@@ -493,20 +634,20 @@ func (f *fileRead) readBundle(s int, h head, src Source, depth int) {
 			what = fmt.Sprintf("Bundle type %q", bt)
 		}
 		f.fail(src, h.btypeS, errors.New(what+" is not supported (want transaction, batch, collection, searchset or history)"))
-		return
+		return 0
 	}
 	if h.entryE == 0 {
-		return // an empty Bundle, e.g. a searchset with no match
+		return 0 // an empty Bundle, e.g. a searchset with no match
 	}
 	it, ok := newArrayIter(b, h.entryS)
 	if !ok {
 		f.fail(src, h.entryS, errors.New("Bundle.entry is not an array"))
-		return
+		return valueEnd(b, h.entryS)
 	}
 	for i := 0; ; i++ {
 		es, more := it.nextStart()
 		if !more {
-			return
+			return it.End
 		}
 		esrc := src
 		if depth == 0 {

@@ -6,7 +6,8 @@ import (
 	"unicode/utf8"
 )
 
-// A small JSON walker over bytes already checked by json.Valid. It finds the
+// A small JSON walker that validates as it goes (what it accepts is what
+// encoding/json.Valid accepts; malformed input makes it report failure). It finds the
 // few members the reader needs (resourceType, id, contained, Bundle.type,
 // entry.fullUrl, entry.resource) by index, without allocating and without
 // building values, so that only the wanted resources pay for a full decode.
@@ -26,78 +27,213 @@ func skipWS(b []byte, i int) int {
 }
 
 // stringEnd returns the index just after the JSON string starting at b[i]
-// (which must be '"'), or -1 if it is unterminated. It jumps from quote to
-// quote with bytes.IndexByte, which is much faster than a byte loop.
+// (which must be '"'), or -1 if it is not a valid JSON string: unterminated,
+// with a control character, or with a bad escape. Invalid UTF-8 is accepted,
+// as encoding/json accepts it.
 func stringEnd(b []byte, i int) int {
-	for j := i + 1; j <= len(b); {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
+	j := i + 1
+	for j < len(b) {
+		// The plain run up to the next byte that needs a look.
+		for j < len(b) && !stringSpecial[b[j]] {
+			j++
+		}
+		if j >= len(b) {
 			return -1
 		}
-		q += j
-		backslashes := 0
-		for p := q - 1; p > i && b[p] == '\\'; p-- {
-			backslashes++
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1
+		case c == '\\':
+			if j+1 >= len(b) {
+				return -1
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+					return -1
+				}
+				j += 6
+			default:
+				return -1
+			}
+		default: // a control character
+			return -1
 		}
-		if backslashes%2 == 0 {
-			return q + 1
-		}
-		j = q + 1
 	}
 	return -1
 }
 
-// valueEnd returns the index just after the JSON value starting at b[i], or
-// -1 when there is none.
+// stringSpecial marks the bytes that end a plain run inside a JSON string.
+var stringSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// maxScanDepth is how deeply nested a value valueEnd validates. Deeper input
+// is reported as invalid here, and the reader then leaves the file to
+// encoding/json, whose own limit (10,000) and messages decide.
+const maxScanDepth = 512
+
+// valueEnd validates the JSON value starting at b[i] and returns the index
+// just after it, or -1 when there is no valid JSON value there. It accepts
+// exactly what encoding/json.Valid accepts (FuzzValueEnd compares them),
+// except nesting deeper than maxScanDepth. What follows the value is not
+// looked at: "1x" gives 1.
 func valueEnd(b []byte, i int) int {
 	if i < 0 || i >= len(b) {
 		return -1
 	}
 	switch b[i] {
+	case '{', '[':
+		return containerEnd(b, i)
 	case '"':
 		return stringEnd(b, i)
-	case '{', '[':
-		// Count brackets between strings; skip strings whole.
-		depth := 0
-		for j := i; j < len(b); {
-			q := bytes.IndexByte(b[j:], '"')
-			seg := b[j:]
-			if q >= 0 {
-				seg = seg[:q]
-			}
-			for k, c := range seg {
-				switch c {
-				case '{', '[':
-					depth++
-				case '}', ']':
-					depth--
-					if depth == 0 {
-						return j + k + 1
-					}
-				}
-			}
-			if q < 0 {
-				return -1
-			}
-			e := stringEnd(b, j+q)
-			if e < 0 {
-				return -1
-			}
-			j = e
-		}
+	default:
+		return scalarEnd(b, i)
+	}
+}
+
+// scalarEnd validates a number, true, false or null at b[i].
+func scalarEnd(b []byte, i int) int {
+	switch b[i] {
+	case 't':
+		return literalEnd(b, i, "true")
+	case 'f':
+		return literalEnd(b, i, "false")
+	case 'n':
+		return literalEnd(b, i, "null")
+	}
+	return numberEnd(b, i)
+}
+
+func literalEnd(b []byte, i int, lit string) int {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
 		return -1
-	case ',', ':', '}', ']':
-		return -1
-	default: // number, true, false, null
-		j := i
-		for j < len(b) {
-			switch b[j] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return j
-			}
+	}
+	return i + len(lit)
+}
+
+// numberEnd validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func numberEnd(b []byte, i int) int {
+	j := i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && '1' <= b[j] && b[j] <= '9':
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
 			j++
 		}
-		return j
+	default:
+		return -1
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		d := j
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
+		}
+		if j == d {
+			return -1
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		d := j
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
+		}
+		if j == d {
+			return -1
+		}
+	}
+	return j
+}
+
+// containerEnd validates the object or array at b[i] without recursion.
+func containerEnd(b []byte, i int) int {
+	var stackBuf [32]byte
+	stack := append(stackBuf[:0], b[i])
+	i++
+	const (
+		open  = iota // just after '{' or '[': a value (a key) or the close
+		value        // after ',': a value (a key)
+		next         // after a value: ',' or the close
+	)
+	st := open
+	for {
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return -1
+		}
+		c := b[i]
+		top := stack[len(stack)-1]
+		if st != value && (c == '}' && top == '{' || c == ']' && top == '[') {
+			stack = stack[:len(stack)-1]
+			i++
+			if len(stack) == 0 {
+				return i
+			}
+			st = next
+			continue
+		}
+		if st == next {
+			if c != ',' {
+				return -1
+			}
+			i++
+			st = value
+			continue
+		}
+		if top == '{' {
+			if c != '"' {
+				return -1
+			}
+			if i = stringEnd(b, i); i < 0 {
+				return -1
+			}
+			i = skipWS(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return -1
+			}
+			i = skipWS(b, i+1)
+			if i >= len(b) {
+				return -1
+			}
+			c = b[i]
+		}
+		switch c {
+		case '{', '[':
+			if len(stack) >= maxScanDepth {
+				return -1
+			}
+			stack = append(stack, c)
+			i++
+			st = open
+			continue
+		case '"':
+			i = stringEnd(b, i)
+		default:
+			i = scalarEnd(b, i)
+		}
+		if i < 0 {
+			return -1
+		}
+		st = next
 	}
 }
 
@@ -113,11 +249,12 @@ type member struct {
 // last member, End is the index just after the closing brace; Bad is set on
 // malformed input.
 type objectIter struct {
-	b    []byte
-	i    int
-	done bool
-	Bad  bool
-	End  int
+	b     []byte
+	i     int
+	done  bool
+	Bad   bool
+	End   int
+	after bool // a member was read: a ',' or the '}' must come next
 }
 
 // newObjectIter starts at the '{' at b[i]; ok is false if there is no object.
@@ -158,13 +295,18 @@ func (it *objectIter) advance(skip bool) (member, bool) {
 	}
 	b := it.b
 	i := skipWS(b, it.i)
-	if i < len(b) && b[i] == ',' {
-		i = skipWS(b, i+1)
-	}
 	if i < len(b) && b[i] == '}' {
 		it.done, it.End = true, i+1
 		return member{}, false
 	}
+	if it.after {
+		if i >= len(b) || b[i] != ',' {
+			it.fail()
+			return member{}, false
+		}
+		i = skipWS(b, i+1)
+	}
+	it.after = true
 	if i >= len(b) || b[i] != '"' {
 		it.fail()
 		return member{}, false
@@ -209,10 +351,12 @@ func (m member) key(b []byte, name string) bool {
 // arrayIter walks the elements of the array starting at b[i], like
 // objectIter.
 type arrayIter struct {
-	b    []byte
-	i    int
-	done bool
-	Bad  bool
+	b     []byte
+	i     int
+	done  bool
+	Bad   bool
+	End   int  // after the last element: just after the ']'
+	after bool // an element was read: a ',' or the ']' must come next
 }
 
 func newArrayIter(b []byte, i int) (arrayIter, bool) {
@@ -223,7 +367,7 @@ func newArrayIter(b []byte, i int) (arrayIter, bool) {
 	return arrayIter{b: b, i: i + 1}, true
 }
 
-func (it *arrayIter) fail() { it.done, it.Bad = true, true }
+func (it *arrayIter) fail() { it.done, it.Bad, it.End = true, true, -1 }
 
 // next returns the bounds of the next element.
 func (it *arrayIter) next() (start, end int, ok bool) {
@@ -244,13 +388,18 @@ func (it *arrayIter) nextStart() (int, bool) {
 	}
 	b := it.b
 	i := skipWS(b, it.i)
-	if i < len(b) && b[i] == ',' {
-		i = skipWS(b, i+1)
-	}
 	if i < len(b) && b[i] == ']' {
-		it.done = true
+		it.done, it.End = true, i+1
 		return 0, false
 	}
+	if it.after {
+		if i >= len(b) || b[i] != ',' {
+			it.fail()
+			return 0, false
+		}
+		i = skipWS(b, i+1)
+	}
+	it.after = true
 	if i >= len(b) {
 		it.fail()
 		return 0, false

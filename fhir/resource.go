@@ -60,6 +60,10 @@ type Resource struct {
 	Source  Source
 	// Raw is the resource's JSON as read.
 	Raw json.RawMessage
+	// Offset is where Raw starts in the data given to ReadBytes (or to
+	// ReadNDJSON, ReadResource): with a file's content, its byte offset in
+	// the file, so that the resource can be read again alone (ReadResource).
+	Offset int
 	// Value is the decoded samply struct pointer (*fm.Encounter, *fm.Claim, ...)
 	// for the types the reader was asked to decode; nil for the others.
 	Value any

@@ -421,15 +421,9 @@ func summarize(res *review.Result) summary {
 		Files: res.Files, Resources: res.Resources, Findings: len(res.Findings),
 		PerCheck: map[string]int{}, Closed: res.Closed, Skipped: map[string]int{}, Errors: len(res.Errors),
 	}
-	if res.Set != nil {
-		s.Patients = len(res.Set.Patients)
-		for _, p := range res.Set.Patients {
-			s.Encounters += len(p.Encounters)
-			s.Claims += len(p.Claims)
-		}
-		for k, v := range res.Set.Skipped {
-			s.Skipped[k] = v
-		}
+	s.Patients, s.Encounters, s.Claims = res.Patients, res.Encounters, res.Claims
+	for k, v := range res.Skipped {
+		s.Skipped[k] = v
 	}
 	for i := range res.Findings {
 		s.PerCheck[res.Findings[i].Check]++
@@ -450,9 +444,7 @@ func summarize(res *review.Result) summary {
 		missed(&res.Moot[i])
 	}
 	s.NotRaised = len(res.Moot)
-	if res.Set != nil {
-		s.Later = res.Set.Later
-	}
+	s.Later = res.Later
 	s.CustomErrors = res.CustomErrors
 	if len(res.UnmatchedPayers) > 0 {
 		s.UnmatchedPayers = res.UnmatchedPayers

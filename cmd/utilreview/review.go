@@ -33,6 +33,11 @@ type reviewConfig struct {
 	Roles map[checks.Owner]bool
 	// Wide prints the table's long cells in full (--wide).
 	Wide bool
+	// Workers is how many files are read and patients reviewed at once
+	// (--workers; 0: GOMAXPROCS).
+	Workers int
+	// BatchMB is how much input is reviewed at once (--batch-mb).
+	BatchMB int
 }
 
 const reviewUsage = `usage: utilreview review [flags] PATH...
@@ -104,6 +109,8 @@ func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr 
 	}
 	fs.Var(&roles, "role", "ROLE[,ROLE]: show only the findings owned by these roles ("+roleNames()+"); repeatable")
 	wide := fs.Bool("wide", false, "with --format table: print names, MRNs and the evidence in full, however long the lines")
+	batchMB := fs.Int("batch-mb", int(review.DefaultBatchBytes>>20), "how many MB of input to review at once: the review's memory is about this, the largest patient's resources and its findings")
+	workers := fs.Int("workers", 0, "how many files to read and patients to review at once (default GOMAXPROCS, the cores Go may use); the output is the same whatever the number")
 	paths, err := parseArgs(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -116,7 +123,7 @@ func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr 
 		fmt.Fprintln(stderr, reviewHint)
 		return nil, nil, &exitError{code: 2}
 	}
-	cfg := &reviewConfig{Format: *format, Out: *out, IncludeCodeSystems: *withCS, Progress: !*noProgress, Roles: roles.set, Wide: *wide}
+	cfg := &reviewConfig{Format: *format, Out: *out, IncludeCodeSystems: *withCS, Progress: !*noProgress, Roles: roles.set, Wide: *wide, Workers: *workers, BatchMB: *batchMB}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {
 		return nil, nil, &exitError{code: 2, msg: err.Error()}
 	}
@@ -140,6 +147,12 @@ func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr 
 			return nil, nil, &exitError{code: 2, msg: fmt.Sprintf("--since %q: %v", *since, err)}
 		}
 		cfg.Since = t
+	}
+	if cfg.BatchMB < 1 {
+		return nil, nil, &exitError{code: 2, msg: fmt.Sprintf("--batch-mb %d: want 1 or more", cfg.BatchMB)}
+	}
+	if cfg.Workers < 0 {
+		return nil, nil, &exitError{code: 2, msg: fmt.Sprintf("--workers %d: want 1 or more (0: GOMAXPROCS)", cfg.Workers)}
 	}
 	if len(paths) == 0 {
 		fmt.Fprint(stderr, "usage: utilreview review [flags] PATH...\n"+reviewHint+"\n")
@@ -189,13 +202,15 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	opt.AsOf = cfg.AsOf
 	opt.Checks.Since = cfg.Since
+	opt.Workers = cfg.Workers
+	opt.BatchBytes = int64(cfg.BatchMB) << 20
 	writer := opt.Writer
 	var bar *progressBar
 	if cfg.Progress && isTerminal(stderr) {
 		bar = &progressBar{w: stderr, min: 20}
 		opt.Progress = bar.update
 	}
-	res, err := review.Run(ctx, paths, opt)
+	res, err := review.RunIndexed(ctx, paths, opt)
 	bar.finish()
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}

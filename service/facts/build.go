@@ -48,6 +48,11 @@ var readTypes = []string{
 // one of them can change a finding.
 func ReadTypes() []string { return append([]string(nil), readTypes...) }
 
+// ContextTypes are the types Build reads besides ReadTypes, only to say
+// who determined a completed Task (Provenance agents, PractitionerRoles of
+// owners and agents): not followed for changes on their own.
+func ContextTypes() []string { return []string{"Provenance", "PractitionerRole"} }
+
 // readType reports whether Build reads resources of the type.
 func readType(t string) bool { return slices.Contains(readTypes, t) }
 

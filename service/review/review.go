@@ -6,7 +6,10 @@ package review
 
 import (
 	"context"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/utilreview/utilreview/fhir"
@@ -29,8 +32,63 @@ type Options struct {
 	// for it (kept open, marked missed: a missed notice is a compliance event
 	// to document); the others are in Result.Moot.
 	IncludeMoot bool
-	// Progress, when set, is called after each file with the files done and the total.
+	// Progress, when set, is called after each file with the files done and
+	// the total (from one goroutine at a time, done increasing).
 	Progress func(done, total int)
+	// Workers is how many files are read, and how many patients reviewed,
+	// at once; 0 means runtime.GOMAXPROCS(0). The result is the same
+	// whatever the number: files are taken in input order and patients in
+	// the facts' order, whichever worker finishes first.
+	Workers int
+	// BatchBytes is how much input RunIndexed reviews at once (its memory
+	// bound, with the largest group of resources that refer to each
+	// other); 0 means DefaultBatchBytes. Run ignores it.
+	BatchBytes int64
+}
+
+// workers is the number of goroutines of opt.
+func (opt Options) workers() int {
+	if opt.Workers > 0 {
+		return opt.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// parallel calls do(i) for every i in [0, n) on up to workers goroutines,
+// in increasing i per goroutine, and returns when all calls have returned
+// or ctx is cancelled (then with ctx's error). Each do(i) writes only its
+// own slot of the caller's results, which the caller reads in index order:
+// so the outcome never depends on the number of workers.
+func parallel(ctx context.Context, workers, n int, do func(i int)) error {
+	if workers > n {
+		workers = n
+	}
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			do(i)
+		}
+		return nil
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				do(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
 }
 
 // Result is what a review found.
@@ -53,6 +111,14 @@ type Result struct {
 	// and claims in the review whose payer matches no configured rule set
 	// (the default rules were applied; stays get payer-not-configured).
 	UnmatchedPayers map[string]int
+	// Patients, Encounters and Claims count the patients reviewed and their
+	// stays and claims; Skipped counts the resources of types the engine
+	// does not read, Later those left out as later than Options.AsOf (nil
+	// when none was), per resourceType. Run fills them from Set; RunIndexed,
+	// which holds no Set, as it goes.
+	Patients, Encounters, Claims int
+	Skipped                      map[string]int
+	Later                        map[string]int
 }
 
 // Run reviews the files and directories in paths.
@@ -79,19 +145,39 @@ func RunFiles(ctx context.Context, files []File, opt Options) (*Result, error) {
 	}, opt)
 }
 
-// run reads every file (all of them first, since references cross files)
-// and reviews what was read.
+// run reads every file (all of them first, since references cross files),
+// Options.Workers at once, and reviews what was read. The resources and
+// problems are gathered in file order, as one reader would emit them.
 func run(ctx context.Context, n int, errs []error, read func(i int, emit func(*fhir.Resource)) []error, opt Options) (*Result, error) {
-	var resources []*fhir.Resource
-	emit := func(r *fhir.Resource) { resources = append(resources, r) }
-	for i := 0; i < n; i++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		errs = append(errs, read(i, emit)...)
+	type fileOut struct {
+		resources []*fhir.Resource
+		errs      []error
+	}
+	outs := make([]fileOut, n)
+	var mu sync.Mutex
+	done := 0
+	err := parallel(ctx, opt.workers(), n, func(i int) {
+		o := &outs[i]
+		o.errs = read(i, func(r *fhir.Resource) { o.resources = append(o.resources, r) })
 		if opt.Progress != nil {
-			opt.Progress(i+1, n)
+			mu.Lock()
+			done++
+			opt.Progress(done, n)
+			mu.Unlock()
 		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	total := 0
+	for i := range outs {
+		total += len(outs[i].resources)
+	}
+	resources := make([]*fhir.Resource, 0, total)
+	for i := range outs {
+		resources = append(resources, outs[i].resources...)
+		errs = append(errs, outs[i].errs...)
+		outs[i] = fileOut{}
 	}
 	res, err := RunResources(ctx, resources, opt)
 	if err != nil {
@@ -105,9 +191,15 @@ func run(ctx context.Context, n int, errs []error, read func(i int, emit func(*f
 // RunResources reviews resources already read (from files, or fetched from
 // a FHIR server): build the facts, check each patient and plan the
 // worklist. It is the one pipeline `review` and `serve` share.
+//
+// Patients are reviewed Options.Workers at once (they are independent once
+// the facts are built) and their results gathered in the facts' order.
 func RunResources(ctx context.Context, resources []*fhir.Resource, opt Options) (*Result, error) {
 	res := &Result{Resources: len(resources)}
+	var mu sync.Mutex
 	pl := NewPipeline(opt, func(check string, _ error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if res.CustomErrors == nil {
 			res.CustomErrors = map[string]int{}
 		}
@@ -116,23 +208,57 @@ func RunResources(ctx context.Context, resources []*fhir.Resource, opt Options) 
 	set := pl.Facts(resources)
 	res.Set = set
 	res.Errors = append(res.Errors, set.Problems...)
+	res.Patients, res.Skipped, res.Later = len(set.Patients), set.Skipped, set.Later
 	for _, p := range set.Patients {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if res.UnmatchedPayers == nil {
-			res.UnmatchedPayers = map[string]int{}
-		}
-		pl.engine.UnmatchedPayers(p, res.UnmatchedPayers)
-		raised, moot := pl.Raise(pl.Review(p), p.Tasks)
-		open, closed := opt.Writer.Plan(raised, p.Tasks)
-		res.Findings = append(res.Findings, open...)
-		res.Closed += closed
-		res.Moot = append(res.Moot, moot...)
+		res.Encounters += len(p.Encounters)
+		res.Claims += len(p.Claims)
+	}
+	res.UnmatchedPayers = map[string]int{}
+	if err := pl.reviewAll(ctx, set.Patients, opt.workers(), res); err != nil {
+		return nil, err
 	}
 	SortWorklist(res.Findings)
 	SortWorklist(res.Moot)
 	return res, nil
+}
+
+// reviewAll reviews patients on workers goroutines, each patient by
+// reviewOne, and adds their results to res in the order of patients.
+func (pl *Pipeline) reviewAll(ctx context.Context, patients []*facts.Patient, workers int, res *Result) error {
+	outs := make([]reviewed, len(patients))
+	err := parallel(ctx, workers, len(patients), func(i int) { outs[i] = pl.reviewOne(patients[i]) })
+	if err != nil {
+		return err
+	}
+	for i := range outs {
+		o := &outs[i]
+		res.Findings = append(res.Findings, o.open...)
+		res.Closed += o.closed
+		res.Moot = append(res.Moot, o.moot...)
+		for k, v := range o.unmatched {
+			res.UnmatchedPayers[k] += v
+		}
+	}
+	return nil
+}
+
+// reviewed is what reviewOne found for one patient.
+type reviewed struct {
+	open, moot []checks.Finding
+	closed     int
+	unmatched  map[string]int
+}
+
+// reviewOne is the offline review of one patient: the checks, the moot
+// findings set apart, and the plan against the patient's Tasks in the input.
+func (pl *Pipeline) reviewOne(p *facts.Patient) reviewed {
+	var o reviewed
+	o.unmatched = map[string]int{}
+	pl.engine.UnmatchedPayers(p, o.unmatched)
+	raised, moot := pl.Raise(pl.Review(p), p.Tasks)
+	o.open, o.closed = pl.opt.Writer.Plan(raised, p.Tasks)
+	o.moot = moot
+	return o
 }
 
 // Pipeline is the way from resources to planned work, step by step, for
