@@ -19,37 +19,11 @@ type patientContext struct {
 	requests  []*worklist.Request
 }
 
-// contextSearches are the searches that gather a patient's context: every
-// resource type service/facts reads, by the element that names the patient,
-// with the Organizations payer resolution needs. All of the patient's
-// resources are read, whatever their dates: `review` sees whole files, and
-// the checks' history (readmissions, payment windows, duplicates, filing
-// limits) reaches back as far as the data does.
+// contextSearches are facts.PatientSearches and the service's own
+// CommunicationRequests of the patient (the worklist reconciles them).
 func contextSearches(patient, system string) []string {
-	q := func(typ, param string, extra ...string) string {
-		v := url.Values{param: {patient}, "_count": {"500"}}
-		for i := 0; i+1 < len(extra); i += 2 {
-			v.Add(extra[i], extra[i+1])
-		}
-		return typ + "?" + v.Encode()
-	}
-	return []string{
-		patient,
-		q("Encounter", "subject", "_include", "Encounter:service-provider"),
-		q("Claim", "patient", "_include", "Claim:insurer", "_include", "Claim:provider"),
-		q("Coverage", "beneficiary", "_include", "Coverage:payor"),
-		q("ExplanationOfBenefit", "patient"),
-		q("ClaimResponse", "patient"),
-		q("Condition", "subject"),
-		q("Procedure", "subject"),
-		q("Account", "subject"),
-		// Provenances of the Tasks name who determined a completed one;
-		// an owner or agent that is a PractitionerRole names its
-		// practitioner and role codes (the reviewer set).
-		q("Task", "patient", "_revinclude", "Provenance:target", "_include", "Task:owner", "_include:iterate", "Provenance:agent"),
-		q("Communication", "subject"),
-		q("CommunicationRequest", "subject", "identifier", system+"|"),
-	}
+	v := url.Values{"subject": {patient}, "identifier": {system + "|"}, "_count": {"500"}}
+	return append(facts.PatientSearches(patient), "CommunicationRequest?"+v.Encode())
 }
 
 // fetchContext reads the patient's context in one batch of searches,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/utilreview/utilreview/fhir"
+	"github.com/utilreview/utilreview/service/facts"
 )
 
 // Server is what the report reads from a FHIR server: searches (paged) and
@@ -166,32 +167,8 @@ func FetchServer(ctx context.Context, srv Server, opt ServerOptions) ([]*fhir.Re
 	return out, nil
 }
 
-// patientSearches are a patient's context: every type service/facts reads.
-func patientSearches(patient string) []string {
-	q := func(typ, param string, extra ...string) string {
-		v := url.Values{param: {patient}, "_count": {"500"}}
-		for i := 0; i+1 < len(extra); i += 2 {
-			v.Add(extra[i], extra[i+1])
-		}
-		return typ + "?" + v.Encode()
-	}
-	return []string{
-		patient,
-		q("Encounter", "subject", "_include", "Encounter:service-provider"),
-		q("Claim", "patient", "_include", "Claim:insurer", "_include", "Claim:provider"),
-		q("Coverage", "beneficiary", "_include", "Coverage:payor"),
-		q("ExplanationOfBenefit", "patient"),
-		q("ClaimResponse", "patient"),
-		q("Condition", "subject"),
-		q("Procedure", "subject"),
-		q("Account", "subject"),
-		q("Task", "patient"),
-		q("Communication", "subject"),
-	}
-}
-
 func fetchPatient(ctx context.Context, srv Server, patient string) ([]json.RawMessage, error) {
-	searches := patientSearches(patient)
+	searches := facts.PatientSearches(patient)
 	bw := fhir.NewBundleWriter(make([]byte, 0, 2048), "batch")
 	for _, s := range searches {
 		bw.Add(fhir.BundleEntry{Request: fhir.BundleRequest{Method: http.MethodGet, URL: s}})
