@@ -148,3 +148,18 @@ func isBoolFlag(f *flag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
 }
+
+// flagsExit answers an error of fs.Parse: --help prints usage, the flags
+// and tail on stdout (exit 0, so that `| less` works); a wrong flag (which
+// fs has already named on stderr) prints hint on stderr (exit 2).
+func flagsExit(err error, fs *flag.FlagSet, usage, tail, hint string, stdout, stderr io.Writer) *exitError {
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fmt.Fprint(stdout, tail)
+		return &exitError{code: 0}
+	}
+	fmt.Fprintln(stderr, hint)
+	return &exitError{code: 2}
+}

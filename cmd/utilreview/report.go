@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -60,15 +59,7 @@ func parseReportFlags(args []string, getenv func(string) string, stdout, stderr 
 	}
 	paths, err := parseArgs(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, reportUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			fmt.Fprint(stdout, reportHelpTail)
-			return nil, nil, &exitError{code: 0}
-		}
-		fmt.Fprintln(stderr, `Run "utilreview report --help" for the flags.`)
-		return nil, nil, &exitError{code: 2}
+		return nil, nil, flagsExit(err, fs, reportUsage, reportHelpTail, `Run "utilreview report --help" for the flags.`, stdout, stderr)
 	}
 	cfg := &reportConfig{Format: *format, Out: *out, FHIRURL: *fhirURL, TokenFile: *tokenFile}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {

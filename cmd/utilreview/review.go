@@ -113,15 +113,7 @@ func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr 
 	workers := fs.Int("workers", 0, "how many files to read and patients to review at once (default GOMAXPROCS, the cores Go may use); the output is the same whatever the number")
 	paths, err := parseArgs(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, reviewUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			fmt.Fprint(stdout, reviewHelpTail)
-			return nil, nil, &exitError{code: 0}
-		}
-		fmt.Fprintln(stderr, reviewHint)
-		return nil, nil, &exitError{code: 2}
+		return nil, nil, flagsExit(err, fs, reviewUsage, reviewHelpTail, reviewHint, stdout, stderr)
 	}
 	cfg := &reviewConfig{Format: *format, Out: *out, IncludeCodeSystems: *withCS, Progress: !*noProgress, Roles: roles.set, Wide: *wide, Workers: *workers, BatchMB: *batchMB}
 	if cfg.engineConfig, err = engine.resolve(); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"github.com/utilreview/utilreview/service/queue"
@@ -179,14 +178,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	}
 	rest, err := parseArgs(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, serveUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil, &exitError{code: 0}
-		}
-		fmt.Fprintln(stderr, serveHint)
-		return nil, &exitError{code: 2}
+		return nil, flagsExit(err, fs, serveUsage, "", serveHint, stdout, stderr)
 	}
 	if len(rest) > 0 {
 		problems = append(problems, fmt.Sprintf("unexpected argument %q", rest[0]))
