@@ -601,7 +601,7 @@ func TestServeConfigLog(t *testing.T) {
 	t.Parallel()
 	getenv := func(k string) string {
 		return map[string]string{"UTILREVIEW_FHIR_URL": "http://127.0.0.1:1/fhir", "UTILREVIEW_REDIS_URL": "redis://127.0.0.1:1",
-			"UTILREVIEW_WEBHOOK_SECRET": "s3cret-s3cret-s3cret-s3cret", "UTILREVIEW_CATCHUP_INTERVAL": "90s"}[k]
+			"UTILREVIEW_WEBHOOK_SECRET": "s3cret-s3cret-s3cret-s3cret", "UTILREVIEW_CATCHUP_INTERVAL": "90s", "UTILREVIEW_EVENT_GAP_GRACE": "2m"}[k]
 	}
 	cfg, err := parseServeFlags([]string{"--listen", ":0", "--subscriptions", "off"}, getenv, io.Discard, io.Discard)
 	if err != nil {
@@ -610,7 +610,7 @@ func TestServeConfigLog(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("configuration", cfg.logAttrs()...)
 	line := buf.String()
-	for _, want := range []string{`"catchup_interval":"1m30s"`, `"webhook_secret":"set"`} {
+	for _, want := range []string{`"catchup_interval":"1m30s"`, `"event_gap_grace":"2m0s"`, `"webhook_secret":"set"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("start log lacks %s: %s", want, line)
 		}

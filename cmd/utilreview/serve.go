@@ -210,7 +210,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	tasks := url.Values{"identifier": {opt.Writer.IdentifierSystem() + "|"}}
 	catchUp := live.NewCatchUp(live.CatchUpConfig{
 		Types: followedTypes(), Filter: filter, TypeFilters: map[string]url.Values{"Task": tasks},
-		Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow, Logger: log, Metrics: metrics,
+		Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow, GapGrace: cfg.EventGapGrace, Logger: log, Metrics: metrics,
 	}, client, q)
 	// After a rules version becomes current, one replica queues the open
 	// worklist for re-review.

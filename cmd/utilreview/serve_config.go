@@ -41,6 +41,7 @@ type serveConfig struct {
 	WindowDays         int
 	CatchUpInterval    time.Duration
 	CatchUpWindow      time.Duration
+	EventGapGrace      time.Duration
 	FHIRAuth           string
 	FHIRTokenFile      string
 	SMARTClientID      string
@@ -149,6 +150,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	window := fs.Int("review-window-days", intEnv("UTILREVIEW_REVIEW_WINDOW_DAYS", live.DefaultWindowDays), "review stays and claims that ended within this many days (review --since)")
 	cuInterval := fs.Duration("catchup-interval", durEnv("UTILREVIEW_CATCHUP_INTERVAL", time.Minute), "how often the catch-up searches run")
 	cuWindow := fs.Duration("catchup-window", durEnv("UTILREVIEW_CATCHUP_WINDOW", 24*time.Hour), "how far back a start with no watermark catches up")
+	gapGrace := fs.Duration("event-gap-grace", durEnv("UTILREVIEW_EVENT_GAP_GRACE", 30*time.Second), "topic mode: how long a missing event number is awaited before a catch-up (deliveries arrive out of order, and late on a loaded server)")
 	auth := fs.String("fhir-auth", envOr(getenv, "UTILREVIEW_FHIR_AUTH", "none"), "none | bearer (UTILREVIEW_FHIR_TOKEN_FILE) | smart (SMART Backend Services)")
 	tokenFile := fs.String("fhir-token-file", getenv("UTILREVIEW_FHIR_TOKEN_FILE"), "file holding the FHIR server's bearer token (re-read when it changes)")
 	smartID := fs.String("smart-client-id", getenv("UTILREVIEW_SMART_CLIENT_ID"), "SMART Backend Services client_id")
@@ -186,7 +188,7 @@ func parseServeFlags(args []string, getenv func(string) string, stdout, stderr i
 	cfg := &serveConfig{
 		Listen: *listen, FHIRURL: strings.TrimRight(*fhirURL, "/"), RedisURL: *redisURL, PublicURL: strings.TrimRight(*publicURL, "/"),
 		Instance: *instance, RedisPrefix: *prefix, SubscriptionFilter: *filter, Subscriptions: *mode,
-		WindowDays: *window, CatchUpInterval: *cuInterval, CatchUpWindow: *cuWindow,
+		WindowDays: *window, CatchUpInterval: *cuInterval, CatchUpWindow: *cuWindow, EventGapGrace: *gapGrace,
 		FHIRAuth: *auth, FHIRTokenFile: *tokenFile, SMARTClientID: *smartID, SMARTKeyFile: *smartKey, SMARTTokenURL: *smartURL,
 		SMARTScopes: strings.Fields(*smartScopes), FHIRMaxConcurrency: *maxConc, DryRun: *dryRun, ShutdownTimeout: *shutdown,
 		Workers: *workers, MaxAttempts: *attempts,
@@ -339,7 +341,7 @@ func (c *serveConfig) validate() []string {
 	for _, x := range []struct {
 		name string
 		v    time.Duration
-	}{{"UTILREVIEW_CATCHUP_INTERVAL", c.CatchUpInterval}, {"UTILREVIEW_CATCHUP_WINDOW", c.CatchUpWindow}, {"UTILREVIEW_SHUTDOWN_TIMEOUT", c.ShutdownTimeout}, {"UTILREVIEW_RULES_CHECK_INTERVAL", c.RulesCheckInterval}} {
+	}{{"UTILREVIEW_CATCHUP_INTERVAL", c.CatchUpInterval}, {"UTILREVIEW_CATCHUP_WINDOW", c.CatchUpWindow}, {"UTILREVIEW_EVENT_GAP_GRACE", c.EventGapGrace}, {"UTILREVIEW_SHUTDOWN_TIMEOUT", c.ShutdownTimeout}, {"UTILREVIEW_RULES_CHECK_INTERVAL", c.RulesCheckInterval}} {
 		if x.v <= 0 {
 			p = append(p, fmt.Sprintf("%s %s: want a positive duration", x.name, x.v))
 		}
@@ -366,6 +368,7 @@ func (c *serveConfig) logAttrs() []any {
 		slog.String("instance", c.Instance), slog.String("redis_prefix", c.RedisPrefix), slog.String("subscription_filter", c.SubscriptionFilter),
 		slog.String("subscriptions", c.Subscriptions), slog.Int("review_window_days", c.WindowDays),
 		slog.String("catchup_interval", c.CatchUpInterval.String()), slog.String("catchup_window", c.CatchUpWindow.String()),
+		slog.String("event_gap_grace", c.EventGapGrace.String()),
 		slog.String("fhir_auth", c.FHIRAuth), slog.Int("fhir_max_concurrency", c.FHIRMaxConcurrency), slog.Bool("dry_run", c.DryRun),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()), slog.String("as_of", asOf), slog.Int("workers", c.Workers),
 		slog.Int("max_attempts", c.MaxAttempts), slog.String("tz", c.TZ.String()), slog.String("rules_dir", c.RulesDir),

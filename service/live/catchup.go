@@ -22,7 +22,7 @@ type CatchUpQueue interface {
 	Watermark(ctx context.Context, typ string) (time.Time, bool, error)
 	AdvanceWatermark(ctx context.Context, typ string, t time.Time) error
 	CatchUpLock(ctx context.Context, ttl time.Duration) (release func(), ok bool, err error)
-	Gaps(ctx context.Context, grace time.Duration) (bool, error)
+	Gaps(ctx context.Context, grace time.Duration) ([]string, error)
 	Seen(ctx context.Context, key string) (map[string]string, error)
 	SetSeen(ctx context.Context, key string, seen map[string]string) error
 }
@@ -107,7 +107,8 @@ func (c *CatchUp) Run(ctx context.Context) error {
 			if ok, err := c.q.TakeCatchUpRequest(ctx); err == nil && ok {
 				c.run(ctx, "request")
 			}
-			if gap, err := c.q.Gaps(ctx, c.cfg.GapGrace); err == nil && gap {
+			if subs, err := c.q.Gaps(ctx, c.cfg.GapGrace); err == nil && len(subs) > 0 {
+				c.cfg.Logger.InfoContext(ctx, "event numbers missing past the grace", "subscriptions", subs, "grace", c.cfg.GapGrace.String())
 				c.run(ctx, "event-gap")
 			}
 		}

@@ -176,24 +176,27 @@ func (q *Queue) ObserveEvent(ctx context.Context, subscription string, eventNumb
 	return n == 1, nil
 }
 
-// Gaps reports whether any subscription has a hole in its event numbers
-// first seen more than grace ago, and forgets those holes (the catch-up it
-// triggers covers them). Early holes (below a subscription's first number
+// Gaps returns the subscriptions with a hole in their event numbers first
+// seen more than grace ago, and forgets those holes (the catch-up they
+// trigger covers them). Early holes (below a subscription's first number
 // seen) older than grace are forgotten without a catch-up.
-func (q *Queue) Gaps(ctx context.Context, grace time.Duration) (bool, error) {
+func (q *Queue) Gaps(ctx context.Context, grace time.Duration) ([]string, error) {
 	subs, err := q.rdb.SMembers(ctx, q.keys.eventSubs).Result()
 	if err != nil {
-		return false, fmt.Errorf("queue.Gaps: %w", err)
+		return nil, fmt.Errorf("queue.Gaps: %w", err)
 	}
+	slices.Sort(subs)
 	cutoff := q.cfg.Now().Add(-grace).UnixMilli()
-	var found bool
+	var found []string
 	for _, sub := range subs {
 		state, holes := q.eventKeys(sub)
 		n, err := gapsScript.Run(ctx, q.rdb, []string{holes, state, q.keys.eventSubs}, cutoff, sub).Int()
 		if err != nil {
-			return false, fmt.Errorf("queue.Gaps: %w", err)
+			return nil, fmt.Errorf("queue.Gaps: %w", err)
 		}
-		found = found || n == 1
+		if n == 1 {
+			found = append(found, sub)
+		}
 	}
 	return found, nil
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -176,7 +177,11 @@ func TestObserveEvent(t *testing.T) {
 				var got bool
 				var err error
 				if s.events == nil {
-					got, err = r.Gaps(ctx, grace)
+					var subs []string
+					subs, err = r.Gaps(ctx, grace)
+					if got = len(subs) > 0; got && !slices.Equal(subs, []string{"Subscription/s1"}) {
+						t.Errorf("step %d: gaps in %v, want Subscription/s1", i, subs)
+					}
 				} else {
 					got, err = r.ObserveEvent(ctx, "Subscription/s1", s.events)
 				}
@@ -205,7 +210,7 @@ func TestObserveEventPerSubscription(t *testing.T) {
 		}
 	}
 	clk.Set(clk.Now().Add(time.Hour))
-	if gap, err := q.Gaps(ctx, time.Minute); err != nil || gap {
-		t.Errorf("two interleaved subscriptions in order: gap %v, %v", gap, err)
+	if gaps, err := q.Gaps(ctx, time.Minute); err != nil || len(gaps) > 0 {
+		t.Errorf("two interleaved subscriptions in order: gaps in %v, %v", gaps, err)
 	}
 }
