@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
+
+	"github.com/utilreview/utilreview/fhir"
 )
 
 // writeSynthea writes loadSynthea's n copies under dir, one directory per copy.
@@ -79,4 +82,61 @@ func BenchmarkDecodeAnyFiles(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkIndexMemory measures pass 1's index over the 10x Synthea copies,
+// as Bundles (writeSynthea) and as one NDJSON file per type
+// (writeSyntheaNDJSON): the live heap it adds per resource it locates,
+// after pass 1 (index-B/resource) and after grouping, when only what
+// pass 2 reads is left (grouped-B/resource). The time is pass 1 and the
+// grouping, without the garbage collections of the measurement.
+func BenchmarkIndexMemory(b *testing.B) {
+	layouts := []struct {
+		name  string
+		write func(b *testing.B, n int) string
+	}{
+		{"bundles", func(b *testing.B, n int) string { dir, _ := writeSynthea(b, n); return dir }},
+		{"ndjson", func(b *testing.B, n int) string { dir := b.TempDir(); writeSyntheaNDJSON(b, dir, n); return dir }},
+	}
+	for _, layout := range layouts {
+		b.Run(layout.name+"/x10", func(b *testing.B) {
+			files, errs := fhir.ListFiles([]string{layout.write(b, 10)})
+			if len(errs) != 0 {
+				b.Fatal(errs)
+			}
+			scanner := fhir.NewReader("-")
+			var indexed, grouped, resources int
+			for b.Loop() {
+				b.StopTimer()
+				before := liveHeap()
+				b.StartTimer()
+				ix, err := passOne(context.Background(), scanner, files, runtime.GOMAXPROCS(0), func() {})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				indexed = int(liveHeap() - before)
+				b.StartTimer()
+				groups, shared := ix.group()
+				b.StopTimer()
+				grouped = int(liveHeap() - before)
+				resources = len(ix.all)
+				runtime.KeepAlive(ix)
+				runtime.KeepAlive(groups)
+				runtime.KeepAlive(shared)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(resources), "resources")
+			b.ReportMetric(float64(indexed)/float64(resources), "index-B/resource")
+			b.ReportMetric(float64(grouped)/float64(resources), "grouped-B/resource")
+		})
+	}
+}
+
+// liveHeap is the heap in use after a garbage collection.
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

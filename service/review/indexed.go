@@ -102,11 +102,9 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	decoder := fhir.NewReader()
 
 	// Pass 1.
-	outs := make([]indexedFile, len(files))
 	var mu sync.Mutex
 	done := 0
-	err := parallel(ctx, workers, len(files), func(i int) {
-		outs[i] = indexFile(scanner, files[i])
+	ix, err := passOne(ctx, scanner, files, workers, func() {
 		if opt.Progress != nil {
 			mu.Lock()
 			done++
@@ -117,33 +115,11 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Files: len(files), UnmatchedPayers: map[string]int{}, Skipped: map[string]int{}}
-	var all []located
-	var readErrs []keyedErr
-	seq := 0
-	for fi := range outs {
-		o := &outs[fi]
-		for j := range o.found {
-			o.found[j].seq += seq
-			o.found[j].file = fi
-		}
-		for i, e := range o.errs {
-			readErrs = append(readErrs, keyErr(e, fi, 0, i))
-		}
-		seq += o.emitted
-		res.Resources += o.emitted
-		for k, v := range o.skipped {
-			res.Skipped[k] += v
-		}
-		all = append(all, o.found...)
-		outs[fi] = indexedFile{}
-	}
+	res := &Result{Files: len(files), UnmatchedPayers: map[string]int{}, Skipped: ix.skipped, Resources: ix.emitted}
+	all, readErrs := ix.all, ix.errs
 
-	groups, shared := group(all)
+	groups, shared := ix.group()
 	sharedRes, sharedErrs := readShared(decoder, files, shared)
-	for i := range all { // grouped: what joined them is no longer needed
-		all[i].refs, all[i].idents, all[i].weak, all[i].id = nil, nil, nil, ""
-	}
 
 	// Pass 2, batch by batch.
 	pl := NewPipeline(opt, func(check string, _ error) {
@@ -364,6 +340,55 @@ type sharedResource struct {
 func isSharedSeq(shared []sharedResource, seq int) bool {
 	i := sort.Search(len(shared), func(i int) bool { return shared[i].seq >= seq })
 	return i < len(shared) && shared[i].seq == seq
+}
+
+// index is what pass 1 found in all the files.
+type index struct {
+	all     []located // in input order
+	errs    []keyedErr
+	emitted int            // resources of every type
+	skipped map[string]int // resources of types the engine does not read, by type
+}
+
+// passOne is pass 1 over files, workers at once; done is called after each file.
+func passOne(ctx context.Context, scanner *fhir.Reader, files []string, workers int, done func()) (*index, error) {
+	outs := make([]indexedFile, len(files))
+	err := parallel(ctx, workers, len(files), func(i int) {
+		outs[i] = indexFile(scanner, files[i])
+		done()
+	})
+	if err != nil {
+		return nil, err
+	}
+	ix := &index{skipped: map[string]int{}}
+	seq := 0
+	for fi := range outs {
+		o := &outs[fi]
+		for j := range o.found {
+			o.found[j].seq += seq
+			o.found[j].file = fi
+		}
+		for i, e := range o.errs {
+			ix.errs = append(ix.errs, keyErr(e, fi, 0, i))
+		}
+		seq += o.emitted
+		ix.emitted += o.emitted
+		for k, v := range o.skipped {
+			ix.skipped[k] += v
+		}
+		ix.all = append(ix.all, o.found...)
+		outs[fi] = indexedFile{}
+	}
+	return ix, nil
+}
+
+// group is group(ix.all), then drops what joined them: no longer needed.
+func (ix *index) group() (groups [][]int, shared []*located) {
+	groups, shared = group(ix.all)
+	for i := range ix.all {
+		ix.all[i].refs, ix.all[i].idents, ix.all[i].weak, ix.all[i].id = nil, nil, nil, ""
+	}
+	return groups, shared
 }
 
 // indexFile is pass 1 over one file.

@@ -67,8 +67,17 @@ func TestWriteScaledSyntheaNDJSON(t *testing.T) {
 	if err != nil || n < 1 {
 		t.Fatalf("UTILREVIEW_SCALE_N=%q: want a positive number", ns)
 	}
+	files, size := writeSyntheaNDJSON(t, dir, n)
+	t.Logf("%d files, %d bytes in %s", files, size, dir)
+}
+
+// writeSyntheaNDJSON writes loadSynthea's n copies under dir as
+// TestWriteScaledSyntheaNDJSON describes and returns the number of files
+// and their size.
+func writeSyntheaNDJSON(tb testing.TB, dir string, n int) (int, int64) {
+	tb.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	out := map[string]*os.File{}
 	defer func() {
@@ -76,7 +85,7 @@ func TestWriteScaledSyntheaNDJSON(t *testing.T) {
 			f.Close()
 		}
 	}()
-	one, _ := loadSynthea(t, 1)
+	one, _ := loadSynthea(tb, 1)
 	var size int64
 	for k := 0; k < n; k++ {
 		for _, f := range one {
@@ -91,13 +100,13 @@ func TestWriteScaledSyntheaNDJSON(t *testing.T) {
 				} `json:"entry"`
 			}
 			if err := json.Unmarshal(data, &b); err != nil {
-				t.Fatal(err)
+				tb.Fatal(err)
 			}
 			var pairs []string
 			for _, e := range b.Entry {
 				var h struct{ ResourceType, ID string }
 				if err := json.Unmarshal(e.Resource, &h); err != nil {
-					t.Fatal(err)
+					tb.Fatal(err)
 				}
 				if e.FullURL != "" {
 					pairs = append(pairs, `"`+e.FullURL+`"`, `"`+h.ResourceType+"/"+h.ID+`"`)
@@ -109,22 +118,23 @@ func TestWriteScaledSyntheaNDJSON(t *testing.T) {
 				json.Unmarshal(e.Resource, &h)
 				var line bytes.Buffer
 				if err := json.Compact(&line, []byte(rewrite.Replace(string(e.Resource)))); err != nil {
-					t.Fatal(err)
+					tb.Fatal(err)
 				}
 				line.WriteByte('\n')
 				w := out[h.ResourceType]
 				if w == nil {
+					var err error
 					if w, err = os.Create(filepath.Join(dir, h.ResourceType+".ndjson")); err != nil {
-						t.Fatal(err)
+						tb.Fatal(err)
 					}
 					out[h.ResourceType] = w
 				}
 				if _, err := w.Write(line.Bytes()); err != nil {
-					t.Fatal(err)
+					tb.Fatal(err)
 				}
 				size += int64(line.Len())
 			}
 		}
 	}
-	t.Logf("%d files, %d bytes in %s", len(out), size, dir)
+	return len(out), size
 }
