@@ -4,10 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -25,8 +29,8 @@ import (
 //
 // Pass 1 reads every file once, without decoding, and keeps for each
 // resource of a type the engine reads where it lives (file, byte range,
-// line) and what it refers to; resources of other types are counted and
-// dropped. References join resources into groups (union-find): a group is
+// line) and what it refers to (as hashes of the strings: key); resources
+// of other types are counted and dropped. References join resources into groups (union-find): a group is
 // a patient's resources, or several patients' when they refer to each other.
 // Organizations are shared by many patients: they are decoded once and held
 // in a small in-memory list given to every batch, and references to them do
@@ -66,29 +70,65 @@ var readTypes = func() map[string]bool {
 	return m
 }()
 
-// located is one resource found by pass 1.
+// typeNames are the types of readTypes, sorted: located.typ indexes them.
+var typeNames = slices.Sorted(maps.Keys(readTypes))
+
+// typeNumbers and sharedTypeNumbers are typeNames as a map, and which of
+// them are sharedTypes.
+var typeNumbers, sharedTypeNumbers = func() (map[string]uint8, []bool) {
+	m := map[string]uint8{}
+	shared := make([]bool, len(typeNames))
+	for i, t := range typeNames {
+		m[t] = uint8(i)
+		shared[i] = sharedTypes[t]
+	}
+	return m, shared
+}()
+
+// located is one resource found by pass 1: where to read it again and
+// what pass 2 needs to read it as a whole read does (fhir.Reader's
+// ReadResource). One is kept for every resource of the engine's types until
+// the end of the review, so it is small and fixed-size, with no pointers
+// for the garbage collector to follow. The path of its file is
+// fhir.Source.File (pass 1 reads each file by the path listed); its
+// Source.Contained is "" (the reader emits top-level resources only).
 type located struct {
-	file     int
-	off, end int64
-	line     int // first line of the resource in its file (whole-file JSON); NDJSON: Source.Line
-	src      fhir.Source
-	fullURL  string
-	typ, id  string
-	refs     []string // references written in it (and its contained resources)
-	// idents are identifiers "system|value" that name a patient by
-	// identifier: a logical reference's, a contained Patient's, a Patient's
-	// without id (strong: facts groups these by identifier); weak are a
-	// Patient's with an id, joined only to a strong one.
-	idents, weak []string
-	seq          int // position in the input (top-level resources of every type)
+	off  int64 // where its bytes start in its file
+	url  int64 // where its fullUrl is in index.urls; -1: it has none
+	size int32 // how many bytes it has
+	file int32 // index of its file
+	// line is its Source.Line if ndjson is set (the resource is one line);
+	// otherwise the line of the file it starts on (whole-file JSON).
+	line          int32
+	entry, nested int32  // Source.Entry and Source.Nested
+	seq           int32  // position in the input (top-level resources of every type)
+	keys          uint32 // how many keys index.keys has for it (until grouped)
+	typ           uint8  // index in typeNames
+	ndjson        bool
 }
 
-// indexedFile is what pass 1 found in one file.
+// source is l's place in the input, the path of its file being path.
+func (l *located) source(path string) fhir.Source {
+	src := fhir.Source{File: path, Entry: int(l.entry), Nested: int(l.nested)}
+	if l.ndjson {
+		src.Line = int(l.line)
+	}
+	return src
+}
+
+// shared reports whether l is of one of the sharedTypes.
+func (l *located) shared() bool { return sharedTypeNumbers[l.typ] }
+
+// indexedFile is what pass 1 found in one file: as index, for one file.
 type indexedFile struct {
 	found   []located
+	urls    []byte
+	keys    []key
 	errs    []error
 	emitted int
 	skipped map[string]int
+	// tooLarge is set when a count or size of the file does not fit in located.
+	tooLarge bool
 }
 
 // RunIndexed reviews the files and directories in paths as Run does, in two
@@ -119,7 +159,7 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	all, readErrs := ix.all, ix.errs
 
 	groups, shared := ix.group()
-	sharedRes, sharedErrs := readShared(decoder, files, shared)
+	sharedRes, sharedErrs := readShared(decoder, files, ix, shared)
 
 	// Pass 2, batch by batch.
 	pl := NewPipeline(opt, func(check string, _ error) {
@@ -141,11 +181,11 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 		end, size := start, int64(0)
 		for end < len(groups) && (end == start || size < batchSize) {
 			for _, k := range groups[end] {
-				size += all[k].end - all[k].off
+				size += int64(all[k].size)
 			}
 			end++
 		}
-		var batch []int
+		var batch []int32
 		for _, g := range groups[start:end] {
 			batch = append(batch, g...)
 		}
@@ -156,7 +196,7 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 		open := newOpenFiles(files)
 		err := parallel(ctx, workers, len(batch), func(i int) {
 			l := &all[batch[i]]
-			read[i], errs[i] = readLocated(decoder, open, l)
+			read[i], errs[i] = readLocated(decoder, open, ix, l)
 		})
 		open.close()
 		if err != nil {
@@ -167,23 +207,20 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 		si := 0
 		for i, k := range batch {
 			l := &all[k]
-			for si < len(sharedRes) && sharedRes[si].seq < l.seq {
+			for si < len(sharedRes) && sharedRes[si].seq < int(l.seq) {
 				resources = append(resources, sharedRes[si].res)
 				si++
 			}
 			for j, e := range errs[i] {
-				decodeErrs = append(decodeErrs, keyErr(e, l.file, 1, j))
+				decodeErrs = append(decodeErrs, keyErr(e, int(l.file), 1, j))
 			}
 			for _, r := range read[i] {
 				resources = append(resources, r)
-				seqOf[r.Source] = l.seq
+				seqOf[r.Source] = int(l.seq)
 			}
 			if len(read[i]) == 0 {
 				res.Resources-- // not decoded: a whole read does not emit it either
 			}
-		}
-		for _, k := range batch { // read: only its place in the input is kept
-			all[k] = located{seq: all[k].seq}
 		}
 		for ; si < len(sharedRes); si++ {
 			resources = append(resources, sharedRes[si].res)
@@ -344,11 +381,24 @@ func isSharedSeq(shared []sharedResource, seq int) bool {
 
 // index is what pass 1 found in all the files.
 type index struct {
-	all     []located // in input order
+	all []located // in input order
+	// urls are the fullUrls of all, each as its length (binary.AppendUvarint)
+	// and its bytes: one array, where a string each would cost a header, a
+	// pointer and an allocation.
+	urls []byte
+	// keys are what joins the resources of all into groups, resource by
+	// resource: the first all[0].keys are all[0]'s, the next all[1].keys
+	// all[1]'s, and so on. group drops them.
+	keys    []key
 	errs    []keyedErr
 	emitted int            // resources of every type
 	skipped map[string]int // resources of types the engine does not read, by type
 }
+
+// errTooLarge is passOne's error for an input whose counts or sizes do not
+// fit in located's 32-bit fields: more than 2^31 resources, files, lines
+// or entries, or a resource of 2 GiB or more.
+var errTooLarge = errors.New("input too large for the indexed review (a count or size of 2^31 or more)")
 
 // passOne is pass 1 over files, workers at once; done is called after each file.
 func passOne(ctx context.Context, scanner *fhir.Reader, files []string, workers int, done func()) (*index, error) {
@@ -360,59 +410,120 @@ func passOne(ctx context.Context, scanner *fhir.Reader, files []string, workers 
 	if err != nil {
 		return nil, err
 	}
-	ix := &index{skipped: map[string]int{}}
+	// Merged into arrays of the exact size, without the slack of append.
+	var found, urls, keys, emitted int
+	for fi := range outs {
+		o := &outs[fi]
+		if o.tooLarge {
+			return nil, errTooLarge
+		}
+		found, urls, keys, emitted = found+len(o.found), urls+len(o.urls), keys+len(o.keys), emitted+o.emitted
+	}
+	if len(files) > math.MaxInt32 || emitted > math.MaxInt32 {
+		return nil, errTooLarge
+	}
+	ix := &index{
+		all:     make([]located, 0, found),
+		urls:    make([]byte, 0, urls),
+		keys:    make([]key, 0, keys),
+		emitted: emitted,
+		skipped: map[string]int{},
+	}
 	seq := 0
 	for fi := range outs {
 		o := &outs[fi]
+		base := int64(len(ix.urls))
 		for j := range o.found {
-			o.found[j].seq += seq
-			o.found[j].file = fi
+			l := &o.found[j]
+			l.seq += int32(seq)
+			l.file = int32(fi)
+			if l.url >= 0 {
+				l.url += base
+			}
 		}
 		for i, e := range o.errs {
 			ix.errs = append(ix.errs, keyErr(e, fi, 0, i))
 		}
 		seq += o.emitted
-		ix.emitted += o.emitted
 		for k, v := range o.skipped {
 			ix.skipped[k] += v
 		}
 		ix.all = append(ix.all, o.found...)
+		ix.urls = append(ix.urls, o.urls...)
+		ix.keys = append(ix.keys, o.keys...)
 		outs[fi] = indexedFile{}
 	}
 	return ix, nil
 }
 
-// group is group(ix.all), then drops what joined them: no longer needed.
-func (ix *index) group() (groups [][]int, shared []*located) {
-	groups, shared = group(ix.all)
-	for i := range ix.all {
-		ix.all[i].refs, ix.all[i].idents, ix.all[i].weak, ix.all[i].id = nil, nil, nil, ""
+// fullURL is l's fullUrl, "" if it has none.
+func (ix *index) fullURL(l *located) string {
+	if l.url < 0 {
+		return ""
 	}
-	return groups, shared
+	n, w := binary.Uvarint(ix.urls[l.url:])
+	return string(ix.urls[l.url+int64(w) : l.url+int64(w)+int64(n)])
 }
 
 // indexFile is pass 1 over one file.
 func indexFile(scanner *fhir.Reader, path string) indexedFile {
 	out := indexedFile{skipped: map[string]int{}}
+	var id []byte  // "Type/id" of the resource, to be hashed
+	var seen []key // the first keys of the resource's references
 	emit := func(base int64, lines *lineCounter) func(*fhir.Resource) {
 		return func(r *fhir.Resource) {
 			seq := out.emitted
 			out.emitted++
-			if !readTypes[r.Type] {
+			typ, ok := typeNumbers[r.Type]
+			if !ok {
 				out.skipped[r.Type]++
 				return
 			}
+			line := r.Source.Line
+			if line == 0 {
+				line = lines.at(r.Offset)
+			}
+			if max(len(r.Raw), line, r.Source.Entry, r.Source.Nested) > math.MaxInt32 {
+				out.tooLarge = true
+				return
+			}
 			l := located{
-				off: base + int64(r.Offset), end: base + int64(r.Offset+len(r.Raw)),
-				src: r.Source, fullURL: r.FullURL, typ: r.Type, id: r.ID, seq: seq,
+				off: base + int64(r.Offset), url: -1, size: int32(len(r.Raw)),
+				line: int32(line), entry: int32(r.Source.Entry), nested: int32(r.Source.Nested),
+				seq: int32(seq), typ: typ, ndjson: r.Source.Line != 0,
 			}
-			if r.Source.Line == 0 {
-				l.line = lines.at(r.Offset)
+			start := len(out.keys)
+			if r.ID != "" {
+				id = append(append(append(id[:0], r.Type...), '/'), r.ID...)
+				out.keys = append(out.keys, bytesKey(keyID, id))
 			}
-			if !sharedTypes[r.Type] {
-				l.refs = references(r.Raw)
-				l.idents, l.weak = patientIdentifiers(r)
+			if r.FullURL != "" {
+				l.url = int64(len(out.urls))
+				out.urls = binary.AppendUvarint(out.urls, uint64(len(r.FullURL)))
+				out.urls = append(out.urls, r.FullURL...)
+				out.keys = append(out.keys, stringKey(keyFullURL, r.FullURL))
+				if rel := fhir.RelativeRef(r.FullURL); rel != "" {
+					out.keys = append(out.keys, stringKey(keyFullURLType, rel))
+				}
 			}
+			if !l.shared() {
+				strong, weak := patientIdentifiers(r)
+				for _, s := range strong {
+					out.keys = append(out.keys, stringKey(keyIdent, s))
+				}
+				seen = seen[:0]
+				eachReference(r.Raw, func(ref []byte) {
+					ks, n := referenceKeys(ref)
+					if n > 0 && !slices.Contains(seen, ks[0]) {
+						seen = append(seen, ks[0])
+						out.keys = append(out.keys, ks[:n]...)
+					}
+				})
+				for _, s := range weak {
+					out.keys = append(out.keys, stringKey(keyWeak, s))
+				}
+			}
+			l.keys = uint32(len(out.keys) - start)
 			out.found = append(out.found, l)
 		}
 	}
@@ -522,56 +633,62 @@ func (o *openFiles) close() {
 }
 
 // readLocated reads one resource of pass 1 again from its file and decodes it.
-func readLocated(decoder *fhir.Reader, open *openFiles, l *located) ([]*fhir.Resource, []error) {
+func readLocated(decoder *fhir.Reader, open *openFiles, ix *index, l *located) ([]*fhir.Resource, []error) {
 	path := open.paths[l.file]
-	f, err := open.get(l.file)
+	src := l.source(path)
+	f, err := open.get(int(l.file))
 	if err != nil {
-		return nil, []error{&fhir.InputError{Source: l.src, Err: fmt.Errorf("cannot read again: %w", err)}}
+		return nil, []error{&fhir.InputError{Source: src, Err: fmt.Errorf("cannot read again: %w", err)}}
 	}
-	data := make([]byte, l.end-l.off)
+	data := make([]byte, l.size)
 	if _, err := f.ReadAt(data, l.off); err != nil {
-		return nil, []error{&fhir.InputError{Source: l.src, Err: fmt.Errorf("cannot read again: %w", err)}}
+		return nil, []error{&fhir.InputError{Source: src, Err: fmt.Errorf("cannot read again: %w", err)}}
+	}
+	firstLine := int(l.line)
+	if l.ndjson {
+		firstLine = 0
 	}
 	var out []*fhir.Resource
-	errs := decoder.ReadResource(path, data, l.src, l.fullURL, l.line, func(r *fhir.Resource) { out = append(out, r) })
+	errs := decoder.ReadResource(path, data, src, ix.fullURL(l), firstLine, func(r *fhir.Resource) { out = append(out, r) })
 	return out, errs
 }
 
 // readShared decodes the shared resources (Organizations) once.
-func readShared(decoder *fhir.Reader, files []string, shared []*located) ([]sharedResource, []keyedErr) {
+func readShared(decoder *fhir.Reader, files []string, ix *index, shared []*located) ([]sharedResource, []keyedErr) {
 	var out []sharedResource
 	var errs []keyedErr
 	open := newOpenFiles(files)
 	defer open.close()
 	for _, l := range shared {
-		rs, es := readLocated(decoder, open, l)
+		rs, es := readLocated(decoder, open, ix, l)
 		for _, r := range rs {
-			out = append(out, sharedResource{res: r, seq: l.seq})
+			out = append(out, sharedResource{res: r, seq: int(l.seq)})
 		}
 		for j, e := range es {
-			errs = append(errs, keyErr(e, l.file, 1, j))
+			errs = append(errs, keyErr(e, int(l.file), 1, j))
 		}
 	}
 	return out, errs
 }
 
-// group joins the located resources by their references into groups (each
-// a list of indexes into all, in input order; groups in the order of their
-// first resource) and returns the shared ones apart.
-func group(all []located) (groups [][]int, shared []*located) {
-	parent := make([]int, len(all))
+// group joins the resources of ix.all by their keys into groups (each a
+// list of indexes into ix.all, in input order; groups in the order of
+// their first resource) and returns the shared ones apart. It drops the
+// keys: they are no longer needed.
+func (ix *index) group() (groups [][]int32, shared []*located) {
+	all := ix.all
+	parent := make([]int32, len(all))
 	for i := range parent {
-		parent[i] = i
+		parent[i] = int32(i)
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int32) int32 {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
 		}
 		return i
 	}
-	union := func(a, b int) {
+	union := func(a, b int32) {
 		ra, rb := find(a), find(b)
 		if ra == rb {
 			return
@@ -582,107 +699,161 @@ func group(all []located) (groups [][]int, shared []*located) {
 			parent[ra] = rb
 		}
 	}
-	byRef := map[string]int{}
-	byURL := map[string]int{}
-	virtual := map[string]int{} // unresolved references of the patient compartment
+	withURL := 0
+	for i := range all {
+		if all[i].url >= 0 {
+			withURL++
+		}
+	}
+	byRef := make(map[key]int32, len(all))
+	byURL := make(map[key]int32, withURL)
+	next := 0 // where the keys of all[i] start in ix.keys
 	for i := range all {
 		l := &all[i]
-		// Two resources with one Type/id (or fullUrl) are one resource read
-		// twice (the last wins) or, for facts, one patient's: one group.
-		if l.id != "" {
-			key := l.typ + "/" + l.id
-			if j, ok := byRef[key]; ok && !sharedTypes[l.typ] {
-				union(i, j)
-			}
-			byRef[key] = i
-		}
-		if l.fullURL != "" {
-			if j, ok := byURL[l.fullURL]; ok && !sharedTypes[l.typ] && !sharedTypes[all[j].typ] {
-				union(i, j)
-			}
-			byURL[l.fullURL] = i
-			if rel := fhir.RelativeRef(l.fullURL); rel != "" {
-				if _, ok := byRef[rel]; !ok {
-					byRef[rel] = i
+		ks := ix.keys[next : next+int(l.keys)]
+		next += len(ks)
+		for _, k := range ks {
+			// Two resources with one Type/id (or fullUrl) are one resource
+			// read twice (the last wins) or, for facts, one patient's: one group.
+			h := k.hash()
+			switch k.kind() {
+			case keyID:
+				if j, ok := byRef[h]; ok && !l.shared() {
+					union(int32(i), j)
+				}
+				byRef[h] = int32(i)
+			case keyFullURL:
+				if j, ok := byURL[h]; ok && !l.shared() && !all[j].shared() {
+					union(int32(i), j)
+				}
+				byURL[h] = int32(i)
+			case keyFullURLType:
+				if _, ok := byRef[h]; !ok {
+					byRef[h] = int32(i)
 				}
 			}
 		}
 	}
-	idents := map[string]int{}
+	idents := map[key]int32{}
+	virtual := map[key]int32{} // unresolved references of the patient compartment
+	next = 0
 	for i := range all {
-		l := &all[i]
-		if sharedTypes[l.typ] {
-			shared = append(shared, l)
+		ks := ix.keys[next : next+int(all[i].keys)]
+		next += len(ks)
+		if all[i].shared() {
+			shared = append(shared, &all[i])
 			continue
 		}
-		for _, key := range l.idents {
-			if j, ok := idents[key]; ok {
-				union(i, j)
-			} else {
-				idents[key] = i
-			}
-		}
-		for _, ref := range l.refs {
-			j, ok := -1, false
-			if strings.HasPrefix(ref, "urn:") || strings.Contains(ref, "://") {
-				j, ok = byURL[ref]
-			}
-			rel := fhir.RelativeRef(ref)
-			if !ok && rel != "" {
-				j, ok = byRef[rel]
-			}
-			if ok {
-				if !sharedTypes[all[j].typ] {
-					union(i, j)
+		for n := 0; n < len(ks); n++ {
+			k := ks[n]
+			h := k.hash()
+			switch k.kind() {
+			case keyIdent:
+				if j, ok := idents[h]; ok {
+					union(int32(i), j)
+				} else {
+					idents[h] = int32(i)
 				}
-				continue
-			}
-			// Unresolved: resources naming the same missing patient (or
-			// stay, claim) are one patient's, as facts groups them.
-			typ, _, _ := strings.Cut(rel, "/")
-			if rel == "" || !joinType(typ) {
-				continue
-			}
-			if v, ok := virtual[rel]; ok {
-				union(i, v)
-			} else {
-				virtual[rel] = i
+			case keyRefURL, keyRefURLOrType:
+				j, ok := byURL[h]
+				if !ok {
+					continue // by the keyRefType that follows, if any
+				}
+				if k.kind() == keyRefURLOrType {
+					n++ // resolved: not by its Type/id
+				}
+				if !all[j].shared() {
+					union(int32(i), j)
+				}
+			case keyRefType, keyRefTypeNoJoin:
+				if j, ok := byRef[h]; ok {
+					if !all[j].shared() {
+						union(int32(i), j)
+					}
+					continue
+				}
+				// Unresolved: resources naming the same missing patient (or
+				// stay, claim) are one patient's, as facts groups them.
+				if k.kind() == keyRefTypeNoJoin {
+					continue
+				}
+				if v, ok := virtual[h]; ok {
+					union(int32(i), v)
+				} else {
+					virtual[h] = int32(i)
+				}
 			}
 		}
 	}
+	next = 0
 	for i := range all {
-		for _, key := range all[i].weak {
-			if j, ok := idents[key]; ok {
-				union(i, j)
+		ks := ix.keys[next : next+int(all[i].keys)]
+		next += len(ks)
+		for _, k := range ks {
+			if k.kind() != keyWeak {
+				continue
+			}
+			if j, ok := idents[k.hash()]; ok {
+				union(int32(i), j)
 			}
 		}
 	}
-	index := map[int]int{}
+	ix.keys = nil
+	byRef, byURL, idents, virtual = nil, nil, nil, nil
+
+	// The groups share one array: number them in the order of their first
+	// resource, count them, then fill them in input order.
+	number := make([]int32, len(all)) // of a root: 1 + the number of its group
+	var sizes []int32
 	for i := range all {
-		if sharedTypes[all[i].typ] {
+		if all[i].shared() {
 			continue
 		}
-		r := find(i)
-		g, ok := index[r]
-		if !ok {
-			g = len(groups)
-			index[r] = g
-			groups = append(groups, nil)
+		r := find(int32(i))
+		if number[r] == 0 {
+			sizes = append(sizes, 0)
+			number[r] = int32(len(sizes))
 		}
-		groups[g] = append(groups[g], i)
+		sizes[number[r]-1]++
+	}
+	members := make([]int32, len(all)-len(shared))
+	groups = make([][]int32, len(sizes))
+	start := 0
+	for g, n := range sizes {
+		groups[g] = members[start : start : int(n)+start]
+		start += int(n)
+	}
+	for i := range all {
+		if !all[i].shared() {
+			g := number[find(int32(i))] - 1
+			groups[g] = append(groups[g], int32(i))
+		}
 	}
 	return groups, shared
 }
 
 // references returns every Reference.reference string in raw (the
-// resource and its contained ones), less "#id" references inside it.
+// resource and its contained ones) that pass 1 keeps (keepReference), each
+// once.
 func references(raw []byte) []string {
 	var out []string
+	eachReference(raw, func(ref []byte) {
+		if keepReference(ref) && !slices.Contains(out, string(ref)) {
+			out = append(out, string(ref))
+		}
+	})
+	return out
+}
+
+// eachReference calls yield with every Reference.reference string in raw
+// (the resource and its contained ones), unescaped, in the order written.
+// The bytes may alias raw: yield must not keep them.
+func eachReference(raw []byte, yield func(ref []byte)) {
 	key := []byte(`"reference"`)
 	for i := 0; ; {
 		k := bytes.Index(raw[i:], key)
 		if k < 0 {
-			return out
+			return
 		}
 		i += k + len(key)
 		j := i
@@ -701,7 +872,7 @@ func references(raw []byte) []string {
 		}
 		e := bytes.IndexByte(raw[j+1:], '"')
 		if e < 0 {
-			return out
+			return
 		}
 		s := raw[j+1 : j+1+e]
 		if bytes.IndexByte(s, '\\') >= 0 {
@@ -710,15 +881,13 @@ func references(raw []byte) []string {
 			for end <= len(raw) && json.Unmarshal(raw[j:end], &v) != nil {
 				n := bytes.IndexByte(raw[end:], '"')
 				if n < 0 {
-					return out
+					return
 				}
 				end += n + 1
 			}
 			s = []byte(v)
 		}
-		if keepReference(s) && !slices.ContainsFunc(out, func(r string) bool { return r == string(s) }) {
-			out = append(out, string(s))
-		}
+		yield(s)
 		i = j + 1 + e
 	}
 }
@@ -730,8 +899,8 @@ var (
 	logicalRefPattern = regexp.MustCompile(`"(?:subject|patient|beneficiary|for)"\s*:\s*\{[^{}]*"identifier"\s*:\s*\{`)
 )
 
-// patientIdentifiers returns the identifiers by which r names a patient
-// (see located.idents). Only the few resources that may have one (a
+// patientIdentifiers returns the identifiers "system|value" by which r
+// names a patient: strong and weak as keyIdent and keyWeak say. Only the few resources that may have one (a
 // logical reference to a patient, a contained Patient) are decoded further.
 func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 	if r.Type == "Patient" {
@@ -782,18 +951,106 @@ func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 // references (never resolved), and references by type to a type that
 // cannot join (shared, or not read by the engine: Practitioner, Location).
 func keepReference(ref []byte) bool {
+	keep, _, _, _ := lookups(ref)
+	return keep
+}
+
+// lookups says whether pass 1 keeps a reference (keepReference) and how
+// group resolves it: by fullUrl if url (a urn: or an absolute URL, which
+// may be a fullUrl), else or then by its "Type/id" rel ("" if it has
+// none); when still unresolved, as a missing resource that joins the
+// resources naming it if joins (its type joins groups).
+func lookups(ref []byte) (keep, url bool, rel string, joins bool) {
 	if len(ref) == 0 || ref[0] == '#' || bytes.IndexByte(ref, '?') >= 0 {
-		return false
+		return false, false, "", false
 	}
-	if bytes.HasPrefix(ref, []byte("urn:")) {
-		return true
+	urn := bytes.HasPrefix(ref, []byte("urn:"))
+	url = urn || bytes.Contains(ref, []byte("://"))
+	rel = fhir.RelativeRef(string(ref))
+	if rel != "" {
+		typ, _, _ := strings.Cut(rel, "/")
+		joins = joinType(typ)
 	}
-	rel := fhir.RelativeRef(string(ref))
-	if rel == "" {
-		return bytes.Contains(ref, []byte("://")) // an absolute URL may still be a fullUrl
+	keep = urn || rel == "" && url || rel != "" && joins
+	return keep, url, rel, joins
+}
+
+// referenceKeys are the keys of a reference, n of them: none if pass 1
+// does not keep it; its own (keyRefURL) if group looks it up by fullUrl
+// only; its own (keyRefURLOrType) and its Type/id's if by fullUrl, then by
+// Type/id; its Type/id's if by Type/id only. The first stands for the
+// reference: two with the same first key are resolved alike.
+func referenceKeys(ref []byte) (keys [2]key, n int) {
+	keep, url, rel, joins := lookups(ref)
+	if !keep {
+		return keys, 0
 	}
-	typ, _, _ := strings.Cut(rel, "/")
-	return joinType(typ)
+	byType := keyRefTypeNoJoin
+	if joins {
+		byType = keyRefType
+	}
+	switch {
+	case url && rel != "":
+		return [2]key{bytesKey(keyRefURLOrType, ref), stringKey(byType, rel)}, 2
+	case url:
+		return [2]key{bytesKey(keyRefURL, ref)}, 1
+	default:
+		return [2]key{stringKey(byType, rel)}, 1
+	}
+}
+
+// A key stands for a string group compares: a "Type/id", a fullUrl, a
+// reference, an identifier "system|value". The strings cost as much as the
+// rest of the index (48 of its 90 MB at 100 Synthea copies); a key is 16
+// bytes, whatever the string. It is two maphash sums of the string, with
+// independent random seeds, of which the low kindBits bits of the second
+// are replaced by what the string is (keyKind): 124 bits of hash, so that
+// some two of n different strings have one key with a probability of
+// about n²/2^125, 10^-22 for n = 10^8. The seeds are drawn for each
+// process, so input cannot be written to collide.
+type key [2]uint64
+
+// keyKind is what a key stands for, and so what group does with it.
+type keyKind uint8
+
+const (
+	keyID          keyKind = iota // the resource's "Type/id"
+	keyFullURL                    // its fullUrl
+	keyFullURLType                // its fullUrl's "Type/id"
+	// An identifier by which the resource names a patient: a logical
+	// reference's, a contained Patient's, a Patient's without id (facts
+	// groups these by identifier).
+	keyIdent
+	keyWeak          // a Patient's identifier when it has an id: joined only to a keyIdent
+	keyRefURL        // a reference resolved by fullUrl only (a urn: or an absolute URL without Type/id)
+	keyRefURLOrType  // a reference resolved by fullUrl, else by the key after it (its Type/id)
+	keyRefType       // a reference's Type/id; unresolved, it joins the others naming it
+	keyRefTypeNoJoin // a reference's Type/id, of a type that does not join
+	keyKinds
+)
+
+// kindBits are the bits of a key that hold its keyKind.
+const kindBits = 4
+
+var _ [1<<kindBits - keyKinds]struct{} // keyKinds fit in kindBits
+
+var keySeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func bytesKey(kind keyKind, b []byte) key {
+	return key{maphash.Bytes(keySeeds[0], b), maphash.Bytes(keySeeds[1], b)>>kindBits<<kindBits | uint64(kind)}
+}
+
+func stringKey(kind keyKind, s string) key {
+	return key{maphash.String(keySeeds[0], s), maphash.String(keySeeds[1], s)>>kindBits<<kindBits | uint64(kind)}
+}
+
+func (k key) kind() keyKind { return keyKind(k[1] & (1<<kindBits - 1)) }
+
+// hash is k without its kind: what the maps of group are keyed by, where
+// a "Type/id" is looked up whatever its kind.
+func (k key) hash() key {
+	k[1] = k[1] >> kindBits << kindBits
+	return k
 }
 
 // joinType reports whether references to resources of type t join groups.
