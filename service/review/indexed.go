@@ -834,7 +834,7 @@ func (ix *index) group() (groups [][]int32, shared []*located) {
 
 // references returns every Reference.reference string in raw (the
 // resource and its contained ones) that pass 1 keeps (keepReference), each
-// once.
+// once: what pass 1 hashes as it finds them (referenceKeys).
 func references(raw []byte) []string {
 	var out []string
 	eachReference(raw, func(ref []byte) {
