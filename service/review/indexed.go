@@ -3,11 +3,13 @@ package review
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -170,8 +172,12 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 			end++
 		}
 		var batch []int
-		for _, g := range groups[start:end] {
+		groupOf := map[int]int{} // seq → group, to put the patients in input order
+		for gi, g := range groups[start:end] {
 			batch = append(batch, g...)
+			for _, k := range g {
+				groupOf[all[k].seq] = start + gi
+			}
 		}
 		start = end
 		slices.Sort(batch) // input order
@@ -247,11 +253,23 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 			res.Encounters += len(p.Encounters)
 			res.Claims += len(p.Claims)
 		}
+		inInputOrder(set.Patients, seqOf, groupOf)
 		nf, nm := len(res.Findings), len(res.Moot)
 		if err := pl.reviewAll(ctx, set.Patients, workers, res); err != nil {
 			return nil, err
 		}
-		slimFindings(res.Findings[nf:], res.Moot[nm:])
+		if opt.Emit != nil {
+			sortByPatient(set.Patients, res.Findings[nf:])
+			sortByPatient(set.Patients, res.Moot[nm:])
+			if err := opt.Emit(res.Findings[nf:], res.Moot[nm:]); err != nil {
+				return nil, err
+			}
+			clear(res.Findings[nf:])
+			clear(res.Moot[nm:])
+			res.Findings, res.Moot = res.Findings[:nf], res.Moot[:nm]
+		} else {
+			slimFindings(res.Findings[nf:], res.Moot[nm:])
+		}
 		if opt.Progress != nil {
 			opt.Progress(len(files)+len(files)*start/max(len(groups), 1), 2*len(files))
 		}
@@ -265,6 +283,64 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	SortWorklist(res.Findings)
 	SortWorklist(res.Moot)
 	return res, nil
+}
+
+// inInputOrder puts a batch's patients in the order of their groups (the
+// groups' first resources in the input), keeping the facts' order within a
+// group: the order a streamed review emits them in, which must not depend
+// on which groups share the batch. A patient's group is the first of its
+// resources' (groupOf by their top-level resource's input position).
+func inInputOrder(patients []*facts.Patient, seqOf map[fhir.Source]int, groupOf map[int]int) {
+	rank := make(map[*facts.Patient]int, len(patients))
+	for _, p := range patients {
+		r := -1
+		see := func(src fhir.Source) {
+			src.Contained = ""
+			if sq, ok := seqOf[src]; ok {
+				if g, ok := groupOf[sq]; ok && (r < 0 || g < r) {
+					r = g
+				}
+			}
+		}
+		if p.Source.File != "" {
+			see(p.Source)
+		}
+		for _, e := range p.Encounters {
+			see(e.Source)
+		}
+		for _, c := range p.Claims {
+			see(c.Source)
+		}
+		if r < 0 {
+			r = math.MaxInt // known only by reference: after the others, in the facts' order
+		}
+		rank[p] = r
+	}
+	slices.SortStableFunc(patients, func(a, b *facts.Patient) int { return cmp.Compare(rank[a], rank[b]) })
+}
+
+// sortByPatient orders findings by their patient's place in patients, and
+// a patient's as SortWorklist does.
+func sortByPatient(patients []*facts.Patient, fs []checks.Finding) {
+	pos := make(map[*facts.Patient]int, len(patients))
+	for i, p := range patients {
+		pos[p] = i
+	}
+	place := func(f *checks.Finding) int {
+		if i, ok := pos[f.Patient]; ok {
+			return i
+		}
+		return len(patients)
+	}
+	sort.SliceStable(fs, func(i, j int) bool { return place(&fs[i]) < place(&fs[j]) })
+	for i := 0; i < len(fs); {
+		j := i + 1
+		for j < len(fs) && place(&fs[j]) == place(&fs[i]) {
+			j++
+		}
+		SortWorklist(fs[i:j])
+		i = j
+	}
 }
 
 // slimFindings lets the findings of a batch outlive it without its facts:
