@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -41,11 +40,11 @@ import (
 // gathered and sorted as Run sorts them, so that the output is the same as
 // Run's (TestIndexedSameAsRun).
 //
-// Not joined by pass 1 (so reviewed apart if they fall in different
-// batches): a logical reference by identifier alone (Reference.identifier
-// without Reference.reference) and a contained Patient known only by its
-// business identifier; pass 1 does join Patients that have no id by their
-// identifiers.
+// Patients named by identifier join too, where facts reads them: a
+// logical reference (Reference.identifier without Reference.reference) in
+// subject, patient, beneficiary or for, a contained Patient's identifiers,
+// a Patient without id by its identifiers, and a Patient with an id to
+// those by its identifiers.
 
 // DefaultBatchBytes is the input a batch of the indexed review reads at most
 // (unless one group of resources is larger).
@@ -774,13 +773,6 @@ func references(raw []byte) []string {
 	}
 }
 
-var (
-	// A logical reference to a patient: Reference.identifier (an object,
-	// where a resource's own identifier is an array) in an element that
-	// names the patient, as facts reads them.
-	logicalRefPattern = regexp.MustCompile(`"(?:subject|patient|beneficiary|for)"\s*:\s*\{[^{}]*"identifier"\s*:\s*\{`)
-)
-
 // patientIdentifiers returns the identifiers by which r names a patient
 // (see located.idents). Only the few resources that may have one (a
 // logical reference to a patient, a contained Patient) are decoded further.
@@ -794,18 +786,8 @@ func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 		}
 		return strong, weak
 	}
-	var logical [][]int
-	if memberFollowedBy(r.Raw, `"identifier"`, "{") { // the regexp only where it may match
-		logical = logicalRefPattern.FindAllIndex(r.Raw, -1)
-	}
-	for _, m := range logical {
-		var id struct {
-			System string `json:"system"`
-			Value  string `json:"value"`
-		}
-		if json.NewDecoder(bytes.NewReader(r.Raw[m[1]-1:])).Decode(&id) == nil && id.Value != "" {
-			strong = append(strong, id.System+"|"+id.Value)
-		}
+	if memberFollowedBy(r.Raw, `"identifier"`, "{") { // decoded only where a logical reference may be
+		strong = logicalPatients(r.Raw)
 	}
 	// r is not a Patient: a resourceType Patient in it is a contained one.
 	if !memberFollowedBy(r.Raw, `"resourceType"`, `"Patient"`) {
