@@ -284,7 +284,17 @@ func (w *BundleWriter) Add(e BundleEntry) {
 // Len is the number of entries added.
 func (w *BundleWriter) Len() int { return w.entries }
 
-// Finish closes the Bundle and returns the bytes; the writer must not be used after.
+// Take returns the bytes written so far and forgets them (the buffer is
+// reused: they are valid until the next Add), so that a Bundle of any size
+// can be written out entry by entry with the memory of one entry.
+func (w *BundleWriter) Take() []byte {
+	b := w.o.b
+	w.o.b = w.o.b[:0]
+	return b
+}
+
+// Finish closes the Bundle and returns the bytes (after Take, the rest of
+// them); the writer must not be used after.
 func (w *BundleWriter) Finish() []byte {
 	if w.entries > 0 {
 		w.o.b = append(w.o.b, ']')

@@ -1,6 +1,7 @@
 package fhir_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strings"
@@ -222,6 +223,22 @@ func TestResourcesConform(t *testing.T) {
 		Request: fhir.BundleRequest{Method: "PUT", URL: "CodeSystem/x"}})
 	bundle := bw.Finish()
 	empty := fhir.NewBundleWriter(nil, "transaction").Finish()
+	// Taken entry by entry (review --format fhir streams it), the same bytes.
+	sw := fhir.NewBundleWriter(nil, "transaction")
+	var taken []byte
+	sw.Add(fhir.BundleEntry{FullURL: "urn:uuid:0b7d6a1e-4c1b-5d7e-8f00-000000000001", Resource: sampleTask(),
+		Request: fhir.BundleRequest{Method: "POST", URL: "Task", IfNoneExist: "identifier=urn:s|v"}})
+	taken = append(taken, sw.Take()...)
+	sw.Add(fhir.BundleEntry{FullURL: "urn:uuid:0b7d6a1e-4c1b-5d7e-8f00-000000000002", Resource: cr,
+		Request: fhir.BundleRequest{Method: "POST", URL: "CommunicationRequest"}})
+	taken = append(taken, sw.Take()...)
+	taken = append(taken, sw.Take()...) // nothing new
+	sw.Add(fhir.BundleEntry{FullURL: "urn:uuid:0b7d6a1e-4c1b-5d7e-8f00-000000000003", Resource: cs,
+		Request: fhir.BundleRequest{Method: "PUT", URL: "CodeSystem/x"}})
+	taken = append(taken, sw.Finish()...)
+	if !bytes.Equal(taken, bundle) {
+		t.Errorf("the Bundle taken entry by entry differs:\n got %s\nwant %s", taken, bundle)
+	}
 
 	for name, b := range map[string][]byte{"CommunicationRequest": crJSON, "CodeSystem": csJSON, "Bundle": bundle, "empty Bundle": empty} {
 		t.Run(name, func(t *testing.T) { fhirtest.Conform(t, b) })

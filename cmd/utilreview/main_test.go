@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -119,13 +120,21 @@ func TestReviewJSONAndNDJSONAgree(t *testing.T) {
 	if len(lines) != len(doc.Findings) {
 		t.Fatalf("ndjson has %d lines, json %d findings", len(lines), len(doc.Findings))
 	}
+	// NDJSON streams patient by patient; json sorts by due time: the same
+	// records, in another order.
+	byID := map[any]map[string]any{}
 	for i, l := range lines {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(l), &rec); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
-		if rec["identifier"] != doc.Findings[i]["identifier"] {
-			t.Errorf("line %d: identifier %v, json has %v", i+1, rec["identifier"], doc.Findings[i]["identifier"])
+		byID[rec["identifier"]] = rec
+	}
+	for _, f := range doc.Findings {
+		if rec, ok := byID[f["identifier"]]; !ok {
+			t.Errorf("json finding %v is not in the NDJSON", f["identifier"])
+		} else if !reflect.DeepEqual(rec, f) {
+			t.Errorf("finding %v: NDJSON %v, json %v", f["identifier"], rec, f)
 		}
 	}
 }

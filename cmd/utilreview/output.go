@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +106,68 @@ func evidenceValue(e checks.Evidence, loc *time.Location) any {
 	return nil
 }
 
-func writeOutput(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *review.Result) error {
+// streams reports whether a format is written as the findings come
+// (review.Options.Emit): NDJSON and the FHIR Bundle. The table and json
+// sort the whole worklist (overdue first) and are written at the end.
+func streams(format string) bool { return format == "ndjson" || format == "fhir" }
+
+// streamWriter writes the NDJSON or FHIR output batch by batch.
+type streamWriter struct {
+	bw  *bufio.Writer
+	cfg *reviewConfig
+	w   *worklist.Writer
+	enc *json.Encoder         // ndjson
+	tx  *worklist.Transaction // fhir
+	n   int                   // findings written
+}
+
+func newStreamWriter(out io.Writer, cfg *reviewConfig, w *worklist.Writer) *streamWriter {
+	s := &streamWriter{bw: bufio.NewWriterSize(out, 64<<10), cfg: cfg, w: w}
+	switch cfg.Format {
+	case "ndjson":
+		s.enc = json.NewEncoder(s.bw)
+	case "fhir":
+		s.tx = w.NewTransaction(nil, cfg.AsOf)
+		if cfg.IncludeCodeSystems {
+			s.tx.AddCodeSystems()
+		}
+	}
+	return s
+}
+
+// write writes findings: NDJSON lines, or Bundle entries (the Bundle's
+// bytes so far leave at once, so it is never held whole).
+func (s *streamWriter) write(findings []checks.Finding) error {
+	for i := range findings {
+		if s.enc != nil {
+			if err := s.enc.Encode(toRecord(&findings[i], s.w, s.cfg.AsOf, s.cfg.TZ)); err != nil {
+				return err
+			}
+		} else {
+			if err := s.tx.Add(&findings[i]); err != nil {
+				return fmt.Errorf("transaction bundle: finding %d: %w", s.n, err)
+			}
+			if _, err := s.bw.Write(s.tx.Take()); err != nil {
+				return err
+			}
+		}
+		s.n++
+	}
+	return nil
+}
+
+// finish ends the output (the Bundle's closing brackets) and flushes it.
+func (s *streamWriter) finish() error {
+	if s.tx != nil {
+		if _, err := s.bw.Write(append(s.tx.Finish(), '\n')); err != nil {
+			return err
+		}
+	}
+	return s.bw.Flush()
+}
+
+// writeOutput writes the formats that are not streamed: the table and json.
+func writeOutput(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *review.Result, t *tally) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	var err error
 	switch cfg.Format {
@@ -133,20 +196,9 @@ func writeOutput(out io.Writer, cfg *reviewConfig, w *worklist.Writer, res *revi
 			Findings []record `json:"findings"`
 			Moot     []record `json:"moot,omitempty"`
 			Summary  summary  `json:"summary"`
-		}{cfg.AsOf.Format(time.RFC3339), recs, moot, summarize(res)})
-	case "ndjson":
-		enc := json.NewEncoder(bw)
-		for i := range res.Findings {
-			if err = enc.Encode(toRecord(&res.Findings[i], w, cfg.AsOf, cfg.TZ)); err != nil {
-				break
-			}
-		}
-	case "fhir":
-		var b []byte
-		b, err = w.TransactionBundle(res.Findings, cfg.AsOf, cfg.IncludeCodeSystems)
-		if err == nil {
-			_, err = bw.Write(append(b, '\n'))
-		}
+		}{cfg.AsOf.Format(time.RFC3339), recs, moot, summarize(res, t)})
+	default:
+		err = fmt.Errorf("format %q is streamed", cfg.Format)
 	}
 	if err != nil {
 		return err
@@ -416,34 +468,60 @@ type summary struct {
 	UnmatchedPayers map[string]int `json:"unmatched_payers,omitempty"`
 }
 
-func summarize(res *review.Result) summary {
+// tally counts the findings as they are written (all of them, when the
+// output streams, are never held at once): the role filter's account and
+// the summary's counts per check.
+type tally struct {
+	roles          map[checks.Owner]bool
+	all, shown     int
+	perCheck       map[string]int
+	missed         int
+	missedPerCheck map[string]int
+	notRaised      int
+}
+
+func newTally(roles map[checks.Owner]bool) *tally {
+	return &tally{roles: roles, perCheck: map[string]int{}}
+}
+
+// add counts open and moot findings and returns the open ones the role
+// filter keeps (open is filtered in place).
+func (t *tally) add(open, moot []checks.Finding) []checks.Finding {
+	t.all += len(open)
+	if len(t.roles) > 0 {
+		open = slices.DeleteFunc(open, func(f checks.Finding) bool { return !t.roles[f.Owner] })
+	}
+	t.shown += len(open)
+	missed := func(f *checks.Finding) {
+		if t.missedPerCheck == nil {
+			t.missedPerCheck = map[string]int{}
+		}
+		t.missed++
+		t.missedPerCheck[f.Check]++
+	}
+	for i := range open {
+		t.perCheck[open[i].Check]++
+		if open[i].Moot {
+			missed(&open[i])
+		}
+	}
+	for i := range moot {
+		missed(&moot[i])
+	}
+	t.notRaised += len(moot)
+	return open
+}
+
+func summarize(res *review.Result, t *tally) summary {
 	s := summary{
-		Files: res.Files, Resources: res.Resources, Findings: len(res.Findings),
-		PerCheck: map[string]int{}, Closed: res.Closed, Skipped: map[string]int{}, Errors: len(res.Errors),
+		Files: res.Files, Resources: res.Resources, Findings: t.shown,
+		PerCheck: maps.Clone(t.perCheck), Closed: res.Closed, Skipped: map[string]int{}, Errors: len(res.Errors),
+		Missed: t.missed, MissedPerCheck: maps.Clone(t.missedPerCheck), NotRaised: t.notRaised,
 	}
 	s.Patients, s.Encounters, s.Claims = res.Patients, res.Encounters, res.Claims
 	for k, v := range res.Skipped {
 		s.Skipped[k] = v
 	}
-	for i := range res.Findings {
-		s.PerCheck[res.Findings[i].Check]++
-	}
-	missed := func(f *checks.Finding) {
-		if s.MissedPerCheck == nil {
-			s.MissedPerCheck = map[string]int{}
-		}
-		s.Missed++
-		s.MissedPerCheck[f.Check]++
-	}
-	for i := range res.Findings {
-		if res.Findings[i].Moot {
-			missed(&res.Findings[i])
-		}
-	}
-	for i := range res.Moot {
-		missed(&res.Moot[i])
-	}
-	s.NotRaised = len(res.Moot)
 	s.Later = res.Later
 	s.CustomErrors = res.CustomErrors
 	if len(res.UnmatchedPayers) > 0 {
@@ -452,8 +530,8 @@ func summarize(res *review.Result) summary {
 	return s
 }
 
-func writeSummary(w io.Writer, res *review.Result) {
-	s := summarize(res)
+func writeSummary(w io.Writer, res *review.Result, t *tally) {
+	s := summarize(res, t)
 	fmt.Fprintf(w, "\nReviewed %d file(s), %d resource(s): %d patient(s), %d encounter(s), %d claim(s).\n",
 		s.Files, s.Resources, s.Patients, s.Encounters, s.Claims)
 	fmt.Fprintf(w, "Findings: %d open", s.Findings)

@@ -202,19 +202,6 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 		bar = &progressBar{w: stderr, min: 20}
 		opt.Progress = bar.update
 	}
-	res, err := review.RunIndexed(ctx, paths, opt)
-	bar.finish()
-	if err != nil {
-		return &exitError{code: 1, msg: err.Error()}
-	}
-	for _, e := range res.Errors {
-		fmt.Fprintln(stderr, "error:", e)
-	}
-	all := len(res.Findings)
-	if len(cfg.Roles) > 0 {
-		res.Findings = slices.DeleteFunc(res.Findings, func(f checks.Finding) bool { return !cfg.Roles[f.Owner] })
-	}
-
 	out := stdout
 	if cfg.Out != "" {
 		f, err := os.Create(cfg.Out)
@@ -224,7 +211,32 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 		defer f.Close()
 		out = f
 	}
-	if err := writeOutput(out, cfg, writer, res); err != nil {
+	t := newTally(cfg.Roles)
+	var stream *streamWriter
+	if streams(cfg.Format) {
+		stream = newStreamWriter(out, cfg, writer)
+		opt.Emit = func(open, moot []checks.Finding) error {
+			if err := stream.write(t.add(open, moot)); err != nil {
+				return fmt.Errorf("writing output: %w", err)
+			}
+			return nil
+		}
+	}
+	res, err := review.RunIndexed(ctx, paths, opt)
+	bar.finish()
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintln(stderr, "error:", e)
+	}
+	if stream != nil {
+		err = stream.finish()
+	} else {
+		res.Findings = t.add(res.Findings, res.Moot)
+		err = writeOutput(out, cfg, writer, res, t)
+	}
+	if err != nil {
 		return &exitError{code: 1, msg: fmt.Sprintf("writing output: %v", err)}
 	}
 	if f, ok := out.(*os.File); ok && f != os.Stdout {
@@ -232,10 +244,10 @@ func runReview(ctx context.Context, args []string, getenv func(string) string, s
 			return &exitError{code: 1, msg: fmt.Sprintf("--out: %v", err)}
 		}
 	}
-	writeSummary(stderr, res)
+	writeSummary(stderr, res, t)
 	if len(cfg.Roles) > 0 {
 		fmt.Fprintf(stderr, "Shown: the %d finding(s) of role %s; %d of other roles left out (--role).\n",
-			len(res.Findings), strings.Join(sortedRoles(cfg.Roles), ", "), all-len(res.Findings))
+			t.shown, strings.Join(sortedRoles(cfg.Roles), ", "), t.all-t.shown)
 	}
 	if len(res.Errors) > 0 {
 		return &exitError{code: 1, msg: inputProblems(res)}

@@ -3,6 +3,7 @@ package review
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -13,7 +14,6 @@ import (
 	"maps"
 	"math"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -43,11 +43,11 @@ import (
 // gathered and sorted as Run sorts them, so that the output is the same as
 // Run's (TestIndexedSameAsRun).
 //
-// Not joined by pass 1 (so reviewed apart if they fall in different
-// batches): a logical reference by identifier alone (Reference.identifier
-// without Reference.reference) and a contained Patient known only by its
-// business identifier; pass 1 does join Patients that have no id by their
-// identifiers.
+// Patients named by identifier join too, where facts reads them: a
+// logical reference (Reference.identifier without Reference.reference) in
+// subject, patient, beneficiary or for, a contained Patient's identifiers,
+// a Patient without id by its identifiers, and a Patient with an id to
+// those by its identifiers.
 
 // DefaultBatchBytes is the input a batch of the indexed review reads at most
 // (unless one group of resources is larger).
@@ -186,8 +186,12 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 			end++
 		}
 		var batch []int32
-		for _, g := range groups[start:end] {
+		groupOf := map[int]int{} // seq → group, to put the patients in input order
+		for gi, g := range groups[start:end] {
 			batch = append(batch, g...)
+			for _, k := range g {
+				groupOf[int(all[k].seq)] = start + gi
+			}
 		}
 		start = end
 		slices.Sort(batch) // input order
@@ -260,11 +264,23 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 			res.Encounters += len(p.Encounters)
 			res.Claims += len(p.Claims)
 		}
+		inInputOrder(set.Patients, seqOf, groupOf)
 		nf, nm := len(res.Findings), len(res.Moot)
 		if err := pl.reviewAll(ctx, set.Patients, workers, res); err != nil {
 			return nil, err
 		}
-		slimFindings(res.Findings[nf:], res.Moot[nm:])
+		if opt.Emit != nil {
+			sortByPatient(set.Patients, res.Findings[nf:])
+			sortByPatient(set.Patients, res.Moot[nm:])
+			if err := opt.Emit(res.Findings[nf:], res.Moot[nm:]); err != nil {
+				return nil, err
+			}
+			clear(res.Findings[nf:])
+			clear(res.Moot[nm:])
+			res.Findings, res.Moot = res.Findings[:nf], res.Moot[:nm]
+		} else {
+			slimFindings(res.Findings[nf:], res.Moot[nm:])
+		}
 		if opt.Progress != nil {
 			opt.Progress(len(files)+len(files)*start/max(len(groups), 1), 2*len(files))
 		}
@@ -278,6 +294,64 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	SortWorklist(res.Findings)
 	SortWorklist(res.Moot)
 	return res, nil
+}
+
+// inInputOrder puts a batch's patients in the order of their groups (the
+// groups' first resources in the input), keeping the facts' order within a
+// group: the order a streamed review emits them in, which must not depend
+// on which groups share the batch. A patient's group is the first of its
+// resources' (groupOf by their top-level resource's input position).
+func inInputOrder(patients []*facts.Patient, seqOf map[fhir.Source]int, groupOf map[int]int) {
+	rank := make(map[*facts.Patient]int, len(patients))
+	for _, p := range patients {
+		r := -1
+		see := func(src fhir.Source) {
+			src.Contained = ""
+			if sq, ok := seqOf[src]; ok {
+				if g, ok := groupOf[sq]; ok && (r < 0 || g < r) {
+					r = g
+				}
+			}
+		}
+		if p.Source.File != "" {
+			see(p.Source)
+		}
+		for _, e := range p.Encounters {
+			see(e.Source)
+		}
+		for _, c := range p.Claims {
+			see(c.Source)
+		}
+		if r < 0 {
+			r = math.MaxInt // known only by reference: after the others, in the facts' order
+		}
+		rank[p] = r
+	}
+	slices.SortStableFunc(patients, func(a, b *facts.Patient) int { return cmp.Compare(rank[a], rank[b]) })
+}
+
+// sortByPatient orders findings by their patient's place in patients, and
+// a patient's as SortWorklist does.
+func sortByPatient(patients []*facts.Patient, fs []checks.Finding) {
+	pos := make(map[*facts.Patient]int, len(patients))
+	for i, p := range patients {
+		pos[p] = i
+	}
+	place := func(f *checks.Finding) int {
+		if i, ok := pos[f.Patient]; ok {
+			return i
+		}
+		return len(patients)
+	}
+	sort.SliceStable(fs, func(i, j int) bool { return place(&fs[i]) < place(&fs[j]) })
+	for i := 0; i < len(fs); {
+		j := i + 1
+		for j < len(fs) && place(&fs[j]) == place(&fs[i]) {
+			j++
+		}
+		SortWorklist(fs[i:j])
+		i = j
+	}
 }
 
 // slimFindings lets the findings of a batch outlive it without its facts:
@@ -892,16 +966,10 @@ func eachReference(raw []byte, yield func(ref []byte)) {
 	}
 }
 
-var (
-	// A logical reference to a patient: Reference.identifier (an object,
-	// where a resource's own identifier is an array) in an element that
-	// names the patient, as facts reads them.
-	logicalRefPattern = regexp.MustCompile(`"(?:subject|patient|beneficiary|for)"\s*:\s*\{[^{}]*"identifier"\s*:\s*\{`)
-)
-
 // patientIdentifiers returns the identifiers "system|value" by which r
-// names a patient: strong and weak as keyIdent and keyWeak say. Only the few resources that may have one (a
-// logical reference to a patient, a contained Patient) are decoded further.
+// names a patient: strong and weak as keyIdent and keyWeak say. Only the
+// few resources that may have one (a logical reference to a patient, a
+// contained Patient) are decoded further.
 func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 	if r.Type == "Patient" {
 		keys := identifierKeys(r.Raw)
@@ -912,18 +980,8 @@ func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 		}
 		return strong, weak
 	}
-	var logical [][]int
-	if memberFollowedBy(r.Raw, `"identifier"`, "{") { // the regexp only where it may match
-		logical = logicalRefPattern.FindAllIndex(r.Raw, -1)
-	}
-	for _, m := range logical {
-		var id struct {
-			System string `json:"system"`
-			Value  string `json:"value"`
-		}
-		if json.NewDecoder(bytes.NewReader(r.Raw[m[1]-1:])).Decode(&id) == nil && id.Value != "" {
-			strong = append(strong, id.System+"|"+id.Value)
-		}
+	if memberFollowedBy(r.Raw, `"identifier"`, "{") { // decoded only where a logical reference may be
+		strong = logicalPatients(r.Raw)
 	}
 	// r is not a Patient: a resourceType Patient in it is a contained one.
 	if !memberFollowedBy(r.Raw, `"resourceType"`, `"Patient"`) {

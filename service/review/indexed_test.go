@@ -37,29 +37,37 @@ func summaryPrint(res *Result) string {
 // same input problems in the same order, over every test input, whether
 // each group of resources is its own batch or all are one batch.
 func TestIndexedSameAsRun(t *testing.T) {
+	eachIndexedInput(t, func(t *testing.T, dir string, opt Options) {
+		whole, err := Run(context.Background(), []string{dir}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := whole
+		res.Set = nil
+		want := fingerprintNoSet(t, res, opt) + summaryPrint(whole)
+		for _, batch := range []int64{1, 0} {
+			opt.BatchBytes = batch
+			got, err := RunIndexed(context.Background(), []string{dir}, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := fingerprintNoSet(t, got, opt) + summaryPrint(got); g != want {
+				t.Errorf("batch %d: indexed review differs from the whole one:\n%s", batch, firstLineDiff(want, g))
+			}
+		}
+	})
+}
+
+// eachIndexedInput runs test over every test input, with the moot findings
+// set apart and raised, at the README's clock.
+func eachIndexedInput(t *testing.T, test func(t *testing.T, dir string, opt Options)) {
 	for _, dir := range indexedInputs {
 		for _, moot := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s-moot=%v", filepath.Base(dir), moot), func(t *testing.T) {
 				opt := testOptions(t)
 				opt.AsOf = time.Date(2026, 11, 20, 12, 0, 0, 0, opt.Location)
 				opt.IncludeMoot = moot
-				whole, err := Run(context.Background(), []string{dir}, opt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res := whole
-				res.Set = nil
-				want := fingerprintNoSet(t, res, opt) + summaryPrint(whole)
-				for _, batch := range []int64{1, 0} {
-					opt.BatchBytes = batch
-					got, err := RunIndexed(context.Background(), []string{dir}, opt)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if g := fingerprintNoSet(t, got, opt) + summaryPrint(got); g != want {
-						t.Errorf("batch %d: indexed review differs from the whole one:\n%s", batch, firstLineDiff(want, g))
-					}
-				}
+				test(t, dir, opt)
 			})
 		}
 	}

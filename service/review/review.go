@@ -44,6 +44,16 @@ type Options struct {
 	// bound, with the largest group of resources that refer to each
 	// other); 0 means DefaultBatchBytes. Run ignores it.
 	BatchBytes int64
+	// Emit, when set, makes RunIndexed stream: it is called once per batch,
+	// from one goroutine, with the batch's open findings and moot ones
+	// (Result.Findings and Result.Moot's), which RunIndexed then forgets.
+	// The order is the same whatever the workers and the batch size: the
+	// patients in input order (the first resource of the resources that
+	// refer to each other, then the facts' order), each patient's findings
+	// as SortWorklist orders them. An error stops the review and is
+	// returned. Result.Findings and Result.Moot stay empty; their counts
+	// are the caller's to keep. Run ignores it.
+	Emit func(open, moot []checks.Finding) error
 }
 
 // workers is the number of goroutines of opt.

@@ -65,7 +65,13 @@ func (t *Transaction) Add(f *checks.Finding) error {
 // Len is the number of entries so far.
 func (t *Transaction) Len() int { return t.bw.Len() }
 
-// Finish returns the Bundle's JSON; the Transaction must not be used after.
+// Take returns the Bundle's JSON written so far and forgets it, so that a
+// large Bundle can be written out entry by entry; the bytes are valid until
+// the next Add. Finish then returns the rest.
+func (t *Transaction) Take() []byte { return t.bw.Take() }
+
+// Finish returns the Bundle's JSON (the rest of it, after Take); the
+// Transaction must not be used after.
 func (t *Transaction) Finish() []byte { return t.bw.Finish() }
 
 func conditionalCreate(resourceType string, id fhir.Identifier, r fhir.JSONAppender) fhir.BundleEntry {
