@@ -297,3 +297,44 @@ func clip(b []byte) string {
 	}
 	return string(b)
 }
+
+// FuzzDecodeInto compares goccy/go-json and decodeInto with encoding/json on
+// valid JSON (the reader's scan rejects the rest before decoding) into the
+// samply struct of an engine type.
+// Run: go test ./fhir -run '^$' -fuzz '^FuzzDecodeInto$' -fuzztime 2m
+func FuzzDecodeInto(f *testing.F) {
+	for i, s := range decodeEdgeCases {
+		f.Add(uint8(i), []byte(s))
+	}
+	for i, s := range []string{
+		`{"resourceType":"Claim","status":"active","use":"claim","item":[{"sequence":1,"net":{"value":12.50,"currency":"USD"}}],"insurance":[{"sequence":1,"focal":true,"coverage":{"reference":"Coverage/1"}}]}`,
+		`{"resourceType":"Encounter","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP"},"period":{"start":"2020-01-01T00:00:00Z"},"hospitalization":{"dischargeDisposition":{"coding":[{"code":"home"}]}}}`,
+		`{"resourceType":"Task","status":"requested","intent":"order","input":[{"type":{"text":"x"},"valueString":"y"}],"restriction":{"period":{"end":"2020"}}}`,
+	} {
+		f.Add(uint8(i), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, ti uint8, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		typ := EngineTypes[int(ti)%len(EngineTypes)]
+		want := resourceFactory(typ)()
+		werr := json.Unmarshal(data, want)
+		got := resourceFactory(typ)()
+		if err := decodeInto(data, got); !reflect.DeepEqual(err, werr) {
+			t.Fatalf("%s: decodeInto's error is %v, encoding/json's %v", typ, err, werr)
+		} else if werr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: decodeInto's value differs%s", typ, valueDiff(got, want, data))
+		}
+		got = resourceFactory(typ)()
+		gerr := gojson.Unmarshal(data, got)
+		switch {
+		case werr != nil && gerr == nil:
+			t.Fatalf("%s: encoding/json fails (%v), goccy/go-json succeeds", typ, werr)
+		case werr == nil && gerr != nil:
+			t.Fatalf("%s: goccy/go-json fails (%v), encoding/json succeeds", typ, gerr)
+		case werr == nil && !reflect.DeepEqual(got, want):
+			t.Fatalf("%s: goccy/go-json's value differs%s", typ, valueDiff(got, want, data))
+		}
+	})
+}
