@@ -42,7 +42,8 @@ import (
 //	    Precision is Year, Month, Day, Minute, Second or Subsecond.
 //
 // Keys are matched exactly, as FHIR requires; note that samply's structs are
-// filled by encoding/json, which matches keys without regard to case.
+// filled as encoding/json fills them (decodeInto), matching keys without
+// regard to case.
 
 // EngineTypes are the resource types the engine reads.
 var EngineTypes = []string{
@@ -550,7 +551,7 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 	}
 	if ti.new != nil {
 		v := ti.new()
-		if err := json.Unmarshal(res.Raw, v); err != nil {
+		if err := decodeInto(res.Raw, v); err != nil {
 			f.failRef(src, s, res.Ref(), decodeError(ti.name, reflect.TypeOf(v), res.Raw, err))
 			return e
 		}
@@ -597,7 +598,7 @@ func (f *fileRead) readContained(res *Resource, h head) {
 		c := &Resource{Type: ti.name, ID: id, Source: src, Raw: f.buf[s:e:e], Offset: f.base + s, container: res}
 		if ti.new != nil {
 			v := ti.new()
-			if err := json.Unmarshal(c.Raw, v); err != nil {
+			if err := decodeInto(c.Raw, v); err != nil {
 				f.failRef(src, s, res.Ref(), decodeError(ti.name, reflect.TypeOf(v), c.Raw, err))
 				continue
 			}

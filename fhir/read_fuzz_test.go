@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,13 @@ func checkEmitted(t *testing.T, r *Reader, name string, res *Resource) {
 	}
 	if (res.Value != nil) != r.Decodes(res.Type) {
 		t.Fatalf("%s: Value %T for %s, decoded=%v", res.Source, res.Value, res.Type, r.Decodes(res.Type))
+	}
+	// The value is the one encoding/json decodes (decodeInto).
+	if res.Value != nil {
+		want := resourceFactory(res.Type)()
+		if err := json.Unmarshal(res.Raw, want); err != nil || !reflect.DeepEqual(res.Value, want) {
+			t.Fatalf("%s: Value is not what encoding/json decodes (%v)", res.Source, err)
+		}
 	}
 }
 
