@@ -36,7 +36,8 @@ type reviewConfig struct {
 	// Workers is how many files are read and patients reviewed at once
 	// (--workers; 0: GOMAXPROCS).
 	Workers int
-	// BatchMB is how much input is reviewed at once (--batch-mb).
+	// BatchMB is how much JSON content (the input's bytes less its
+	// whitespace) is reviewed at once (--batch-mb).
 	BatchMB int
 }
 
@@ -109,7 +110,7 @@ func parseReviewFlags(args []string, getenv func(string) string, stdout, stderr 
 	}
 	fs.Var(&roles, "role", "ROLE[,ROLE]: show only the findings owned by these roles ("+roleNames()+"); repeatable")
 	wide := fs.Bool("wide", false, "with --format table: print names, MRNs and the evidence in full, however long the lines")
-	batchMB := fs.Int("batch-mb", int(review.DefaultBatchBytes>>20), "how many MB of input to review at once: the review's memory is about this, the largest patient's resources and its findings")
+	batchMB := fs.Int("batch-mb", int(review.DefaultBatchBytes>>20), "how many MB of JSON content (the resources' bytes less their whitespace) to review at once: the review's memory is about 8 to 10 times this, plus its index, the largest patient's resources and the table's or json's findings")
 	workers := fs.Int("workers", 0, "how many files to read and patients to review at once (default GOMAXPROCS, the cores Go may use); the output is the same whatever the number")
 	paths, err := parseArgs(fs, args)
 	if err != nil {

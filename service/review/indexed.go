@@ -37,7 +37,7 @@ import (
 // not join groups.
 //
 // Pass 2 reviews the groups in batches of about Options.BatchBytes of
-// input, in input order: each batch reads only its resources' byte ranges
+// JSON content (the resources' bytes less their whitespace), in input order: each batch reads only its resources' byte ranges
 // again, decodes them (Options.Workers at once), builds the facts of its
 // patients and reviews them with the same Pipeline as Run. The findings are
 // gathered and sorted as Run sorts them, so that the output is the same as
@@ -49,9 +49,19 @@ import (
 // a Patient without id by its identifiers, and a Patient with an id to
 // those by its identifiers.
 
-// DefaultBatchBytes is the input a batch of the indexed review reads at most
-// (unless one group of resources is larger).
-const DefaultBatchBytes = 16 << 20
+// DefaultBatchBytes is the JSON content (bytes less whitespace) a batch of
+// the indexed review reads at most, unless one group of resources is
+// larger. Decoded, a batch holds about 8 to 10 times it at its largest.
+// Measured at 100 Synthea copies (docs/benchmarks.md): 4 MB gave the same
+// speed as 8 and 16, and a third less peak memory than 8.
+const DefaultBatchBytes = 4 << 20
+
+// layoutBytes counts the spaces, line breaks and tabs in raw: the
+// indentation of a pretty-printed resource (and the spaces in its text,
+// which are few beside it).
+func layoutBytes(raw []byte) int {
+	return bytes.Count(raw, []byte{' '}) + bytes.Count(raw, []byte{'\n'}) + bytes.Count(raw, []byte{'\t'}) + bytes.Count(raw, []byte{'\r'})
+}
 
 // ndjsonChunk is how much of an NDJSON file pass 1 reads at once.
 const ndjsonChunk = 8 << 20
@@ -96,7 +106,12 @@ type located struct {
 	off  int64 // where its bytes start in its file
 	url  int64 // where its fullUrl is in index.urls; -1: it has none
 	size int32 // how many bytes it has
-	file int32 // index of its file
+	// weight is size less its spaces, tabs and line breaks (indentation,
+	// mostly): what a batch counts, since decoding holds the JSON's content,
+	// not its layout; pretty-printed Bundles and compact NDJSON of the same
+	// resources then weigh the same.
+	weight int32
+	file   int32 // index of its file
 	// line is its Source.Line if ndjson is set (the resource is one line);
 	// otherwise the line of the file it starts on (whole-file JSON).
 	line          int32
@@ -181,7 +196,7 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 		end, size := start, int64(0)
 		for end < len(groups) && (end == start || size < batchSize) {
 			for _, k := range groups[end] {
-				size += int64(all[k].size)
+				size += int64(all[k].weight)
 			}
 			end++
 		}
@@ -562,7 +577,7 @@ func indexFile(scanner *fhir.Reader, path string) indexedFile {
 				return
 			}
 			l := located{
-				off: base + int64(r.Offset), url: -1, size: int32(len(r.Raw)),
+				off: base + int64(r.Offset), url: -1, size: int32(len(r.Raw)), weight: int32(len(r.Raw) - layoutBytes(r.Raw)),
 				line: int32(line), entry: int32(r.Source.Entry), nested: int32(r.Source.Nested),
 				seq: int32(seq), typ: typ, ndjson: r.Source.Line != 0,
 			}

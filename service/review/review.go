@@ -40,9 +40,10 @@ type Options struct {
 	// whatever the number: files are taken in input order and patients in
 	// the facts' order, whichever worker finishes first.
 	Workers int
-	// BatchBytes is how much input RunIndexed reviews at once (its memory
-	// bound, with the largest group of resources that refer to each
-	// other); 0 means DefaultBatchBytes. Run ignores it.
+	// BatchBytes is how much input RunIndexed reviews at once, counted as
+	// JSON content (the resources' bytes less their whitespace): its memory
+	// bound, with the largest group of resources that refer to each other;
+	// 0 means DefaultBatchBytes. Run ignores it.
 	BatchBytes int64
 	// Emit, when set, makes RunIndexed stream: it is called once per batch,
 	// from one goroutine, with the batch's open findings and moot ones
