@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The reader's API (details on each declaration):
@@ -391,6 +392,52 @@ type head struct {
 	containedS, containedE int
 	btypeS, btypeE         int // "type" (Bundle.type when the resource is a Bundle)
 	entryS, entryE         int
+	// patient are the values of the members that name a patient
+	// (patientMembers); folded is set when a key may stand for one of
+	// them or for contained under encoding/json's case-insensitive
+	// matching, or one of them is repeated (see Scan).
+	patient [len(patientMembers)][2]int
+	folded  bool
+}
+
+// patientMembers are the members by which a resource names its patient:
+// Encounter.subject, Claim.patient, Coverage.beneficiary, Task.for.
+var patientMembers = [...]string{"subject", "patient", "beneficiary", "for"}
+
+// foldedNames are the names whose other spellings set head.folded.
+var foldedNames = [...]string{"subject", "patient", "beneficiary", "for", "contained"}
+
+// noteMember records key's value [s, e) in h when key is one of the
+// patientMembers, and sets h.folded when key may stand for one of them or
+// for contained under another spelling.
+func (h *head) noteMember(key []byte, esc bool, s, e int) {
+	if esc {
+		h.folded = true
+		return
+	}
+	for i, n := range patientMembers {
+		if string(key) == n {
+			if h.patient[i] != [2]int{} {
+				h.folded = true // repeated: encoding/json may merge the two
+			}
+			h.patient[i] = [2]int{s, e}
+			return
+		}
+	}
+	switch len(key) {
+	case 3, 7, 9, 11: // the names' lengths: another case of one of them?
+		for _, n := range foldedNames {
+			if len(key) == len(n) && string(key) != n && bytes.EqualFold(key, []byte(n)) {
+				h.folded = true
+			}
+		}
+	}
+	for _, c := range key {
+		if c >= utf8.RuneSelf { // encoding/json also folds the long s and the Kelvin sign
+			h.folded = true
+			return
+		}
+	}
 }
 
 // scanHead finds resourceType, id, contained, type and entry in the object
@@ -435,6 +482,9 @@ func (f *fileRead) scanHead(s int, in *inlineBundle) (h head, end int, ok bool) 
 		it.resume(ve)
 		if ve < 0 {
 			break
+		}
+		if in != nil {
+			h.noteMember(b[m.KeyStart:m.KeyEnd], m.KeyEsc, m.ValStart, ve)
 		}
 		switch name {
 		case "id":
@@ -546,6 +596,15 @@ func (f *fileRead) readValue(s int, src Source, fullURL string, depth int) (end 
 		return e
 	}
 	res := &Resource{Type: ti.name, FullURL: fullURL, Source: src, Raw: f.buf[s:e:e], Offset: f.base + s}
+	res.Scan.Folded, res.Scan.Scanned = h.folded, true
+	if h.containedE > 0 {
+		res.Scan.Contained = [2]int{h.containedS - s, h.containedE - s}
+	}
+	for i, v := range h.patient {
+		if v[1] > 0 {
+			res.Scan.Patient[i] = [2]int{v[0] - s, v[1] - s}
+		}
+	}
 	if h.idE > 0 {
 		res.ID, _ = stringValue(f.buf, h.idS, h.idE)
 	}

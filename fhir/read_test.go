@@ -447,3 +447,36 @@ func TestReadTestdataFiles(t *testing.T) {
 		t.Errorf("emitted\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestScanSpans: the reader says where a resource's contained resources and
+// the members that name its patient are, as its scan met them, and when a
+// key may stand for one of them under another spelling.
+func TestScanSpans(t *testing.T) {
+	raw := `{"resourceType":"Claim","id":"c","contained":[{"resourceType":"Patient","id":"p"}],"patient":{"reference":"#p"},"for" : {"display":"x"}}`
+	var got *Resource
+	if errs := NewReader("-").ReadBytes("c.json", []byte(raw), func(r *Resource) { got = r }); len(errs) > 0 || got == nil {
+		t.Fatalf("read: %v", errs)
+	}
+	sc := got.Scan
+	span := func(sp [2]int) string { return string(got.Raw[sp[0]:sp[1]]) }
+	if !sc.Scanned || sc.Folded {
+		t.Errorf("Scanned %v Folded %v, want true and false", sc.Scanned, sc.Folded)
+	}
+	for _, c := range []struct{ got, want string }{
+		{span(sc.Contained), `[{"resourceType":"Patient","id":"p"}]`},
+		{span(sc.Patient[1]), `{"reference":"#p"}`},
+		{span(sc.Patient[3]), `{"display":"x"}`},
+		{span(sc.Patient[0]), ``},
+	} {
+		if c.got != c.want {
+			t.Errorf("span %q, want %q", c.got, c.want)
+		}
+	}
+	for _, odd := range []string{`"Subject":{}`, `"subject":{},"subject":{}`, `"subj\u0065ct":{}`, `"ſubject":{}`, `"CONTAINED":[]`} {
+		var r *Resource
+		NewReader("-").ReadBytes("x.json", []byte(`{"resourceType":"Encounter",`+odd+`}`), func(res *Resource) { r = res })
+		if r == nil || !r.Scan.Folded {
+			t.Errorf("%s: not Folded", odd)
+		}
+	}
+}

@@ -70,10 +70,32 @@ type Resource struct {
 	// Contained holds the decoded contained resources, each with its own
 	// Source (Contained set) and Value; they resolve as "#id" from this resource.
 	Contained []*Resource
+	// Scan is what the reader's scan of Raw found, decoded or not.
+	Scan Scan
 
 	// container is the resource this one is contained in (nil when it is not
 	// contained), so that "#id" references between siblings resolve.
 	container *Resource
+}
+
+// Scan locates members of a resource in its Raw, as the reader's
+// validating scan met them, for callers that look into resources without
+// decoding them (the indexed review's first pass): each span is [start, end)
+// of the member's value in Raw, zero when absent. Only top-level resources
+// have them.
+type Scan struct {
+	Contained [2]int // the "contained" array
+	// Patient are the values of "subject", "patient", "beneficiary" and
+	// "for", the members by which a resource names its patient.
+	Patient [4][2]int
+	// Folded is set when the spans may not be all there is: a key is
+	// escaped, not ASCII, or one of these names in another case (which
+	// encoding/json matches to the same field), or one of them is
+	// repeated. Look at Raw whole then.
+	Folded bool
+	// Scanned is set by the reader: without it (a Resource made otherwise)
+	// the spans say nothing.
+	Scanned bool
 }
 
 // Container is the resource r is contained in, or nil.

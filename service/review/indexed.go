@@ -995,11 +995,26 @@ func patientIdentifiers(r *fhir.Resource) (strong, weak []string) {
 		}
 		return strong, weak
 	}
-	if memberFollowedBy(r.Raw, `"identifier"`, "{") { // decoded only where a logical reference may be
+	// Where to look: the members that name a patient and the contained
+	// resources, as the reader's scan found them; the whole resource when
+	// they may not be all there is (Scan.Folded), or r was not scanned.
+	whole := !r.Scan.Scanned || r.Scan.Folded
+	in := func(sp [2]int, key, value string) bool {
+		return sp[1] > 0 && memberFollowedBy(r.Raw[sp[0]:sp[1]], key, value)
+	}
+	logical := whole && memberFollowedBy(r.Raw, `"identifier"`, "{")
+	for _, sp := range r.Scan.Patient {
+		logical = logical || !whole && in(sp, `"identifier"`, "{")
+	}
+	if logical || !whole && in(r.Scan.Contained, `"identifier"`, "{") { // decoded only where a logical reference may be
 		strong = logicalPatients(r.Raw)
 	}
+	contained := r.Scan.Contained
+	if whole {
+		contained = [2]int{0, len(r.Raw)}
+	}
 	// r is not a Patient: a resourceType Patient in it is a contained one.
-	if !memberFollowedBy(r.Raw, `"resourceType"`, `"Patient"`) {
+	if !in(contained, `"resourceType"`, `"Patient"`) {
 		return strong, weak
 	}
 	var v struct {
