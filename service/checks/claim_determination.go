@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/utilreview/utilreview/service/facts"
@@ -65,6 +66,7 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 				ev = append(ev, StringEvidence(EvOpenReview, rf.Check))
 			}
 		}
+		raisedOpen := slices.Clone(open)
 		if p != nil && r.cfg.IdentifierSystem != "" {
 			for _, t := range p.Tasks {
 				// A stay known only by identifier has no Ref: no Task can point at it.
@@ -74,6 +76,14 @@ func (r *run) claimBeforeDetermination(p *facts.Patient, c *facts.Claim, rs *rul
 				}
 				if t.BusinessStatus == StatusMissed {
 					continue // a missed review can no longer change the claim
+				}
+				if slices.ContainsFunc(t.Codes, func(cd facts.Code) bool { return isReviewCheck(cd.Code) && containsString(raisedOpen, cd.Code) }) {
+					// The Task of a review raised above: that finding speaks
+					// for it. Citing the Task too would change the evidence
+					// once the live service has written it (a second write
+					// after the first), and the offline review, which has
+					// no such Task, would disagree with the live one.
+					continue
 				}
 				ev = append(ev, RefEvidence(EvReviewTask, t.Ref))
 				for _, cd := range t.Codes {

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,54 @@ func TestClaimBeforeDeterminationSwitchAndNoIdentifierSystem(t *testing.T) {
 	r.raised = map[*facts.Encounter][]Finding{enc: {{Check: "two-midnight"}}}
 	if got := clFindings(r, p, CheckClaimBeforeDetermination); len(got) != 0 {
 		t.Errorf("switch off: got %d findings, want 0", len(got))
+	}
+}
+
+// The claim held for a review raised in this run is the same finding
+// before and after the review's Task exists (the live service writes it in
+// its first pass): its evidence must not gain the Task, or the live service
+// would write the claim's Task twice and disagree with the offline review,
+// which has no such Task. An open review Task whose review this run does
+// not raise is still cited.
+func TestClaimBeforeDeterminationStableOnceItsReviewTaskExists(t *testing.T) {
+	t.Parallel()
+	const sys = "https://utilreview.example/task-id"
+	reviewTask := func(ref, code string) *facts.Task {
+		return &facts.Task{Ref: ref, Status: "requested", Focus: "Encounter/s",
+			Identifiers: []facts.Identifier{{System: sys, Value: code + "|Encounter/s"}},
+			Codes:       []facts.Code{{System: "https://utilreview.example/CodeSystem/checks", Code: code}}}
+	}
+	evidence := func(tasks ...*facts.Task) string {
+		enc := &facts.Encounter{Ref: "Encounter/s", Key: "Encounter/s", Status: "in-progress",
+			Segments: []facts.Segment{{Class: "IMP", Start: clAt("2025-03-01T10:00")}}}
+		c := clClaim("c", "2025-03-05T10:00", clLine(1, "99223", "2025-03-01", 1))
+		c.Encounters = []*facts.Encounter{enc}
+		p := clPatient([]*facts.Encounter{enc}, c)
+		p.Tasks = tasks
+		r := clRun("2025-03-06T09:00", clSource(clMedicareRules()))
+		r.raised = map[*facts.Encounter][]Finding{enc: {{Check: "two-midnight", Encounter: enc, Due: r.asOf.Add(-time.Hour)}}}
+		got := clFindings(r, p, CheckClaimBeforeDetermination)
+		if len(got) != 1 {
+			t.Fatalf("got %d findings, want 1", len(got))
+		}
+		var b strings.Builder
+		for _, e := range got[0].Evidence {
+			switch {
+			case e.Ref != nil:
+				fmt.Fprintf(&b, "%s=%s;", e.Type, *e.Ref)
+			case e.String != nil:
+				fmt.Fprintf(&b, "%s=%s;", e.Type, *e.String)
+			default:
+				fmt.Fprintf(&b, "%s;", e.Type)
+			}
+		}
+		return b.String() + got[0].Description
+	}
+	before := evidence()
+	if after := evidence(reviewTask("Task/tm", "two-midnight")); after != before {
+		t.Errorf("with the raised review's Task:\n%s\nwithout:\n%s", after, before)
+	}
+	if other := evidence(reviewTask("Task/ar", "admission-review")); !strings.Contains(other, "Task/ar") {
+		t.Errorf("an open admission-review Task, not raised in this run, is not cited: %s", other)
 	}
 }
