@@ -276,9 +276,18 @@ func TestEnsureRepairsAndCleansUpOnHAPI(t *testing.T) {
 	if rep := s.ensure(m3); rep.Deleted != 3 {
 		t.Errorf("Ensure in mode off: got %+v, want 3 deleted", rep)
 	}
-	if got := s.listed(s.instance); len(got) != 0 {
-		t.Errorf("mode off: %d Subscriptions left", len(got))
-	}
+	// HAPI may undo a delete: a stale activation of the Subscription writes
+	// it back (docs/fhir-server-behaviour.md, "A delete can be undone"), seen
+	// here once under CI's load. The service runs Ensure again periodically;
+	// so does this test, until none is left.
+	harness.Eventually(t, 90*time.Second, 2*time.Second, "mode off: no Subscription of the instance left", func() (bool, error) {
+		got := s.listed(s.instance)
+		if len(got) == 0 {
+			return true, nil
+		}
+		s.ensure(m3)
+		return false, fmt.Errorf("%d Subscriptions left", len(got))
+	})
 
 	if strings.Contains(logs.String(), cfg.Secret) {
 		t.Errorf("the log shows the secret:\n%s", logs.String())
