@@ -24,8 +24,12 @@ import (
 )
 
 const (
-	tagSystem         = "https://utilreview.dev/fhir/CodeSystem/instance"
-	activationTimeout = 60 * time.Second
+	tagSystem = "https://utilreview.dev/fhir/CodeSystem/instance"
+	// activationTimeout is as long as the end-to-end tests wait: under
+	// load HAPI has kept dozens of Subscriptions requested for over a
+	// minute before activating them in a batch (docs/fhir-server-behaviour.md);
+	// a CI simulation saw 60 s run out.
+	activationTimeout = 3 * time.Minute
 	deliveryTimeout   = 180 * time.Second
 	// unreachable is a PublicURL nobody listens on: the tests that do not
 	// look at deliveries filter on a tag no resource carries, so HAPI never
