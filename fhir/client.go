@@ -234,7 +234,7 @@ func (c *Client) Delete(ctx context.Context, typ, id string) (*Response, error) 
 }
 
 func resourcePath(op, method, typ, id string) (string, error) {
-	if !IsTypeName(typ) || !validID(id) {
+	if !IsTypeName(typ) || !IsID(id) {
 		// The id is not shown: it failed validation, so it may be anything.
 		return "", &Error{Op: op, Method: method, Path: safeType(typ), Err: errors.New("invalid resource type or id")}
 	}

@@ -352,7 +352,7 @@ func SummarizeResource(body []byte) (ResourceSummary, error) {
 		s.Version = memberString(body, meta, "versionId")
 	}
 	if s.Type == "Patient" {
-		if validID(s.ID) {
+		if IsID(s.ID) {
 			s.Patient = "Patient/" + s.ID
 		}
 		return s, nil

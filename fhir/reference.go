@@ -49,7 +49,7 @@ func ParseReference(s string) (r Ref, ok bool) {
 		}
 		parts, n = parts[:n-2], n-2
 	}
-	if n < 2 || !IsTypeName(parts[n-2]) || !validID(parts[n-1]) {
+	if n < 2 || !IsTypeName(parts[n-2]) || !IsID(parts[n-1]) {
 		return Ref{}, false
 	}
 	r.Type, r.ID = parts[n-2], parts[n-1]
@@ -96,8 +96,8 @@ func IsTypeName(s string) bool {
 	return true
 }
 
-// validID reports whether s is a FHIR id: 1 to 64 of A-Z a-z 0-9 - and '.'.
-func validID(s string) bool {
+// IsID reports whether s is a FHIR id: 1 to 64 of A-Z a-z 0-9 - and '.'.
+func IsID(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}

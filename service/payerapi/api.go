@@ -189,7 +189,7 @@ func Version(raw json.RawMessage) (versionID, lastUpdated string) {
 // Read returns the payer's determination ClaimResponse/id, or ErrNotFound
 // when there is none or it is another payer's.
 func (a *API) Read(ctx context.Context, payer payerauth.Identifier, id string) (json.RawMessage, error) {
-	if !validID(id) || payer.Value == "" {
+	if !fhir.IsID(id) || payer.Value == "" {
 		return nil, ErrNotFound
 	}
 	// A search, not a read: the payer filter goes to the server with the
@@ -206,19 +206,6 @@ func (a *API) Read(ctx context.Context, payer payerauth.Identifier, id string) (
 		}
 	}
 	return nil, ErrNotFound
-}
-
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // upstreamBundle is what the API reads of the server's searchset.
