@@ -36,13 +36,8 @@ const (
 // jwt.Keyfunc; the embedded memory storage holds the current keys.
 type remoteJWKS struct {
 	*jwkset.MemoryJWKSet
-	url              string
-	client           *http.Client
-	now              func() time.Time
-	log              *slog.Logger
-	minAge, maxAge   time.Duration
-	defaultAge       time.Duration
-	unknownKIDPeriod time.Duration
+	url string
+	jwksOptions
 
 	mu        sync.Mutex // held while fetching: concurrent readers wait for one fetch
 	fetched   bool
@@ -61,10 +56,7 @@ type jwksOptions struct {
 }
 
 func newRemoteJWKS(u string, o jwksOptions) *remoteJWKS {
-	return &remoteJWKS{
-		MemoryJWKSet: jwkset.NewMemoryStorage(), url: u, client: o.client, now: o.now, log: o.log,
-		minAge: o.minAge, maxAge: o.maxAge, defaultAge: o.defaultAge, unknownKIDPeriod: o.unknownKIDPeriod,
-	}
+	return &remoteJWKS{MemoryJWKSet: jwkset.NewMemoryStorage(), url: u, jwksOptions: o}
 }
 
 // KeyRead returns the key with the id, fetching the set first when the
