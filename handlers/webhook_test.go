@@ -292,7 +292,7 @@ func TestWebhookRefusesBadDeliveries(t *testing.T) {
 			if ts.in.handedOver() {
 				t.Errorf("the intake got entries %v, catch-ups %v, events %v; want nothing", ts.in.entries, ts.in.catchUps, ts.in.observed)
 			}
-			for _, value := range []string{"Zebediah", "Quuxley", "1931", "other-id", "zq-1", "224a9d89", "Observation"} {
+			for _, value := range []string{"Zebediah", "Quuxley", "1931-02-03", "other-id", "zq-1", "224a9d89", "Observation"} {
 				if strings.Contains(w.Body.String(), value) || strings.Contains(ts.logbuf.String(), value) {
 					t.Errorf("the answer or the log quotes the input value %q:\n%s\n%s", value, w.Body, ts.logbuf)
 				}
@@ -369,7 +369,7 @@ func TestWebhookLogsNoPHI(t *testing.T) {
 		t.Errorf("got entries %+v, want one for Patient/zq-1", ts.in.entries)
 	}
 	log := ts.logbuf.String()
-	for _, phi := range []string{"Quuxley", "Zebediah", "1931", "MRN-77341"} {
+	for _, phi := range []string{"Quuxley", "Zebediah", "1931-02-03", "MRN-77341"} {
 		if strings.Contains(log, phi) {
 			t.Errorf("the log has %q:\n%s", phi, log)
 		}
