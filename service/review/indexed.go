@@ -192,6 +192,10 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 	decodeErrs := sharedErrs
 	var problems []problemAt
 	seenShared := map[string]bool{}
+	sharedSeq := make(map[fhir.Source]int, len(sharedRes)) // built once: every batch has them
+	for _, s := range sharedRes {
+		sharedSeq[s.res.Source] = s.seq
+	}
 	for start := 0; start < len(groups); {
 		end, size := start, int64(0)
 		for end < len(groups) && (end == start || size < batchSize) {
@@ -244,9 +248,6 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 		for ; si < len(sharedRes); si++ {
 			resources = append(resources, sharedRes[si].res)
 		}
-		for _, s := range sharedRes {
-			seqOf[s.res.Source] = s.seq
-		}
 		set := pl.Facts(resources)
 		for _, p := range set.Problems {
 			// facts orders its problems by the input position of their
@@ -255,6 +256,8 @@ func RunIndexed(ctx context.Context, paths []string, opt Options) (*Result, erro
 			var ie *fhir.InputError
 			if errors.As(p, &ie) && ie.Source.Contained == "" {
 				if q, ok := seqOf[ie.Source]; ok {
+					sq = q
+				} else if q, ok := sharedSeq[ie.Source]; ok {
 					sq = q
 				}
 			}
