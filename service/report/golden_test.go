@@ -268,3 +268,27 @@ func fixtureWithTask(t *testing.T, extra []obj, match func(checks.Finding) bool,
 	read(spec.id+"-task.json", data)
 	return computeFixturePeriod(t, resources, loc)
 }
+
+// TestStaleEncounterCounted: a stale encounter is a data-quality finding by
+// its deadline month, and a data gap. The fixture gains e11, an emergency
+// encounter (class EMER) recorded from 1 April 08:00 to 6 April 08:00: an
+// emergency visit over 3 days is stale from 4 April 08:00 (start + 3 days),
+// so April, where the fixture alone has neither, counts one stale encounter
+// and one data gap.
+func TestStaleEncounterCounted(t *testing.T) {
+	t.Parallel()
+	loc := newYork(t)
+	var resources []*fhir.Resource
+	for _, r := range append(fixtureResources(), patient("p7"), coverage("c7", "p7", "medicare"),
+		encounter("e11", "p7", segment{"EMER", "2026-04-01T08:00:00-04:00", "2026-04-06T08:00:00-04:00"})) {
+		data, _ := json.Marshal(r)
+		if errs := fhir.NewReader().ReadBytes(r["id"].(string)+".json", data, func(r *fhir.Resource) { resources = append(resources, r) }); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	}
+	rep := computeFixturePeriod(t, resources, loc)
+	for _, col := range []string{"stale-encounters", "data-gaps"} {
+		checkValue(t, rep, golden{"data-quality-by-month", col, k("2026-04"), 1, false, "e11, an emergency visit of 5 days (the fixture has none in April)"})
+	}
+	checkValue(t, rep, golden{"data-quality-by-month", "stale-encounters", k("2026-03"), 0, false, "unchanged"})
+}
