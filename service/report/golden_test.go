@@ -277,18 +277,38 @@ func fixtureWithTask(t *testing.T, extra []obj, match func(checks.Finding) bool,
 // and one data gap.
 func TestStaleEncounterCounted(t *testing.T) {
 	t.Parallel()
-	loc := newYork(t)
+	rep := fixtureReportWith(t, patient("p7"), coverage("c7", "p7", "medicare"),
+		encounter("e11", "p7", segment{"EMER", "2026-04-01T08:00:00-04:00", "2026-04-06T08:00:00-04:00"}))
+	for _, col := range []string{"stale-encounters", "data-gaps"} {
+		checkValue(t, rep, golden{"data-quality-by-month", col, k("2026-04"), 1, false, "e11, an emergency visit of 5 days (the fixture has none in April)"})
+	}
+	checkValue(t, rep, golden{"data-quality-by-month", "stale-encounters", k("2026-03"), 0, false, "unchanged"})
+}
+
+// TestConditionCode44Counted: a stay changed from inpatient to observation
+// is a Condition Code 44 case, by its finding's deadline month. The fixture
+// gains e12, a Medicare stay: inpatient order 5 March 08:00, changed to
+// observation at 20:00, discharged 6 March 12:00. The finding is due a day
+// after the change or at discharge if sooner: 6 March 12:00, so March,
+// where the fixture alone has none, counts one.
+func TestConditionCode44Counted(t *testing.T) {
+	t.Parallel()
+	rep := fixtureReportWith(t, patient("p7"), coverage("c7", "p7", "medicare"),
+		encounter("e12", "p7", segment{"IMP", "2026-03-05T08:00:00-05:00", "2026-03-05T20:00:00-05:00"},
+			segment{"OBSENC", "2026-03-05T20:00:00-05:00", "2026-03-06T12:00:00-05:00"}))
+	checkValue(t, rep, golden{"two-midnight-by-month", "condition-code-44", k("2026-03"), 1, false, "e12"})
+	checkValue(t, rep, golden{"two-midnight-by-month", "condition-code-44", k("2026-04"), 0, false, "none in April"})
+}
+
+// fixtureReportWith is the report over the fixture plus extra resources.
+func fixtureReportWith(t *testing.T, extra ...obj) *Report {
+	t.Helper()
 	var resources []*fhir.Resource
-	for _, r := range append(fixtureResources(), patient("p7"), coverage("c7", "p7", "medicare"),
-		encounter("e11", "p7", segment{"EMER", "2026-04-01T08:00:00-04:00", "2026-04-06T08:00:00-04:00"})) {
+	for _, r := range append(fixtureResources(), extra...) {
 		data, _ := json.Marshal(r)
 		if errs := fhir.NewReader().ReadBytes(r["id"].(string)+".json", data, func(r *fhir.Resource) { resources = append(resources, r) }); len(errs) > 0 {
 			t.Fatal(errs)
 		}
 	}
-	rep := computeFixturePeriod(t, resources, loc)
-	for _, col := range []string{"stale-encounters", "data-gaps"} {
-		checkValue(t, rep, golden{"data-quality-by-month", col, k("2026-04"), 1, false, "e11, an emergency visit of 5 days (the fixture has none in April)"})
-	}
-	checkValue(t, rep, golden{"data-quality-by-month", "stale-encounters", k("2026-03"), 0, false, "unchanged"})
+	return computeFixturePeriod(t, resources, newYork(t))
 }
