@@ -166,6 +166,72 @@ func TestGoldenNumbers(t *testing.T) {
 // observation: moon-done becomes 1, and done on time.
 func TestNoticeDoneByTask(t *testing.T) {
 	t.Parallel()
+	rep := fixtureWithTask(t, nil, func(f checks.Finding) bool { return f.Check == checks.CheckObservationMOON },
+		taskSpec{id: "moon", pat: "p4", enc: "e4", check: checks.CheckObservationMOON, owner: "UR nurses",
+			authored: "2026-04-11T07:00:00-04:00", status: "completed", executionEnd: "2026-04-11T12:00:00-04:00"})
+	for _, c := range []golden{
+		{"observation-by-month", "moon-due", k("2026-04"), 1, false, "still due once"},
+		{"observation-by-month", "moon-done", k("2026-04"), 1, false, "its Task is completed"},
+		{"notices-by-check", "done-on-time", k("observation-moon"), 1, false, "completed 11 April 12:00, 30 h into observation, before hour 36"},
+	} {
+		checkValue(t, rep, c)
+	}
+}
+
+// TestShortStayReviewOutcome: a short inpatient stay's two-midnight review
+// is counted with how it ended. The fixture gains p7, a Medicare
+// beneficiary admitted inpatient on 20 April 08:00 and discharged 21 April
+// 10:00 (1 midnight, no observation before: under the benchmark), so the
+// engine raises two-midnight for e10; its Task is completed with A3 (not
+// certified). April then has three short stays (e3, e4, e10), one reviewed,
+// ended A3; nothing else in the fixture is touched.
+func TestShortStayReviewOutcome(t *testing.T) {
+	t.Parallel()
+	extra := []obj{patient("p7"), coverage("c7", "p7", "medicare"),
+		encounter("e10", "p7", segment{"IMP", "2026-04-20T08:00:00-04:00", "2026-04-21T10:00:00-04:00"})}
+	rep := fixtureWithTask(t, extra, func(f checks.Finding) bool {
+		return f.Check == checks.CheckTwoMidnight && f.FocusRef == "Encounter/e10"
+	}, taskSpec{id: "tmn", pat: "p7", enc: "e10", check: checks.CheckTwoMidnight, owner: "Physician advisor",
+		authored: "2026-04-20T09:00:00-04:00", status: "completed", executionEnd: "2026-04-20T15:00:00-04:00", determination: "A3"})
+	for _, c := range []golden{
+		{"two-midnight-by-month", "short-stays", k("2026-04"), 3, false, "e3, e4 and e10, 1 midnight each"},
+		{"two-midnight-by-month", "reviewed", k("2026-04"), 1, false, "e10's two-midnight finding"},
+		{"two-midnight-by-month", "A3", k("2026-04"), 1, false, "its Task completed with A3"},
+		{"two-midnight-by-month", "no-task", k("2026-04"), 0, false, "the reviewed stay has its Task"},
+		{"two-midnight-by-month", "short-stays", k("2026-03"), 0, false, "unchanged: e2 spans exactly 2 midnights"},
+	} {
+		checkValue(t, rep, c)
+	}
+}
+
+// computeFixturePeriod is the report over resources for the fixture's
+// period (March and April 2026, as of 1 June 2026).
+func computeFixturePeriod(t *testing.T, resources []*fhir.Resource, loc *time.Location) *Report {
+	t.Helper()
+	rep, _, err := Compute(context.Background(), resources, Options{
+		From: time.Date(2026, 3, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 4, 30, 0, 0, 0, 0, loc),
+		Now: time.Date(2026, 6, 1, 12, 0, 0, 0, loc), Review: reviewOptions(t, loc),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// checkValue reports a golden number the report does not give.
+func checkValue(t *testing.T, rep *Report, c golden) {
+	t.Helper()
+	if got, ok := rep.Table(c.table).Value(c.column, c.keys...); !ok || got != c.want {
+		t.Errorf("%s %v %s = %v, want %v (%s)", c.table, c.keys, c.column, got, c.want, c.why)
+	}
+}
+
+// fixtureWithTask is the report over the fixture plus extra resources and
+// the Task spec describes, written for the finding match picks (the engine's
+// over the lot as of 1 May 2026): the Task carries the finding's identifier
+// and deadline, as the worklist writes them.
+func fixtureWithTask(t *testing.T, extra []obj, match func(checks.Finding) bool, spec taskSpec) *Report {
+	t.Helper()
 	loc := newYork(t)
 	opt := reviewOptions(t, loc)
 	opt.AsOf = time.Date(2026, 5, 1, 0, 0, 0, 0, loc)
@@ -176,41 +242,73 @@ func TestNoticeDoneByTask(t *testing.T) {
 		}
 	}
 	read("fixture.json", fixtureBundle(t))
+	for _, r := range extra {
+		data, _ := json.Marshal(r)
+		read(r["id"].(string)+".json", data)
+	}
 	res, err := review.RunResources(context.Background(), resources, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var moon *checks.Finding
+	var found *checks.Finding
 	for _, list := range [][]checks.Finding{res.Findings, res.Moot} {
 		for i := range list {
-			if list[i].Check == checks.CheckObservationMOON {
-				moon = &list[i]
+			if match(list[i]) {
+				found = &list[i]
 			}
 		}
 	}
-	if moon == nil {
-		t.Fatal("the fixture has no MOON finding")
+	if found == nil {
+		t.Fatalf("no finding for Task %s (%s on %s)", spec.id, spec.check, spec.enc)
 	}
-	task := taskSpec{id: "moon", pat: "p4", enc: "e4", check: checks.CheckObservationMOON, owner: "UR nurses",
-		due: moon.Due.Format(time.RFC3339), authored: "2026-04-11T07:00:00-04:00", status: "completed",
-		executionEnd: "2026-04-11T12:00:00-04:00"}.resource()
-	task["identifier"] = []any{obj{"system": opt.Writer.IdentifierSystem(), "value": opt.Writer.Identifier(moon).Value}}
+	spec.due = found.Due.Format(time.RFC3339)
+	task := spec.resource()
+	task["identifier"] = []any{obj{"system": opt.Writer.IdentifierSystem(), "value": opt.Writer.Identifier(found).Value}}
 	data, _ := json.Marshal(task)
-	read("moon-task.json", data)
-	rep, _, err := Compute(context.Background(), resources, Options{
-		From: time.Date(2026, 3, 1, 0, 0, 0, 0, loc), To: time.Date(2026, 4, 30, 0, 0, 0, 0, loc),
-		Now: time.Date(2026, 6, 1, 12, 0, 0, 0, loc), Review: reviewOptions(t, loc),
-	})
-	if err != nil {
-		t.Fatal(err)
+	read(spec.id+"-task.json", data)
+	return computeFixturePeriod(t, resources, loc)
+}
+
+// TestStaleEncounterCounted: a stale encounter is a data-quality finding by
+// its deadline month, and a data gap. The fixture gains e11, an emergency
+// encounter (class EMER) recorded from 1 April 08:00 to 6 April 08:00: an
+// emergency visit over 3 days is stale from 4 April 08:00 (start + 3 days),
+// so April, where the fixture alone has neither, counts one stale encounter
+// and one data gap.
+func TestStaleEncounterCounted(t *testing.T) {
+	t.Parallel()
+	rep := fixtureReportWith(t, patient("p7"), coverage("c7", "p7", "medicare"),
+		encounter("e11", "p7", segment{"EMER", "2026-04-01T08:00:00-04:00", "2026-04-06T08:00:00-04:00"}))
+	for _, col := range []string{"stale-encounters", "data-gaps"} {
+		checkValue(t, rep, golden{"data-quality-by-month", col, k("2026-04"), 1, false, "e11, an emergency visit of 5 days (the fixture has none in April)"})
 	}
-	for _, c := range []golden{
-		{"observation-by-month", "moon-due", k("2026-04"), 1, false, "still due once"},
-		{"observation-by-month", "moon-done", k("2026-04"), 1, false, "its Task is completed"},
-		{"notices-by-check", "done-on-time", k("observation-moon"), 1, false, "completed 11 April 12:00, 30 h into observation, before hour 36"},
-	} {
-		if got, ok := rep.Table(c.table).Value(c.column, c.keys...); !ok || got != c.want {
-			t.Errorf("%s %v %s = %v, want %v (%s)", c.table, c.keys, c.column, got, c.want, c.why)
+	checkValue(t, rep, golden{"data-quality-by-month", "stale-encounters", k("2026-03"), 0, false, "unchanged"})
+}
+
+// TestConditionCode44Counted: a stay changed from inpatient to observation
+// is a Condition Code 44 case, by its finding's deadline month. The fixture
+// gains e12, a Medicare stay: inpatient order 5 March 08:00, changed to
+// observation at 20:00, discharged 6 March 12:00. The finding is due a day
+// after the change or at discharge if sooner: 6 March 12:00, so March,
+// where the fixture alone has none, counts one.
+func TestConditionCode44Counted(t *testing.T) {
+	t.Parallel()
+	rep := fixtureReportWith(t, patient("p7"), coverage("c7", "p7", "medicare"),
+		encounter("e12", "p7", segment{"IMP", "2026-03-05T08:00:00-05:00", "2026-03-05T20:00:00-05:00"},
+			segment{"OBSENC", "2026-03-05T20:00:00-05:00", "2026-03-06T12:00:00-05:00"}))
+	checkValue(t, rep, golden{"two-midnight-by-month", "condition-code-44", k("2026-03"), 1, false, "e12"})
+	checkValue(t, rep, golden{"two-midnight-by-month", "condition-code-44", k("2026-04"), 0, false, "none in April"})
+}
+
+// fixtureReportWith is the report over the fixture plus extra resources.
+func fixtureReportWith(t *testing.T, extra ...obj) *Report {
+	t.Helper()
+	var resources []*fhir.Resource
+	for _, r := range append(fixtureResources(), extra...) {
+		data, _ := json.Marshal(r)
+		if errs := fhir.NewReader().ReadBytes(r["id"].(string)+".json", data, func(r *fhir.Resource) { resources = append(resources, r) }); len(errs) > 0 {
+			t.Fatal(errs)
 		}
 	}
+	return computeFixturePeriod(t, resources, newYork(t))
 }
