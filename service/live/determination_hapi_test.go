@@ -3,7 +3,10 @@ package live_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,8 @@ import (
 	"github.com/utilreview/utilreview/service/checks"
 	"github.com/utilreview/utilreview/service/determination"
 	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/payerapi"
+	"github.com/utilreview/utilreview/service/payerauth"
 )
 
 // TestDeterminationRecordedOnHAPI is the recording loop on a real FHIR
@@ -23,8 +28,9 @@ import (
 // Replaying the processing writes nothing; a changed determination is a
 // second version (_history keeps the first); a completion by someone
 // outside the reviewers is not recorded and opens a Task for a reviewer;
-// and a not-certified determination (A3) under Medicaid opens the
-// peer-to-peer/appeal Task and the written-notice Task.
+// payer A reads the recorded determination through the payer API by id and
+// by search, payer B does not; and a not-certified determination (A3) under
+// Medicaid opens the peer-to-peer/appeal Task and the written-notice Task.
 func TestDeterminationRecordedOnHAPI(t *testing.T) {
 	t.Parallel()
 	s := newSetup(t)
@@ -192,6 +198,11 @@ func TestDeterminationRecordedOnHAPI(t *testing.T) {
 	fhirtest.ValidateSchema(t, raw)
 	validate(t, s, "ClaimResponse", crs[0])
 
+	// The recorded determination is the payer's through the payer API: read
+	// by id and found by search for payer A (the Medicaid plan), absent for
+	// another payer.
+	payerReads(t, s, crs[0]["id"].(string), "https://utilreview.dev/fhir/identifier/determination|"+taskValue(ar))
+
 	// Someone outside the reviewers completes another Task: not recorded;
 	// a Task asks a clinical reviewer to determine.
 	an := task(checks.CheckAdmissionNotification)
@@ -287,4 +298,44 @@ func validate(t *testing.T, s *setup, typ string, res map[string]any) {
 func asMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
+}
+
+// payerReads checks that payer A (the test's Medicaid plan) reads the
+// recorded ClaimResponse id through the payer API, by id and by a search on
+// its identifier (system|value), at the version the FHIR server holds, and
+// that payer B gets ErrNotFound by id and an empty search.
+func payerReads(t *testing.T, s *setup, id, identifier string) {
+	t.Helper()
+	rdb, prefix := harness.Redis(t)
+	api, err := payerapi.New(payerapi.Config{PublicURL: "https://utilreview.example", RedisPrefix: prefix,
+		DeterminationSystem: "https://utilreview.dev/fhir/identifier/determination"}, s.client, rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	payerA := payerauth.Identifier{System: "http://example.org/fhir/sid/payer-id", Value: "EXMCD01"}
+	payerB := payerauth.Identifier{System: "http://example.org/fhir/sid/payer-id", Value: "OTHER01"}
+	raw, err := api.Read(ctx, payerA, id)
+	if err != nil || !strings.Contains(string(raw), `"id":"`+id+`"`) {
+		t.Fatalf("payer A reading its determination %s: %v %s", id, err, raw)
+	}
+	if _, err := api.Read(ctx, payerB, id); !errors.Is(err, payerapi.ErrNotFound) {
+		t.Errorf("payer B reading payer A's determination: %v, want ErrNotFound", err)
+	}
+	q, err := payerapi.ParseSearch(url.Values{"identifier": {identifier}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		payer payerauth.Identifier
+		want  []string
+	}{{payerA, []string{id}}, {payerB, nil}} {
+		page, err := api.Search(ctx, c.payer, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(page.IDs, c.want) {
+			t.Errorf("payer %s searching %s: %v, want %v", c.payer.Value, identifier, page.IDs, c.want)
+		}
+	}
 }
