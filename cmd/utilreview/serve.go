@@ -212,11 +212,11 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 		Types: followedTypes(), Filter: filter, TypeFilters: map[string]url.Values{"Task": tasks},
 		Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow, GapGrace: cfg.EventGapGrace, Logger: log, Metrics: metrics,
 	}, client, q)
-	// After a rules version becomes current, one replica queues the open
-	// worklist for re-review.
+	// After a rules version becomes current, one replica schedules the
+	// open worklist's re-review in the queue, paced.
 	served.followWith(live.NewRereview(live.RereviewConfig{
 		IdentifierSystem: opt.Writer.IdentifierSystem(), Filter: filter, Rate: cfg.RereviewRate, Logger: log,
-	}, client, q), cfg.Instance, log)
+	}, client), q, cfg.Instance, log)
 	subs, err := subscriptions.New(client, subscriptions.Config{
 		Instance: cfg.Instance, CanonicalBase: cfg.Base, PublicURL: cfg.PublicURL, Secret: cfg.WebhookSecret,
 		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter,

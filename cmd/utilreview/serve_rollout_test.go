@@ -9,18 +9,21 @@ import (
 	"time"
 
 	"github.com/utilreview/utilreview/e2e/harness"
+	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/queue"
 	"github.com/utilreview/utilreview/service/rulestore"
 )
 
-// countingRereview counts its runs; block makes a run wait for its
-// context (a long re-review), fail makes it fail.
+// countingRereview counts its runs and schedules one patient per run;
+// block makes a run wait for its context (a long search of the worklist),
+// fail makes it fail.
 type countingRereview struct {
 	runs, done atomic.Int32
 	block      bool
 	fail       atomic.Bool
 }
 
-func (r *countingRereview) Run(ctx context.Context, version string) (int, error) {
+func (r *countingRereview) Run(ctx context.Context, version string, schedule live.Schedule) (int, error) {
 	r.runs.Add(1)
 	if r.block {
 		<-ctx.Done()
@@ -29,14 +32,23 @@ func (r *countingRereview) Run(ctx context.Context, version string) (int, error)
 	if r.fail.Load() {
 		return 0, errors.New("the FHIR server is unreachable")
 	}
+	ok, err := schedule(ctx, []queue.Entry{{Patient: "Patient/p-" + version, Reason: live.ReasonRules}}, time.Second)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, live.ErrClaimLost
+	}
 	r.done.Add(1)
 	return 1, nil
 }
 
 // The re-review that follows a version is one replica's lease: a replica
-// that dies (stops renewing) or stops (releases it) mid re-review hands it
-// to another replica's next check; a failed one is retried; a done one is
-// never run again, and a renewed one is never run twice.
+// that dies (stops renewing) or stops (releases it) before it scheduled
+// the re-review hands it to another replica's next check; a failed one is
+// retried; a done one is never run again, and a renewed one is never run
+// twice. Each time a version is made current, its re-review is written to
+// the queue's delayed set once.
 func TestRolloutTakeover(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := harness.Redis(t)
@@ -54,10 +66,14 @@ func TestRolloutTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	current := &rulestore.Compiled{Version: ver}
+	q, err := queue.New(rdb, queue.Config{Prefix: prefix + "{ur}:"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	const lease = 600 * time.Millisecond
 	replica := func(name string, r rereviewer) *servedRules {
 		s := &servedRules{store: store, rolloutLease: lease}
-		s.followWith(r, name, slog.New(slog.DiscardHandler))
+		s.followWith(r, q, name, slog.New(slog.DiscardHandler))
 		return s
 	}
 
@@ -126,5 +142,15 @@ func TestRolloutTakeover(t *testing.T) {
 	e.rereviews.Wait()
 	if eRuns.runs.Load() != 2 || eRuns.done.Load() != 1 {
 		t.Errorf("failed then retried: %d runs, %d done; want 2 and 1", eRuns.runs.Load(), eRuns.done.Load())
+	}
+
+	// Three times made current, three schedules: one each, none doubled by
+	// a takeover or a retry.
+	st, err := q.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Delayed != 3 {
+		t.Errorf("%d re-review entries scheduled, want 3 (one per time the version was made current)", st.Delayed)
 	}
 }

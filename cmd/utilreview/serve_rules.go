@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/utilreview/utilreview/service/live"
+	"github.com/utilreview/utilreview/service/queue"
 	"github.com/utilreview/utilreview/service/review"
 	"github.com/utilreview/utilreview/service/rulestore"
 )
@@ -37,29 +40,37 @@ type servedRules struct {
 // re-review over at its next check after the lease ran out.
 const rolloutLease = 30 * time.Second
 
-// rereviewer queues the re-review of the worklist (live.Rereview).
+// rereviewer schedules the re-review of the worklist (live.Rereview).
 type rereviewer interface {
-	Run(ctx context.Context, version string) (int, error)
+	Run(ctx context.Context, version string, schedule live.Schedule) (int, error)
+}
+
+// stagger writes paced entries into a transaction (queue.Queue.Stagger).
+type stagger interface {
+	Stagger(ctx context.Context, p redis.Pipeliner, entries []queue.Entry, interval time.Duration, tag string) error
 }
 
 // followWith makes the worklist follow each new version: the first replica
-// to claim the version (a lease in Redis) queues the re-review in the
-// background, bounded by the cache's context; watchRollouts lets another
-// replica take over one whose holder died.
-func (s *servedRules) followWith(r rereviewer, instance string, log *slog.Logger) {
+// to claim the version (a lease in Redis) finds the patients in the
+// background, bounded by the cache's context, and schedules their reviews
+// through q with the claim's completion; watchRollouts lets another
+// replica take over a claim whose holder died before it scheduled.
+func (s *servedRules) followWith(r rereviewer, q stagger, instance string, log *slog.Logger) {
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%s-%d", instance, host, os.Getpid())
 	if s.rolloutLease == 0 {
 		s.rolloutLease = rolloutLease
 	}
-	s.changed = func(ctx context.Context, c *rulestore.Compiled) { s.rollout(ctx, c, r, owner, log) }
+	s.changed = func(ctx context.Context, c *rulestore.Compiled) { s.rollout(ctx, c, r, q, owner, log) }
 }
 
-// rollout claims the re-review of c becoming current and runs it, renewing
-// the claim meanwhile. Done, no replica claims it again; stopped (shutdown,
-// an error) the claim is released for another replica, or this one at its
-// next check.
-func (s *servedRules) rollout(ctx context.Context, c *rulestore.Compiled, r rereviewer, owner string, log *slog.Logger) {
+// rollout claims the re-review of c becoming current, finds its patients
+// (renewing the claim meanwhile) and schedules their reviews in Redis in
+// the same transaction that marks the claim done: from then on the queue
+// holds the re-review, and any replica's workers run it at its pace. A
+// replica that stops before (shutdown, an error) releases the claim for
+// another replica, or this one at its next check.
+func (s *servedRules) rollout(ctx context.Context, c *rulestore.Compiled, r rereviewer, q stagger, owner string, log *slog.Logger) {
 	if c == nil || c.Fallback {
 		return // not Redis's version: Redis was unreachable
 	}
@@ -69,7 +80,7 @@ func (s *servedRules) rollout(ctx context.Context, c *rulestore.Compiled, r rere
 		return
 	}
 	if ro == nil {
-		return // another replica queues it, or has
+		return // another replica schedules it, or has
 	}
 	s.rereviews.Go(func() {
 		rctx, cancel := context.WithCancel(ctx)
@@ -92,21 +103,20 @@ func (s *servedRules) rollout(ctx context.Context, c *rulestore.Compiled, r rere
 				}
 			}
 		}()
-		_, err := r.Run(rctx, c.Version.Short())
+		tag := "rules:" + ro.ID()
+		_, err := r.Run(rctx, c.Version.Short(), func(ctx context.Context, entries []queue.Entry, interval time.Duration) (bool, error) {
+			return ro.DoneWith(ctx, func(p redis.Pipeliner) error { return q.Stagger(ctx, p, entries, interval, tag) })
+		})
 		cancel()
 		<-renewed
-		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer fcancel()
-		if err == nil {
-			_, err = ro.Done(fctx)
-			if err != nil {
-				log.WarnContext(ctx, "rules: cannot mark the re-review done", "version", c.Version.Short(), "error", err.Error())
-			}
+		if err == nil || errors.Is(err, live.ErrClaimLost) {
 			return
 		}
 		if ctx.Err() == nil {
-			log.WarnContext(ctx, "rules: re-review after the new version stopped; released for a retry", "version", c.Version.Short(), "error", err.Error())
+			log.WarnContext(ctx, "rules: re-review after the new version stopped before it was scheduled; released for a retry", "version", c.Version.Short(), "error", err.Error())
 		}
+		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer fcancel()
 		_, _ = ro.Release(fctx)
 	})
 }

@@ -219,13 +219,13 @@ func TestServeRulesPublished(t *testing.T) {
 	rereviews := 0
 	for _, p := range []*inProcess{a, b} {
 		for line := range strings.Lines(p.log.String()) {
-			if strings.Contains(line, "patients queued for re-review") && strings.Contains(line, rulestore.Short(v2)) {
+			if strings.Contains(line, "patients scheduled for re-review") && strings.Contains(line, rulestore.Short(v2)) {
 				rereviews++
 			}
 		}
 	}
 	if rereviews != 1 {
-		t.Errorf("%d replicas queued the re-review of %s, want 1", rereviews, rulestore.Short(v2))
+		t.Errorf("%d replicas scheduled the re-review of %s, want 1", rereviews, rulestore.Short(v2))
 	}
 	if n := metricWith(t, b.base, "utilreview_rules_publishes_refused_total", `reason="invalid"`); n != 1 {
 		t.Errorf("replica b counted %v refused publishes, want 1", n)

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -11,10 +12,15 @@ import (
 	"github.com/utilreview/utilreview/service/queue"
 )
 
-// Enqueuer queues a patient's review (service/queue's Queue).
-type Enqueuer interface {
-	Enqueue(ctx context.Context, e queue.Entry) (bool, error)
-}
+// Schedule writes the re-review's entries to the queue, entry i interval
+// after entry i-1 (queue.Stagger), together with what marks the re-review
+// scheduled (the replica's claim, rulestore.Rollout.DoneWith), in one
+// transaction. It returns false, writing nothing, when the claim was lost.
+type Schedule func(ctx context.Context, entries []queue.Entry, interval time.Duration) (bool, error)
+
+// ErrClaimLost: the re-review was not scheduled because the replica's
+// claim of it ran out; the replica that took it over schedules it.
+var ErrClaimLost = errors.New("the claim of the re-review was lost")
 
 // RereviewConfig configures the re-review that follows a rules version.
 type RereviewConfig struct {
@@ -25,8 +31,8 @@ type RereviewConfig struct {
 	// Filter is added to the search of stays in progress (the
 	// subscription filter, e.g. a ward's tag), as the catch-up does.
 	Filter url.Values
-	// Rate bounds the patients queued per second (default 5), so that the
-	// reviews that follow do not flood the FHIR server.
+	// Rate bounds the patients whose review comes due per second (default
+	// 5), so that the reviews that follow do not flood the FHIR server.
 	Rate   float64
 	Logger *slog.Logger
 }
@@ -37,56 +43,52 @@ const ReasonRules = "rules"
 // openTaskStatuses are the Task statuses of work not yet done.
 const openTaskStatuses = "draft,requested,received,accepted,ready,in-progress,on-hold"
 
-// Rereview queues, after a rules version became current, a review of every
-// patient with an open utilreview Task or a stay in progress: their
+// Rereview schedules, after a rules version became current, a review of
+// every patient with an open utilreview Task or a stay in progress: their
 // findings are what new rules change (Tasks updated or cancelled, new
-// findings raised). Reviews through the queue coalesce with the ones
+// findings raised). The reviews are scheduled in Redis, paced, in one
+// write: whichever replica runs them, and whichever dies meanwhile, each
+// patient comes due once, and they coalesce with the reviews
 // notifications queue.
 type Rereview struct {
 	cfg  RereviewConfig
 	fhir FHIR
-	q    Enqueuer
 }
 
 // NewRereview returns a Rereview.
-func NewRereview(cfg RereviewConfig, c FHIR, q Enqueuer) *Rereview {
+func NewRereview(cfg RereviewConfig, c FHIR) *Rereview {
 	if cfg.Rate <= 0 {
 		cfg.Rate = 5
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Rereview{cfg: cfg, fhir: c, q: q}
+	return &Rereview{cfg: cfg, fhir: c}
 }
 
-// Run finds the patients and queues them, at most Rate a second; it
-// returns how many it queued (coalesced ones included). version is logged.
-func (r *Rereview) Run(ctx context.Context, version string) (int, error) {
+// Run finds the patients and schedules their reviews, Rate a second from
+// now, with schedule; it returns how many it scheduled. version is logged.
+func (r *Rereview) Run(ctx context.Context, version string, schedule Schedule) (int, error) {
 	start := time.Now()
 	patients, err := r.patients(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("live.Rereview: %w", err)
 	}
-	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	n := 0
+	entries := make([]queue.Entry, len(patients))
 	for i, p := range patients {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return n, ctx.Err()
-			case <-tick.C:
-			}
-		}
-		if _, err := r.q.Enqueue(ctx, queue.Entry{Patient: p, Reason: ReasonRules}); err != nil {
-			return n, fmt.Errorf("live.Rereview: %w", err)
-		}
-		n++
+		entries[i] = queue.Entry{Patient: p, Reason: ReasonRules}
 	}
-	r.cfg.Logger.InfoContext(ctx, "rules: patients queued for re-review", "version", version, "patients", n,
-		"elapsed_ms", time.Since(start).Milliseconds())
-	return n, nil
+	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
+	ok, err := schedule(ctx, entries, interval)
+	if err != nil {
+		return 0, fmt.Errorf("live.Rereview: %w", err)
+	}
+	if !ok {
+		return 0, fmt.Errorf("live.Rereview: %w", ErrClaimLost)
+	}
+	r.cfg.Logger.InfoContext(ctx, "rules: patients scheduled for re-review", "version", version, "patients", len(entries),
+		"spread_s", (time.Duration(max(len(entries)-1, 0)) * interval).Seconds(), "elapsed_ms", time.Since(start).Milliseconds())
+	return len(entries), nil
 }
 
 // patients are the patients of open utilreview Tasks and of stays in

@@ -2,6 +2,7 @@ package live_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"sync"
@@ -31,23 +32,30 @@ func (s *searchFHIR) Search(_ context.Context, typ string, params url.Values, ea
 	return nil
 }
 
-type recordingQueue struct {
-	mu      sync.Mutex
-	entries []queue.Entry
-	at      []time.Time
+// recordingSchedule records what a re-review schedules; lost makes it
+// answer that the claim was lost.
+type recordingSchedule struct {
+	mu       sync.Mutex
+	entries  []queue.Entry
+	interval time.Duration
+	lost     bool
 }
 
-func (q *recordingQueue) Enqueue(_ context.Context, e queue.Entry) (bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.entries = append(q.entries, e)
-	q.at = append(q.at, time.Now())
+func (s *recordingSchedule) schedule(_ context.Context, entries []queue.Entry, interval time.Duration) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost {
+		return false, nil
+	}
+	s.entries = append(s.entries, entries...)
+	s.interval = interval
 	return true, nil
 }
 
 // After a rules version becomes current, the patients of open utilreview
-// Tasks and of stays in progress are queued once each, paced.
-func TestRereviewQueuesOpenWorkPaced(t *testing.T) {
+// Tasks and of stays in progress are scheduled once each, paced at the
+// rate; nothing is reported scheduled when the claim was lost.
+func TestRereviewSchedulesOpenWorkPaced(t *testing.T) {
 	t.Parallel()
 	f := &searchFHIR{params: map[string]url.Values{}, byType: map[string][]string{
 		"Task": {
@@ -61,35 +69,38 @@ func TestRereviewQueuesOpenWorkPaced(t *testing.T) {
 			`{"resourceType":"Encounter","id":"e2","subject":{"reference":"Patient/c"}}`,
 		},
 	}}
-	q := &recordingQueue{}
 	r := live.NewRereview(live.RereviewConfig{
 		IdentifierSystem: "https://utilreview.dev/fhir/identifier/finding",
 		Filter:           url.Values{"_tag": {"urn:ward|7"}},
 		Rate:             20,
-	}, f, q)
-	start := time.Now()
-	n, err := r.Run(context.Background(), "abc")
+	}, f)
+	s := &recordingSchedule{}
+	n, err := r.Run(context.Background(), "abc", s.schedule)
 	if err != nil || n != 3 {
 		t.Fatalf("Run: %d %v, want 3 patients", n, err)
 	}
 	var got []string
-	for _, e := range q.entries {
+	for _, e := range s.entries {
 		got = append(got, e.Patient)
 		if e.Reason != live.ReasonRules {
 			t.Errorf("reason %q, want %q", e.Reason, live.ReasonRules)
 		}
 	}
 	if !slices.Equal(got, []string{"Patient/a", "Patient/b", "Patient/c"}) {
-		t.Errorf("queued %v, want a, b, c once each", got)
+		t.Errorf("scheduled %v, want a, b, c once each", got)
 	}
-	// 3 patients at 20 a second: at least two intervals of 50 ms.
-	if d := time.Since(start); d < 90*time.Millisecond {
-		t.Errorf("3 patients queued in %s at 20/s: not paced", d)
+	if s.interval != 50*time.Millisecond {
+		t.Errorf("interval %s at 20 a second, want 50ms", s.interval)
 	}
 	if p := f.params["Task"]; p.Get("identifier") != "https://utilreview.dev/fhir/identifier/finding|" || p.Get("status") == "" {
 		t.Errorf("Task search %v: want the identifier system and the open statuses", p)
 	}
 	if p := f.params["Encounter"]; p.Get("status") != "in-progress,onleave" || p.Get("_tag") != "urn:ward|7" {
 		t.Errorf("Encounter search %v: want stays in progress under the filter", p)
+	}
+
+	lost := &recordingSchedule{lost: true}
+	if n, err := r.Run(context.Background(), "abc", lost.schedule); !errors.Is(err, live.ErrClaimLost) || n != 0 {
+		t.Errorf("Run with the claim lost: %d %v, want 0 and ErrClaimLost", n, err)
 	}
 }

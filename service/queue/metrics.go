@@ -99,7 +99,7 @@ func newStateCollector(q *Queue) *stateCollector {
 		depth:     d("depth", "Entries in the stream: not yet delivered, or delivered and not yet acknowledged."),
 		pending:   d("pending", "Entries delivered to a worker and not yet acknowledged."),
 		oldest:    d("oldest_entry_age_seconds", "Age of the oldest entry in the stream (0 when empty)."),
-		delayed:   d("delayed", "Entries waiting for a retry or for a busy patient."),
+		delayed:   d("delayed", "Entries waiting for a retry, for a busy patient, or for their turn in a paced re-review after a rules change."),
 		scheduled: d("scheduled_wakeups", "Patients with a wake-up scheduled."),
 		deadCount: d("dead_letters", "Entries in the dead-letter stream."),
 	}

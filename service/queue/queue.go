@@ -201,6 +201,42 @@ func (q *Queue) Schedule(ctx context.Context, patient string, at time.Time) erro
 	return nil
 }
 
+// Stagger queues entries later, entry i at now + i×interval on the
+// queue's clock, through the delayed set that retries wait in: whichever
+// replica promotes due entries queues each when it is due (coalescing
+// applies), so the pace holds whatever replica scheduled them and whether
+// it still runs. The commands are added to p, so that the caller writes
+// the schedule in its own transaction (MULTI) together with what marks
+// the work scheduled. tag names the schedule: the same entry under the
+// same tag makes one member, and two schedules never merge.
+func (q *Queue) Stagger(ctx context.Context, p redis.Pipeliner, entries []Entry, interval time.Duration, tag string) error {
+	if tag == "" || interval < 0 {
+		return errors.New("queue.Stagger: a tag and an interval of zero or more are required")
+	}
+	now := q.cfg.Now()
+	members := make([]redis.Z, 0, len(entries))
+	for i, e := range entries {
+		if e.Key() == "" {
+			return errors.New("queue.Stagger: entry names neither patient nor resource")
+		}
+		if e.Enqueued.IsZero() {
+			e.Enqueued = now
+		}
+		m, err := delayedMember(e, tag)
+		if err != nil {
+			return fmt.Errorf("queue.Stagger: %w", err)
+		}
+		due := now.Add(time.Duration(i) * interval)
+		members = append(members, redis.Z{Score: float64(due.UnixMilli()), Member: m})
+	}
+	// ZADD in slices of 500 members, so that no one command (a request
+	// buffer) grows with the worklist.
+	for chunk := range slices.Chunk(members, 500) {
+		p.ZAdd(ctx, q.keys.delayed, chunk...)
+	}
+	return nil
+}
+
 // Stream entry fields. The trace context's keys are stored as
 // "trace.<key>" fields.
 const (

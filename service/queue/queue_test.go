@@ -488,6 +488,65 @@ func TestPromoteDelayedMovesDueEntriesOnce(t *testing.T) {
 	}
 }
 
+// Stagger spaces entries by the interval on the queue's clock; each
+// becomes a stream entry (with its reason) only when due, coalescing with a
+// patient already waiting; the same schedule written twice is one.
+func TestStaggerPacesThroughTheDelayedSet(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	clk := newClock(t0)
+	q, rdb := newQueue(t, func(c *Config) { c.Now = clk.Now })
+	ctx := context.Background()
+	var entries []Entry
+	for _, p := range []string{"Patient/s1", "Patient/s2", "Patient/s3"} {
+		entries = append(entries, Entry{Patient: p, Reason: "rules"})
+	}
+	if _, err := q.Enqueue(ctx, Entry{Patient: "Patient/s2", Reason: "notification"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a schedule written again adds nothing
+		_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			return q.Stagger(ctx, p, entries, time.Second, "rules:v1")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rdb.ZCard(ctx, q.keys.delayed).Val(); n != 3 {
+		t.Fatalf("%d delayed, want 3", n)
+	}
+	stream := func() []string {
+		var got []string
+		for _, m := range rdb.XRange(ctx, q.keys.stream, "-", "+").Val() {
+			e, err := decodeEntry(m.ID, m.Values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, e.Patient+":"+e.Reason)
+		}
+		return got
+	}
+	for i, want := range []string{
+		"[Patient/s2:notification Patient/s1:rules]",                  // s1 due at once
+		"[Patient/s2:notification Patient/s1:rules]",                  // s2 due, coalesced
+		"[Patient/s2:notification Patient/s1:rules Patient/s3:rules]", // s3
+	} {
+		clk.Set(t0.Add(time.Duration(i)*time.Second + 500*time.Millisecond))
+		if err := q.promote(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(stream()); got != want {
+			t.Errorf("after %d.5 s: stream %s, want %s", i, got, want)
+		}
+	}
+	if n := rdb.ZCard(ctx, q.keys.delayed).Val(); n != 0 {
+		t.Errorf("%d delayed left, want 0", n)
+	}
+	if err := q.Stagger(ctx, rdb.Pipeline(), entries, time.Second, ""); err == nil {
+		t.Error("Stagger without a tag: no error")
+	}
+}
+
 func TestWakeUpFires(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)

@@ -16,8 +16,9 @@ type Stats struct {
 	// OldestAge is the age of the oldest entry in the stream, by Redis'
 	// clock (0 when the stream is empty).
 	OldestAge time.Duration
-	// Delayed counts entries waiting for a retry or a busy patient;
-	// Scheduled the patients with a wake-up; DeadLetters the dead letters.
+	// Delayed counts entries waiting for a retry, a busy patient or their
+	// turn in a Stagger; Scheduled the patients with a wake-up;
+	// DeadLetters the dead letters.
 	Delayed, Scheduled, DeadLetters int64
 }
 

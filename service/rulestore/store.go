@@ -492,12 +492,11 @@ func (s *Store) ClaimRollout(ctx context.Context, hash, owner string, lease time
 var rolloutIfOwner = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == 'renew' then redis.call('PEXPIRE', KEYS[1], ARGV[3])
-elseif ARGV[2] == 'done' then redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[3])
 else redis.call('DEL', KEYS[1]) end
 return 1`)
 
 func (r *Rollout) do(ctx context.Context, op string, ttl time.Duration) (bool, error) {
-	n, err := rolloutIfOwner.Run(ctx, r.s.rdb, []string{r.key}, r.owner, op, ttl.Milliseconds(), rolloutDone).Int()
+	n, err := rolloutIfOwner.Run(ctx, r.s.rdb, []string{r.key}, r.owner, op, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("rulestore: rollout %s: %w", op, err)
 	}
@@ -508,13 +507,53 @@ func (r *Rollout) do(ctx context.Context, op string, ttl time.Duration) (bool, e
 // another replica took the re-review over).
 func (r *Rollout) Renew(ctx context.Context) (bool, error) { return r.do(ctx, "renew", r.lease) }
 
-// Done marks the re-review queued: no replica claims it again.
-func (r *Rollout) Done(ctx context.Context) (bool, error) { return r.do(ctx, "done", rolloutDoneTTL) }
+// Done marks the re-review scheduled: no replica claims it again.
+func (r *Rollout) Done(ctx context.Context) (bool, error) { return r.DoneWith(ctx, nil) }
+
+// DoneWith marks the re-review scheduled and, in the same transaction,
+// writes what write adds to it (the queue's schedule of the reviews): both
+// happen, or, when the claim was lost meanwhile, neither (false). So a
+// re-review is scheduled once per claim, never half, and never again by
+// the replica that takes over a lost claim.
+func (r *Rollout) DoneWith(ctx context.Context, write func(p redis.Pipeliner) error) (bool, error) {
+	done := false
+	err := r.s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+		owner, err := tx.Get(ctx, r.key).Result()
+		if errors.Is(err, redis.Nil) || (err == nil && owner != r.owner) {
+			return nil // lost: expired, or another replica's now
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			if write != nil {
+				if err := write(p); err != nil {
+					return err
+				}
+			}
+			p.Set(ctx, r.key, rolloutDone, rolloutDoneTTL)
+			return nil
+		})
+		done = err == nil
+		return err
+	}, r.key)
+	if errors.Is(err, redis.TxFailedErr) {
+		return false, nil // the marker changed between the read and the write
+	}
+	if err != nil {
+		return false, fmt.Errorf("rulestore: rollout done: %w", err)
+	}
+	return done, nil
+}
 
 // Release gives the claim up unfinished (a replica shutting down), so
 // that another replica takes it over at its next check instead of after
 // the lease.
 func (r *Rollout) Release(ctx context.Context) (bool, error) { return r.do(ctx, "release", 0) }
+
+// ID names the claim: the version's hash and the generation at which it
+// was made current.
+func (r *Rollout) ID() string { return strings.TrimPrefix(r.key, r.s.keys.rollout) }
 
 // Lease is the claim's lease.
 func (r *Rollout) Lease() time.Duration { return r.lease }

@@ -478,3 +478,51 @@ func TestRolloutLease(t *testing.T) {
 		t.Error("a done re-review was claimed again")
 	}
 }
+
+// DoneWith writes the schedule and the done marker in one transaction: a
+// holder that lost its claim writes neither (the replica that took over
+// schedules instead), and the holder's own schedule is written once.
+func TestRolloutDoneWithWritesOnlyWhileHeld(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, rdb, prefix := testStore(t)
+	v1, _, err := s.Publish(ctx, defaults(t), "", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedule := prefix + "schedule"
+	write := func(owner string) func(redis.Pipeliner) error {
+		return func(p redis.Pipeliner) error {
+			p.RPush(ctx, schedule, owner)
+			return nil
+		}
+	}
+	const lease = 200 * time.Millisecond
+	a, err := s.ClaimRollout(ctx, v1.Hash, "a", lease)
+	if err != nil || a == nil {
+		t.Fatalf("claim: %v %v", a, err)
+	}
+	time.Sleep(2 * lease) // a died before it scheduled
+	b, err := s.ClaimRollout(ctx, v1.Hash, "b", time.Minute)
+	if err != nil || b == nil {
+		t.Fatalf("takeover: %v %v", b, err)
+	}
+	if ok, err := a.DoneWith(ctx, write("a")); ok || err != nil {
+		t.Errorf("the dead holder's DoneWith: %v %v, want false", ok, err)
+	}
+	if ok, err := b.DoneWith(ctx, func(redis.Pipeliner) error { return errors.New("cannot encode") }); ok || err == nil {
+		t.Errorf("DoneWith whose write fails: %v %v, want an error", ok, err)
+	}
+	if ok, err := b.DoneWith(ctx, write("b")); !ok || err != nil {
+		t.Fatalf("DoneWith: %v %v", ok, err)
+	}
+	if ok, _ := b.DoneWith(ctx, write("b")); ok { // the marker says done, not b
+		t.Error("a done rollout was scheduled a second time")
+	}
+	if got := rdb.LRange(ctx, schedule, 0, -1).Val(); len(got) != 1 || got[0] != "b" {
+		t.Errorf("schedules written %v, want b's once", got)
+	}
+	if c, _ := s.ClaimRollout(ctx, v1.Hash, "c", lease); c != nil {
+		t.Error("a done re-review was claimed again")
+	}
+}
