@@ -295,11 +295,14 @@ var patientElement = map[string]string{
 	"Task":                 "for",
 }
 
-// Summarizes reports whether SummarizeResource knows where resources of this
-// type name their patient: Patient and the types the engine reads.
+// Summarizes reports whether a resource of this type can name a patient to
+// review: Patient, the types the engine reads (SummarizeResource finds their
+// patient), and Provenance, which names none itself (its Patient is ""): the
+// processor reads the Task it targets, since a Provenance written after a
+// Task's completion says who determined it.
 func Summarizes(resourceType string) bool {
 	_, ok := patientElement[resourceType]
-	return ok || resourceType == "Patient"
+	return ok || resourceType == "Patient" || resourceType == "Provenance"
 }
 
 // SummarizeResource reads a resource's type, id, meta.versionId and patient

@@ -315,7 +315,7 @@ func TestSummarizeResourceRefuses(t *testing.T) {
 func TestSummarizes(t *testing.T) {
 	t.Parallel()
 	for _, typ := range []string{"Patient", "Encounter", "Claim", "Coverage", "Condition", "Procedure", "Communication",
-		"CommunicationRequest", "ExplanationOfBenefit", "ClaimResponse", "Account", "Task"} {
+		"CommunicationRequest", "ExplanationOfBenefit", "ClaimResponse", "Account", "Task", "Provenance"} {
 		if !fhir.Summarizes(typ) {
 			t.Errorf("Summarizes(%s) = false, want true", typ)
 		}

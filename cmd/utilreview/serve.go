@@ -45,7 +45,9 @@ var (
 // followedTypes are the resource types whose change can change a finding:
 // every type the facts read, less Patient and Organization (their changes
 // reach a patient's review through the others, and the catch-up cannot
-// place an Organization with a patient).
+// place an Organization with a patient), and Provenance, which can name who
+// determined a completed Task after its completion (ownFilters narrows it to
+// those that target utilreview's Tasks).
 func followedTypes() []string {
 	var out []string
 	for _, t := range facts.ReadTypes() {
@@ -53,7 +55,26 @@ func followedTypes() []string {
 			out = append(out, t)
 		}
 	}
-	return out
+	return append(out, "Provenance")
+}
+
+// ownFilters are the search filters of the followed types that concern
+// utilreview's own Tasks, which carry none of the tags a configured filter
+// names: the Tasks by their identifier system, and the Provenances that
+// target them (a chained search; HAPI matches a rest-hook criteria with a
+// chain against its database). A topic's filter cannot chain (HAPI's topic
+// matcher matches in memory and drops what it cannot), so in topic mode
+// every Provenance is notified and the processor keeps those that target
+// utilreview's Tasks.
+func ownFilters(system, mode string) map[string]string {
+	f := map[string]string{
+		"Task":       "identifier=" + system + "|",
+		"Provenance": "target:Task.identifier=" + system + "|",
+	}
+	if mode == subscriptions.ModeTopic {
+		f["Provenance"] = ""
+	}
+	return f
 }
 
 // serveOptions are what tests change in process: the clock (tests of moving
@@ -204,12 +225,17 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	if err != nil {
 		return fail("processor", err)
 	}
-	// utilreview's own Tasks (which clinicians complete) are followed by
-	// their identifier system: they carry none of the tags a filter names.
+	// utilreview's own Tasks (which clinicians complete) and the
+	// Provenances that attest them are followed by the Tasks' identifier
+	// system: they carry none of the tags a filter names.
 	filter, _ := url.ParseQuery(cfg.SubscriptionFilter)
-	tasks := url.Values{"identifier": {opt.Writer.IdentifierSystem() + "|"}}
+	own := ownFilters(opt.Writer.IdentifierSystem(), cfg.Subscriptions)
+	ownValues := map[string]url.Values{}
+	for typ, f := range ownFilters(opt.Writer.IdentifierSystem(), subscriptions.ModeRestHook) {
+		ownValues[typ], _ = url.ParseQuery(f) // the catch-up searches the database: the chain holds
+	}
 	catchUp := live.NewCatchUp(live.CatchUpConfig{
-		Types: followedTypes(), Filter: filter, TypeFilters: map[string]url.Values{"Task": tasks},
+		Types: followedTypes(), Filter: filter, TypeFilters: ownValues,
 		Interval: cfg.CatchUpInterval, Window: cfg.CatchUpWindow, GapGrace: cfg.EventGapGrace, Logger: log, Metrics: metrics,
 	}, client, q)
 	// After a rules version becomes current, one replica schedules the
@@ -220,7 +246,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	subs, err := subscriptions.New(client, subscriptions.Config{
 		Instance: cfg.Instance, CanonicalBase: cfg.Base, PublicURL: cfg.PublicURL, Secret: cfg.WebhookSecret,
 		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter,
-		TypeFilters: map[string]string{"Task": "identifier=" + opt.Writer.IdentifierSystem() + "|"}, Logger: log,
+		TypeFilters: own, Logger: log,
 	})
 	if err != nil {
 		return fail("subscriptions", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,46 +38,11 @@ func TestServeRecordsDetermination(t *testing.T) {
 	l.env["UTILREVIEW_PAYER_CLIENTS_FILE"] = writePayerClients(t, []string{"system/ClaimResponse.rs"}, acme, capital)
 	started := time.Now().UTC().Add(-time.Second)
 	base, log := l.start(t, "")
-	suffix := harness.UniqueID("")
-	st := c.PutBundle("../../testdata/examples/ur-scenarios.json", suffix[len(suffix)-8:], l.tag)
-	id0 := st.Resources[0]["id"].(string)
-	sfx := id0[strings.LastIndex(id0, "-")+1:]
-	stay := "Encounter/e6-" + sfx
-
-	var task map[string]any
-	harness.Eventually(t, 120*time.Second, time.Second, "the stay's admission-review Task", func() (bool, error) {
-		raws, _ := c.SearchAll(harness.Query("Task", "identifier", l.system+"|", "focus", stay), 5)
-		for _, raw := range raws {
-			var m map[string]any
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return false, err
-			}
-			if codeOf(m) == "admission-review" {
-				task = m
-				return true, nil
-			}
-		}
-		return false, fmt.Errorf("%d Tasks on the stay", len(raws))
-	})
+	task, sfx := admissionReviewTask(t, c, l)
 	const note = "Meets inpatient criteria: telemetry"
-	evidence := func(code string) map[string]any {
-		return map[string]any{"coding": []any{map[string]any{"system": "https://utilreview.dev/fhir/CodeSystem/evidence-type", "code": code}}}
-	}
-	task["status"] = "completed"
-	task["owner"] = map[string]any{"reference": nurse}
-	task["executionPeriod"] = map[string]any{"end": "2026-11-20T11:45:00-05:00"}
-	task["output"] = []any{
-		map[string]any{"type": evidence("determination"), "valueCodeableConcept": map[string]any{"coding": []any{
-			map[string]any{"system": "https://codesystem.x12.org/005010/306", "code": "A1", "display": "Certified in total"}}}},
-		map[string]any{"type": evidence("determination-note"), "valueString": note},
-	}
-	done := c.Put("Task/"+task["id"].(string), task).MustStatus(t, http.StatusOK).Resource(t)
+	done := completeCertified(t, c, task, nurse, note)
 	value := idValue(task, l.system)
-
-	responses := func() []json.RawMessage {
-		raws, _ := c.SearchAll(harness.Query("ClaimResponse", "identifier", "https://utilreview.dev/fhir/identifier/determination|"+value), 5)
-		return raws
-	}
+	responses := func() []json.RawMessage { return determinationsOf(c, value) }
 	harness.Eventually(t, 120*time.Second, time.Second, "the determination's ClaimResponse", func() (bool, error) {
 		n := len(responses())
 		return n == 1, fmt.Errorf("%d ClaimResponses", n)
@@ -208,5 +174,156 @@ func TestServeRecordsDetermination(t *testing.T) {
 	}
 	if !strings.Contains(reads["acme-portal"], `"resources":["ClaimResponse/`+crID+`"]`) || !strings.Contains(reads["capital-portal"], `"resources":null`) {
 		t.Errorf("the reads' audit lines:\n%s\n%s", reads["acme-portal"], reads["capital-portal"])
+	}
+}
+
+// admissionReviewTask writes the UR scenarios under the test's tag and
+// returns the admission-review Task the service writes for stay e6 (in
+// progress) and the scenarios' id suffix.
+func admissionReviewTask(t *testing.T, c *harness.FHIR, l *liveEnv) (task map[string]any, sfx string) {
+	t.Helper()
+	suffix := harness.UniqueID("")
+	st := c.PutBundle("../../testdata/examples/ur-scenarios.json", suffix[len(suffix)-8:], l.tag)
+	id0 := st.Resources[0]["id"].(string)
+	sfx = id0[strings.LastIndex(id0, "-")+1:]
+	stay := "Encounter/e6-" + sfx
+	harness.Eventually(t, 120*time.Second, time.Second, "the stay's admission-review Task", func() (bool, error) {
+		raws, _ := c.SearchAll(harness.Query("Task", "identifier", l.system+"|", "focus", stay), 5)
+		for _, raw := range raws {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return false, err
+			}
+			if codeOf(m) == "admission-review" {
+				task = m
+				return true, nil
+			}
+		}
+		return false, fmt.Errorf("%d Tasks on the stay", len(raws))
+	})
+	return task, sfx
+}
+
+// completeCertified completes the Task as owner would in the EHR: status
+// completed, determination A1 (certified in total) and a note. It returns
+// the completed version as the server holds it.
+func completeCertified(t *testing.T, c *harness.FHIR, task map[string]any, owner, note string) map[string]any {
+	t.Helper()
+	evidence := func(code string) map[string]any {
+		return map[string]any{"coding": []any{map[string]any{"system": "https://utilreview.dev/fhir/CodeSystem/evidence-type", "code": code}}}
+	}
+	task["status"] = "completed"
+	task["owner"] = map[string]any{"reference": owner}
+	task["executionPeriod"] = map[string]any{"end": "2026-11-20T11:45:00-05:00"}
+	task["output"] = []any{
+		map[string]any{"type": evidence("determination"), "valueCodeableConcept": map[string]any{"coding": []any{
+			map[string]any{"system": "https://codesystem.x12.org/005010/306", "code": "A1", "display": "Certified in total"}}}},
+		map[string]any{"type": evidence("determination-note"), "valueString": note},
+	}
+	return c.Put("Task/"+task["id"].(string), task).MustStatus(t, http.StatusOK).Resource(t)
+}
+
+// determinationsOf are the ClaimResponses recording the determination on
+// the Task whose utilreview identifier value is value.
+func determinationsOf(c *harness.FHIR, value string) []json.RawMessage {
+	raws, _ := c.SearchAll(harness.Query("ClaimResponse", "identifier", "https://utilreview.dev/fhir/identifier/determination|"+value), 5)
+	return raws
+}
+
+// TestServeLateProvenanceRecordsDetermination: the determining clinician
+// can be named after the completion. A clerk (outside UTILREVIEW_REVIEWERS)
+// completes the admission review as its owner: nothing is recorded and a
+// clinical reviewer is asked (determination-reviewer). Then the EHR writes
+// a Provenance that targets the completed Task with the UR nurse as its
+// agent; no Task changes, yet the patient is reviewed again, the
+// determination is recorded and the reviewer's Task is cancelled, since its
+// finding is gone. Through the Provenance subscription alone (the catch-up
+// an hour away), in rest-hook and in topic mode, and through the catch-up
+// alone (subscriptions off), so each path is proven on its own.
+func TestServeLateProvenanceRecordsDetermination(t *testing.T) {
+	t.Parallel()
+	for _, path := range []struct{ name, subscriptions, catchUp string }{
+		{"subscription", "rest-hook", "1h"},
+		{"topic", "topic", "1h"},
+		{"catch-up", "off", "5s"},
+	} {
+		t.Run(path.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLiveEnv(t, "2026-11-20T12:00:00-05:00")
+			l.env["UTILREVIEW_SUBSCRIPTIONS"] = path.subscriptions
+			l.env["UTILREVIEW_CATCHUP_INTERVAL"] = path.catchUp
+			lateProvenance(t, l)
+		})
+	}
+}
+
+func lateProvenance(t *testing.T, l *liveEnv) {
+	c := harness.NewFHIR(t)
+	practitioner := func(family string) string {
+		return "Practitioner/" + c.Create(map[string]any{"resourceType": "Practitioner", "name": []any{map[string]any{"family": family}}})
+	}
+	nurse, clerk := practitioner("Reviewer"), practitioner("Clerk")
+	l.env["UTILREVIEW_REVIEWERS"] = nurse
+	base, log := l.start(t, "")
+	task, _ := admissionReviewTask(t, c, l)
+	done := completeCertified(t, c, task, clerk, "entered by the unit clerk")
+	value := idValue(task, l.system)
+	patient := task["for"].(map[string]any)["reference"].(string)
+
+	reviewerTask := func() (map[string]any, error) {
+		raws, _ := c.SearchAll(harness.Query("Task", "identifier", l.system+"|", "patient", patient), 5)
+		for _, raw := range raws {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, err
+			}
+			if codeOf(m) == "determination-reviewer" {
+				return m, nil
+			}
+		}
+		return nil, fmt.Errorf("no determination-reviewer Task among %d", len(raws))
+	}
+	harness.Eventually(t, 120*time.Second, time.Second, "a clinical reviewer asked to determine", func() (bool, error) {
+		m, err := reviewerTask()
+		return m != nil && m["status"] != "cancelled", err
+	})
+	if n := len(determinationsOf(c, value)); n != 0 {
+		t.Fatalf("the clerk's completion was recorded: %d ClaimResponses", n)
+	}
+	if n := metricWith(t, base, "utilreview_determinations_total", `outcome="not-reviewer"`); n != 1 {
+		t.Errorf("utilreview_determinations_total{outcome=\"not-reviewer\"} = %v, want 1", n)
+	}
+
+	// The start's re-review under the rules version this replica stored
+	// (every patient with open work, paced) must be over first, or it
+	// would be what finds the Provenance.
+	harness.Eventually(t, 120*time.Second, time.Second, "the start's re-review of the patient", func() (bool, error) {
+		s := log.String()
+		at := strings.Index(s, `"msg":"rules: patients scheduled for re-review"`)
+		return at >= 0 && strings.Contains(s[at:], `"patient":"`+patient+`"`), errors.New("not yet")
+	})
+
+	c.Create(map[string]any{
+		"resourceType": "Provenance",
+		"target":       []any{map[string]any{"reference": "Task/" + done["id"].(string) + "/_history/" + done["meta"].(map[string]any)["versionId"].(string)}},
+		"recorded":     "2026-11-20T11:50:00-05:00",
+		"agent": []any{map[string]any{
+			"type": map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "verifier"}}},
+			"who":  map[string]any{"reference": nurse},
+		}},
+	})
+	harness.Eventually(t, 120*time.Second, time.Second, "the determination recorded after the Provenance", func() (bool, error) {
+		n := len(determinationsOf(c, value))
+		return n == 1, fmt.Errorf("%d ClaimResponses", n)
+	})
+	harness.Eventually(t, 60*time.Second, time.Second, "the reviewer's Task cancelled", func() (bool, error) {
+		m, err := reviewerTask()
+		return m != nil && m["status"] == "cancelled", fmt.Errorf("status %v (%v)", m["status"], err)
+	})
+	if n := metricWith(t, base, "utilreview_determinations_total", `outcome="recorded"`); n != 1 {
+		t.Errorf("utilreview_determinations_total{outcome=\"recorded\"} = %v, want 1", n)
+	}
+	if after, _ := c.Get("Task/"+done["id"].(string)).MustStatus(t, http.StatusOK).Resource(t)["meta"].(map[string]any); after["versionId"] != done["meta"].(map[string]any)["versionId"] {
+		t.Errorf("the completed Task was written to: version %v, completed as %v", after["versionId"], done["meta"])
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
+	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/worklist"
@@ -154,9 +156,9 @@ func (p *Processor) request(raw json.RawMessage, ref string) (*worklist.Request,
 }
 
 // patientOf finds the patient of a resource the entry names without one (a
-// delete notification): the resource as the server holds it, or, deleted,
-// its last version with content in its history. "" when none names a
-// patient the server can be asked about.
+// delete notification, or a Provenance): the resource as the server holds
+// it, or, deleted, its last version with content in its history. "" when
+// none names a patient the server can be asked about.
 func (p *Processor) patientOf(ctx context.Context, resource string) (string, error) {
 	ref, ok := fhir.ParseReference(resource)
 	if !ok || ref.Type == "" {
@@ -165,14 +167,20 @@ func (p *Processor) patientOf(ctx context.Context, resource string) (string, err
 	if ref.Type == "Patient" {
 		return ref.Relative(), nil
 	}
-	resp, err := p.fhir.Read(ctx, ref.Type, ref.ID)
-	switch {
-	case err == nil:
-		s, err := fhir.SummarizeResource(resp.Body)
+	patientIn := func(body []byte) (string, error) {
+		s, err := fhir.SummarizeResource(body)
 		if err != nil {
 			return "", nil
 		}
 		return s.Patient, nil
+	}
+	if ref.Type == "Provenance" {
+		patientIn = func(body []byte) (string, error) { return p.patientOfTarget(ctx, body) }
+	}
+	resp, err := p.fhir.Read(ctx, ref.Type, ref.ID)
+	switch {
+	case err == nil:
+		return patientIn(resp.Body)
 	case fhir.IsStatus(err, http.StatusNotFound), fhir.IsStatus(err, http.StatusGone):
 	default:
 		return "", err
@@ -189,12 +197,51 @@ func (p *Processor) patientOf(ctx context.Context, resource string) (string, err
 		if patient != "" || e.Resource == nil {
 			return nil
 		}
-		if s, err := fhir.SummarizeResource(e.Resource); err == nil {
-			patient = s.Patient
-		}
-		return nil
+		var err error
+		patient, err = patientIn(e.Resource)
+		return err
 	})
 	return patient, err
+}
+
+// patientOfTarget is the patient of the first of a Provenance's targets
+// that is one of utilreview's Tasks: a Provenance written after a Task's
+// completion can name the clinician who determined it, so the Task's
+// patient is reviewed again. Other Provenances name no patient to review.
+func (p *Processor) patientOfTarget(ctx context.Context, provenance []byte) (string, error) {
+	var pv struct {
+		Target []struct {
+			Reference string `json:"reference"`
+		} `json:"target"`
+	}
+	if json.Unmarshal(provenance, &pv) != nil {
+		return "", nil
+	}
+	for _, tg := range pv.Target {
+		ref, ok := fhir.ParseReference(tg.Reference)
+		if !ok || ref.Type != "Task" || ref.ID == "" {
+			continue
+		}
+		resp, err := p.fhir.Read(ctx, "Task", ref.ID)
+		switch {
+		case fhir.IsStatus(err, http.StatusNotFound), fhir.IsStatus(err, http.StatusGone):
+			continue
+		case err != nil:
+			return "", err
+		}
+		var task struct {
+			Identifier []fm.Identifier `json:"identifier"`
+		}
+		if json.Unmarshal(resp.Body, &task) != nil || !slices.ContainsFunc(task.Identifier, func(id fm.Identifier) bool {
+			return id.System != nil && *id.System == p.system
+		}) {
+			continue
+		}
+		if s, err := fhir.SummarizeResource(resp.Body); err == nil && s.Patient != "" {
+			return s.Patient, nil
+		}
+	}
+	return "", nil
 }
 
 // findPatient is the patient with the reference among the facts' patients.

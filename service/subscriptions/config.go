@@ -75,11 +75,12 @@ const DefaultTopicBase = "http://utilreview.example/fhir/SubscriptionTopic/"
 
 // DefaultTypes are the resource types whose change can change a finding: every
 // type service/facts reads except Patient and Organization (a patient's or
-// payer's own record changes no finding on its own), and Task, since clinicians
-// close utilreview's Tasks.
+// payer's own record changes no finding on its own), Task, since clinicians
+// close utilreview's Tasks, and Provenance, which can name who determined a
+// completed Task.
 var DefaultTypes = []string{
 	"Encounter", "Claim", "Coverage", "Condition", "Procedure", "Communication",
-	"ExplanationOfBenefit", "ClaimResponse", "Account", "Task",
+	"ExplanationOfBenefit", "ClaimResponse", "Account", "Task", "Provenance",
 }
 
 // DefaultTopicURL is the topic canonical for a type in topic mode:

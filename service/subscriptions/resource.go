@@ -115,9 +115,9 @@ func (c Config) desired(typ string) subscription {
 	case ModeTopic:
 		s.Meta.Profile = []string{BackportProfile}
 		s.Criteria = c.TopicURL(typ)
-		if c.filter(typ) != "" {
-			s.CriteriaExt = &element{Extension: []extension{{URL: BackportFilterCriteria, ValueString: c.criteria(typ)}}}
-		}
+		// Always a filter, "<Type>?" when there is none: HAPI refuses a
+		// topic Subscription without one (HAPI-0011).
+		s.CriteriaExt = &element{Extension: []extension{{URL: BackportFilterCriteria, ValueString: c.criteria(typ)}}}
 		s.Channel.PayloadExt = &element{Extension: []extension{{URL: BackportPayloadContent, ValueCode: "full-resource"}}}
 	default:
 		s.Criteria = c.criteria(typ)

@@ -110,9 +110,11 @@ func TestDesiredTopic(t *testing.T) {
 		t.Errorf("channel: got %v", ch)
 	}
 
+	// HAPI refuses a topic Subscription without filter criteria (HAPI-0011):
+	// no filter is the bare type.
 	cfg.Filter = ""
-	if s := mustConfig(t, cfg).desired("Claim"); s.CriteriaExt != nil {
-		t.Errorf("no filter: got filter criteria %+v, want none", s.CriteriaExt)
+	if s := mustConfig(t, cfg).desired("Claim"); s.CriteriaExt.extension(BackportFilterCriteria) == nil || s.CriteriaExt.extension(BackportFilterCriteria).ValueString != "Claim?" {
+		t.Errorf("no filter: got filter criteria %+v, want Claim?", s.CriteriaExt)
 	}
 }
 
