@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,7 +90,9 @@ type loader struct {
 	tables   *Tables
 	// loaded remembers every table read (kind|name), with whether it parsed.
 	loaded map[string]bool
-	errs   ValidationErrors
+	// tableSums are the SHA-256 sums of the tables read, by name.
+	tableSums map[string]string
+	errs      ValidationErrors
 	// lines are the field lines of each rule set read, for the errors of
 	// the checks across files.
 	lines map[*RuleSet]map[string]int
@@ -102,7 +106,7 @@ func load(fsys fs.FS, label string, fallback fs.FS) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{fsys: fsys, label: label, fallback: fallback, env: env, tables: newTables(), loaded: map[string]bool{}, lines: map[*RuleSet]map[string]int{}}
+	l := &loader{fsys: fsys, label: label, fallback: fallback, env: env, tables: newTables(), loaded: map[string]bool{}, tableSums: map[string]string{}, lines: map[*RuleSet]map[string]int{}}
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		var pe *fs.PathError
@@ -127,6 +131,11 @@ func load(fsys fs.FS, label string, fallback fs.FS) (*Registry, error) {
 	if len(l.errs) > 0 {
 		l.errs.sort()
 		return nil, l.errs
+	}
+	for _, rs := range sets {
+		for name := range rs.tableSums {
+			rs.tableSums[name] = l.tableSums[name]
+		}
 	}
 	return newRegistry(sets, l.tables), nil
 }
@@ -463,12 +472,19 @@ func (l *loader) openTable(name string) ([]byte, string, error) {
 	p := path.Join(tablesDir, name)
 	data, err := fs.ReadFile(l.fsys, p)
 	if err == nil {
+		l.sum(name, data)
 		return data, l.display(p), nil
 	}
 	if l.fallback != nil && errors.Is(err, fs.ErrNotExist) {
 		if data, ferr := fs.ReadFile(l.fallback, p); ferr == nil {
+			l.sum(name, data)
 			return data, path.Join("defaults", p) + " (embedded)", nil
 		}
 	}
 	return nil, "", err
+}
+
+func (l *loader) sum(name string, data []byte) {
+	s := sha256.Sum256(data)
+	l.tableSums[name] = hex.EncodeToString(s[:])
 }

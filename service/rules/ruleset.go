@@ -6,6 +6,7 @@
 package rules
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -63,10 +64,19 @@ type RuleSet struct {
 	norms    *NormTable
 	mues     map[string]MUEEntry
 	calendar *Calendar
+	// tableSums are the SHA-256 sums (hex) of the tables the rule set names,
+	// by table name: part of what its id@version stands for.
+	tableSums map[string]string
 }
 
 // Key names the version for people: "id@version".
 func (rs *RuleSet) Key() string { return rs.ID + "@" + rs.Version }
+
+// TableSums are the SHA-256 sums (hex) of the tables the rule set names
+// (MS-DRG, norms, MUE, calendar, code lists), by table name, as the loader
+// read them (from the rule directory, or the embedded defaults). A table's
+// content is part of what the rule set's id@version stands for.
+func (rs *RuleSet) TableSums() map[string]string { return maps.Clone(rs.tableSums) }
 
 // CodeList returns the named code list, or nil (a nil list matches nothing).
 func (rs *RuleSet) CodeList(name string) *CodeList {

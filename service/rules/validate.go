@@ -444,6 +444,10 @@ func (v *validator) tableName(field, name string) bool {
 		v.add(field, "table %q must be a file name under tables/", name)
 		return false
 	}
+	if v.rs.tableSums == nil {
+		v.rs.tableSums = map[string]string{}
+	}
+	v.rs.tableSums[name] = "" // its sum once every table is read
 	return true
 }
 

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -250,9 +251,23 @@ type RuleSetInfo struct {
 	Key       string `json:"key"`
 	File      string `json:"file"`
 	Effective string `json:"effective"`
-	// Digest is the SHA-256 of the rule set's file: the content its
-	// id@version names, in every version that holds it.
+	// Digest is the content its id@version names, in every version that
+	// holds it: the rule set's file and the tables it names (contentDigest).
 	Digest string `json:"digest"`
+}
+
+// contentDigest is the SHA-256 (hex) of a rule set's file followed, for
+// each table it names in name order, by NUL, "tables/<name>", NUL and the
+// table's SHA-256: a corrected MS-DRG or code list table under an unchanged
+// id@version changes it as surely as an edited threshold. A rule set that
+// names no table digests as its file alone.
+func contentDigest(file []byte, tables map[string]string) string {
+	h := sha256.New()
+	h.Write(file)
+	for _, name := range slices.Sorted(maps.Keys(tables)) {
+		fmt.Fprintf(h, "\x00tables/%s\x00%s", name, tables[name])
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // validate loads the bundle as `rules validate` would load its directory
@@ -280,9 +295,8 @@ func validate(b Bundle, label string) (*rules.Registry, Report, error) {
 	}
 	for _, rs := range reg.RuleSets() {
 		file := strings.TrimPrefix(rs.File, prefix)
-		sum := sha256.Sum256(b[file])
 		rep.RuleSets = append(rep.RuleSets, RuleSetInfo{
-			Key: rs.Key(), File: file, Effective: effective(rs.Effective), Digest: hex.EncodeToString(sum[:]),
+			Key: rs.Key(), File: file, Effective: effective(rs.Effective), Digest: contentDigest(b[file], rs.TableSums()),
 		})
 	}
 	return reg, rep, nil

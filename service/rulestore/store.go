@@ -97,7 +97,7 @@ type keys struct {
 	versions string // sorted set: hash → publish time (ms)
 	metaPfx  string // + hash: hash {publisher, published, report}
 	filesPfx string // + hash: hash file name → content
-	ids      string // hash: "id@version" → SHA-256 of its rule set file
+	ids      string // hash: "id@version" → its content digest (RuleSetInfo.Digest)
 	rollout  string // + hash:generation: the marker of the replica that re-reviews the worklist for it
 	gen      string // counter: incremented each time a version is made current
 	channel  string // pub/sub channel: the new current hash
@@ -109,7 +109,7 @@ func newKeys(prefix string) keys {
 		versions: prefix + "rules:versions",
 		metaPfx:  prefix + "rules:meta:",
 		filesPfx: prefix + "rules:files:",
-		ids:      prefix + "rules:ids",
+		ids:      prefix + "rules:digests",
 		rollout:  prefix + "rules:rollout:",
 		gen:      prefix + "rules:generation",
 		channel:  prefix + "rules:changed",
@@ -221,7 +221,7 @@ func (s *Store) publish(ctx context.Context, b Bundle, label, publisher string, 
 			for i, g := range got {
 				if d, ok := g.(string); ok && d != rep.RuleSets[i].Digest {
 					rs := rep.RuleSets[i]
-					problems = append(problems, fmt.Sprintf("%s: rule set %s: a stored version holds other content under this id@version; give the changed rule set a new version", displayName(label, rs.File), rs.Key))
+					problems = append(problems, fmt.Sprintf("%s: rule set %s: a stored version holds other content under this id@version (its file or a table it names); give the changed rule set a new version", displayName(label, rs.File), rs.Key))
 				}
 			}
 			if len(problems) > 0 {

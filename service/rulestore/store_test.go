@@ -3,6 +3,8 @@ package rulestore
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -282,6 +284,56 @@ func TestPublishRefusesChangedContentUnderSameVersion(t *testing.T) {
 	// A comment-only change to another rule set is still a content change.
 	if _, _, err := s.Publish(ctx, edit(t, acmeV2(t, good), "medicare-ffs.yaml", "\n", "\n# a comment\n"), "", "alice"); !errors.As(err, &re) || re.Reason != ReasonConflict {
 		t.Errorf("comment change under the same version: %v, want a conflict", err)
+	}
+	// So is a changed table under the rule sets that name it: a corrected
+	// norm (heart failure p75 6 -> 7 days) changes what example-medicaid
+	// 2025.1 decides, and only that rule set names the table.
+	norms := "tables/medicaid_los_norms_illustrative.csv"
+	table := edit(t, acmeV2(t, good), norms, "ms-drg,291,4,6,8,", "ms-drg,291,4,7,8,")
+	_, _, err = s.Publish(ctx, table, "rules", "alice")
+	if !errors.As(err, &re) || re.Reason != ReasonConflict {
+		t.Fatalf("changed table under the same version: %v, want a conflict", err)
+	}
+	if len(re.Problems) != 1 || !strings.HasPrefix(re.Problems[0], "rules/medicaid-example.yaml: rule set example-medicaid@2025.1:") || !strings.Contains(re.Problems[0], "a table it names") {
+		t.Errorf("problems %q: want one naming medicaid-example.yaml, example-medicaid@2025.1 and its tables", re.Problems)
+	}
+	// With the rule set's version raised, the corrected table is published.
+	bumped := edit(t, table, "medicaid-example.yaml", `version: "2025.1"`, `version: "2025.2"`)
+	if _, created, err := s.Publish(ctx, bumped, "", "alice"); err != nil || !created {
+		t.Errorf("publish of the corrected table under a new version: created %v, %v", created, err)
+	}
+}
+
+// A rule set's content digest covers the tables it names, as read, and
+// nothing else: a rule set without tables digests as its file alone.
+func TestContentDigestCoversTables(t *testing.T) {
+	t.Parallel()
+	b := defaults(t)
+	_, rep, err := validate(b, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digests := map[string]string{}
+	for _, rs := range rep.RuleSets {
+		digests[rs.File] = rs.Digest
+	}
+	changed := edit(t, b, "tables/mue_synthetic_example.csv", "every value below is invented", "every value below is made up")
+	_, rep2, err := validate(changed, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range rep2.RuleSets {
+		moved := digests[rs.File] != rs.Digest
+		if want := rs.File == "commercial-capital.yaml"; moved != want {
+			t.Errorf("%s: digest moved %v after the MUE table changed, want %v (only commercial-capital names it)", rs.File, moved, want)
+		}
+	}
+	file := sha256.Sum256([]byte("id: x"))
+	if got := contentDigest([]byte("id: x"), nil); got != hex.EncodeToString(file[:]) {
+		t.Errorf("no tables: digest %s, want the file's SHA-256", got)
+	}
+	if contentDigest([]byte("x"), map[string]string{"a.csv": "1", "b.csv": "2"}) == contentDigest([]byte("x"), map[string]string{"a.csv": "2", "b.csv": "1"}) {
+		t.Error("tables' sums swapped between names: same digest")
 	}
 }
 
