@@ -46,6 +46,8 @@ func TestGoldenNumbers(t *testing.T) {
 		{"timeliness-by-check", "on-time-rate", k("los-exceeds-gmlos"), 0, true, "t3 is not completed: no rate (0 / 0)"},
 		{"timeliness-by-owner", "due", k("Physician advisor"), 4, false, "t3, t4, t6, t9"},
 		{"timeliness-by-owner", "completed-late", k("UR nurses"), 1, false, "t2"},
+		{"timeliness-by-owner", "median-hours-to-complete", k("UR nurses"), 35, false, "t1 22 h, t2 48 h: median 35"},
+		{"timeliness-by-owner", "median-hours-to-complete", k("Physician advisor"), 108, false, "t6 24 h, t9 192 h (t3 open, t4 cancelled): median 108"},
 		{"timeliness-by-payer", "due", k("Acme Health Plan"), 4, false, "t1 (e1), t2 and t9 (e2), t3 (e6)"},
 		{"timeliness-by-payer", "open-overdue", k("Acme Health Plan"), 1, false, "t3"},
 		{"timeliness-by-payer", "due", k("Medicare"), 2, false, "t4, t6 (e4)"},
@@ -178,29 +180,53 @@ func TestNoticeDoneByTask(t *testing.T) {
 	}
 }
 
-// TestShortStayReviewOutcome: a short inpatient stay's two-midnight review
-// is counted with how it ended. The fixture gains p7, a Medicare
-// beneficiary admitted inpatient on 20 April 08:00 and discharged 21 April
-// 10:00 (1 midnight, no observation before: under the benchmark), so the
-// engine raises two-midnight for e10; its Task is completed with A3 (not
-// certified). April then has three short stays (e3, e4, e10), one reviewed,
-// ended A3; nothing else in the fixture is touched.
+// TestShortStayReviewOutcome: how a short stay's two-midnight review ended,
+// one outcome at a time. The fixture gains e10, a Medicare inpatient stay
+// from 20 April 08:00 to 21 April 10:00 (1 midnight): the two-midnight
+// check raises a finding for it (reviewed). Its Task, as the worklist
+// writes it for that finding, is completed with A3, completed without a
+// determination, cancelled, still in progress, or was never written; each
+// lands in exactly one outcome column.
 func TestShortStayReviewOutcome(t *testing.T) {
 	t.Parallel()
 	extra := []obj{patient("p7"), coverage("c7", "p7", "medicare"),
 		encounter("e10", "p7", segment{"IMP", "2026-04-20T08:00:00-04:00", "2026-04-21T10:00:00-04:00"})}
-	rep := fixtureWithTask(t, extra, func(f checks.Finding) bool {
-		return f.Check == checks.CheckTwoMidnight && f.FocusRef == "Encounter/e10"
-	}, taskSpec{id: "tmn", pat: "p7", enc: "e10", check: checks.CheckTwoMidnight, owner: "Physician advisor",
-		authored: "2026-04-20T09:00:00-04:00", status: "completed", executionEnd: "2026-04-20T15:00:00-04:00", determination: "A3"})
-	for _, c := range []golden{
-		{"two-midnight-by-month", "short-stays", k("2026-04"), 3, false, "e3, e4 and e10, 1 midnight each"},
-		{"two-midnight-by-month", "reviewed", k("2026-04"), 1, false, "e10's two-midnight finding"},
-		{"two-midnight-by-month", "A3", k("2026-04"), 1, false, "its Task completed with A3"},
-		{"two-midnight-by-month", "no-task", k("2026-04"), 0, false, "the reviewed stay has its Task"},
-		{"two-midnight-by-month", "short-stays", k("2026-03"), 0, false, "unchanged: e2 spans exactly 2 midnights"},
+	outcomes := []string{"A3", "completed-without-determination", "cancelled-or-rejected", "open", "no-task"}
+	for _, tc := range []struct {
+		outcome, status, determination string
+	}{
+		{"A3", "completed", "A3"},
+		{"completed-without-determination", "completed", ""},
+		{"cancelled-or-rejected", "cancelled", ""},
+		{"open", "in-progress", ""},
+		{"no-task", "", ""},
 	} {
-		checkValue(t, rep, c)
+		t.Run(tc.outcome, func(t *testing.T) {
+			t.Parallel()
+			var rep *Report
+			if tc.status == "" {
+				rep = fixtureReportWith(t, extra...)
+			} else {
+				spec := taskSpec{id: "tmn", pat: "p7", enc: "e10", check: checks.CheckTwoMidnight, owner: "Physician advisor",
+					authored: "2026-04-20T09:00:00-04:00", status: tc.status, determination: tc.determination}
+				if tc.status == "completed" {
+					spec.executionEnd = "2026-04-20T15:00:00-04:00"
+				}
+				rep = fixtureWithTask(t, extra, func(f checks.Finding) bool {
+					return f.Check == checks.CheckTwoMidnight && f.FocusRef == "Encounter/e10"
+				}, spec)
+			}
+			checkValue(t, rep, golden{"two-midnight-by-month", "short-stays", k("2026-04"), 3, false, "e3, e4 and e10, 1 midnight each"})
+			checkValue(t, rep, golden{"two-midnight-by-month", "reviewed", k("2026-04"), 1, false, "e10's two-midnight finding"})
+			for _, col := range outcomes {
+				want := 0.0
+				if col == tc.outcome {
+					want = 1
+				}
+				checkValue(t, rep, golden{"two-midnight-by-month", col, k("2026-04"), want, false, "e10's review ended " + tc.outcome})
+			}
+			checkValue(t, rep, golden{"two-midnight-by-month", "short-stays", k("2026-03"), 0, false, "unchanged: e2 spans exactly 2 midnights"})
+		})
 	}
 }
 
