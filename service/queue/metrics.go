@@ -26,7 +26,7 @@ func newMetrics(q *Queue) *metrics {
 	return &metrics{
 		enqueuedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "utilreview_queue_enqueued_total",
-			Help: "Entries offered to the queue, by reason and whether they were coalesced into one already waiting.",
+			Help: "Entries offered to the queue, by reason and whether they were coalesced into one already waiting; a staggered entry (a re-review after a rules change) when it comes due, a retry never again.",
 		}, []string{"reason", "coalesced"}),
 		ownWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "utilreview_queue_own_writes_skipped_total",

@@ -222,7 +222,7 @@ func (q *Queue) Stagger(ctx context.Context, p redis.Pipeliner, entries []Entry,
 		if e.Enqueued.IsZero() {
 			e.Enqueued = now
 		}
-		m, err := delayedMember(e, tag)
+		m, err := delayedMember(e, staggerTag+tag)
 		if err != nil {
 			return fmt.Errorf("queue.Stagger: %w", err)
 		}

@@ -488,14 +488,41 @@ func TestPromoteDelayedMovesDueEntriesOnce(t *testing.T) {
 	}
 }
 
+// gathered is every counter and gauge of reg by "name,label=value,...".
+func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			name := f.GetName()
+			for _, l := range m.GetLabel() {
+				name += "," + l.GetName() + "=" + l.GetValue()
+			}
+			switch {
+			case m.Counter != nil:
+				values[name] = m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				values[name] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	return values
+}
+
 // Stagger spaces entries by the interval on the queue's clock; each
 // becomes a stream entry (with its reason) only when due, coalescing with a
-// patient already waiting; the same schedule written twice is one.
+// patient already waiting, and is counted as offered then (enqueued_total
+// by its reason); the same schedule written twice is one.
 func TestStaggerPacesThroughTheDelayedSet(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
 	clk := newClock(t0)
-	q, rdb := newQueue(t, func(c *Config) { c.Now = clk.Now })
+	reg := prometheus.NewRegistry()
+	q, rdb := newQueue(t, func(c *Config) { c.Now = clk.Now; c.Registerer = reg })
 	ctx := context.Background()
 	var entries []Entry
 	for _, p := range []string{"Patient/s1", "Patient/s2", "Patient/s3"} {
@@ -541,6 +568,16 @@ func TestStaggerPacesThroughTheDelayedSet(t *testing.T) {
 	}
 	if n := rdb.ZCard(ctx, q.keys.delayed).Val(); n != 0 {
 		t.Errorf("%d delayed left, want 0", n)
+	}
+	values := gathered(t, reg)
+	for name, want := range map[string]float64{
+		"utilreview_queue_enqueued_total,coalesced=false,reason=notification": 1,
+		"utilreview_queue_enqueued_total,coalesced=false,reason=rules":        2, // s1, s3
+		"utilreview_queue_enqueued_total,coalesced=true,reason=rules":         1, // s2
+	} {
+		if got := values[name]; got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
 	}
 	if err := q.Stagger(ctx, rdb.Pipeline(), entries, time.Second, ""); err == nil {
 		t.Error("Stagger without a tag: no error")
@@ -606,25 +643,7 @@ func TestStatsAndMetrics(t *testing.T) {
 		t.Errorf("Ping: %v", err)
 	}
 
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			name := f.GetName()
-			for _, l := range m.GetLabel() {
-				name += "," + l.GetName() + "=" + l.GetValue()
-			}
-			switch {
-			case m.Counter != nil:
-				values[name] = m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				values[name] = m.GetGauge().GetValue()
-			}
-		}
-	}
+	values := gathered(t, reg)
 	for name, want := range map[string]float64{
 		"utilreview_queue_enqueued_total,coalesced=false,reason=notification": 1,
 		"utilreview_queue_enqueued_total,coalesced=true,reason=notification":  2,

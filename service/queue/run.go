@@ -367,11 +367,14 @@ const promoteBatch = 100
 func (q *Queue) promote(ctx context.Context) error {
 	for ctx.Err() == nil {
 		now := q.cfg.Now()
-		added, merged, err := q.promoteOnce(ctx, promoteDelayedScript, q.keys.delayed, now.UnixMilli(), promoteBatch)
+		added, merged, staggered, err := q.promoteOnce(ctx, promoteDelayedScript, q.keys.delayed, now.UnixMilli(), promoteBatch)
 		if err != nil {
 			return fmt.Errorf("delayed: %w", err)
 		}
-		wAdded, wMerged, err := q.promoteOnce(ctx, promoteWakeupsScript, q.keys.wakeups, now.UnixMilli(), promoteBatch,
+		for _, s := range staggered {
+			q.metrics.enqueued(s.reason, !s.added)
+		}
+		wAdded, wMerged, _, err := q.promoteOnce(ctx, promoteWakeupsScript, q.keys.wakeups, now.UnixMilli(), promoteBatch,
 			now.UTC().Format(time.RFC3339Nano))
 		if err != nil {
 			return fmt.Errorf("wake-ups: %w", err)
@@ -390,15 +393,37 @@ func (q *Queue) promote(ctx context.Context) error {
 	return nil
 }
 
-func (q *Queue) promoteOnce(ctx context.Context, s *redis.Script, set string, args ...any) (added, merged int64, err error) {
-	res, err := s.Run(ctx, q.rdb, []string{set, q.keys.stream, q.keys.waiting}, args...).Int64Slice()
+// promoted is a staggered entry a promotion offered to the stream.
+type promoted struct {
+	reason string
+	added  bool // false: coalesced into one already waiting
+}
+
+func (q *Queue) promoteOnce(ctx context.Context, s *redis.Script, set string, args ...any) (added, merged int64, staggered []promoted, err error) {
+	res, err := s.Run(ctx, q.rdb, []string{set, q.keys.stream, q.keys.waiting}, args...).Slice()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
-	if len(res) != 2 {
-		return 0, 0, fmt.Errorf("unexpected script answer %v", res)
+	bad := func() (int64, int64, []promoted, error) {
+		return 0, 0, nil, fmt.Errorf("unexpected script answer %v", res)
 	}
-	return res[0], res[1], nil
+	if len(res) < 2 || len(res)%2 != 0 {
+		return bad()
+	}
+	added, ok1 := res[0].(int64)
+	merged, ok2 := res[1].(int64)
+	if !ok1 || !ok2 {
+		return bad()
+	}
+	for i := 2; i < len(res); i += 2 {
+		reason, ok1 := res[i].(string)
+		a, ok2 := res[i+1].(int64)
+		if !ok1 || !ok2 {
+			return bad()
+		}
+		staggered = append(staggered, promoted{reason: reason, added: a == 1})
+	}
+	return added, merged, staggered, nil
 }
 
 // claimLoop hands entries pending longer than ClaimIdle (a crashed

@@ -112,25 +112,41 @@ return 1
 
 // promoteDelayedScript moves due members of the delayed set into the stream,
 // each in the same step as its removal; coalescing applies. A member is a
-// JSON array: key, a unique tag, then the entry's fields and values.
+// JSON array: key, a tag, then the entry's fields and values; the tag of a
+// Stagger member starts with staggerTag (a retry's is a stream id).
 // KEYS: delayed, stream, waiting. ARGV: now ms, limit. Returns {added,
-// coalesced}.
+// coalesced, then for each Stagger member: its reason, 1 added or 0
+// coalesced}: a retry was counted when first offered, a staggered entry is
+// offered now.
 var promoteDelayedScript = redis.NewScript(coalesced + `
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-local added, merged = 0, 0
+local out = {0, 0}
 for _, m in ipairs(due) do
   local t = cjson.decode(m)
+  local a = 0
   if waiting(KEYS[2], KEYS[3], t[1]) then
-    merged = merged + 1
+    out[2] = out[2] + 1
   else
     local id = redis.call('XADD', KEYS[2], '*', unpack(t, 3))
     redis.call('HSET', KEYS[3], t[1], id)
-    added = added + 1
+    out[1] = out[1] + 1
+    a = 1
+  end
+  if string.sub(t[2], 1, #'` + staggerTag + `') == '` + staggerTag + `' then
+    local reason = ''
+    for i = 3, #t - 1, 2 do
+      if t[i] == 'reason' then reason = t[i + 1] end
+    end
+    table.insert(out, reason)
+    table.insert(out, a)
   end
   redis.call('ZREM', KEYS[1], m)
 end
-return {added, merged}
+return out
 `)
+
+// staggerTag begins the tag of every member Stagger writes.
+const staggerTag = "stagger:"
 
 // promoteWakeupsScript turns due wake-ups (members are patient keys) into
 // entries with reason "wake-up"; coalescing applies.
