@@ -11,6 +11,7 @@ import (
 
 	"github.com/utilreview/utilreview/e2e/harness"
 	"github.com/utilreview/utilreview/e2e/worklisttest"
+	"github.com/utilreview/utilreview/service/live"
 	"github.com/utilreview/utilreview/service/rulestore"
 )
 
@@ -24,6 +25,22 @@ func logLines(log, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// rereviewMember reports whether a member of the queue's delayed set (a
+// JSON array: key, tag, then the entry's fields and values) is a re-review
+// after a rules change (reason "rules"), and its key.
+func rereviewMember(m string) (key string, ok bool) {
+	var arr []string
+	if json.Unmarshal([]byte(m), &arr) != nil || len(arr) < 2 {
+		return "", false
+	}
+	for i := 2; i+1 < len(arr); i += 2 {
+		if arr[i] == "reason" && arr[i+1] == live.ReasonRules {
+			return arr[0], true
+		}
+	}
+	return "", false
 }
 
 // TestServeRulesRereviewOutlivesItsReplica runs two `utilreview serve` OS
@@ -87,9 +104,8 @@ func TestServeRulesRereviewOutlivesItsReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range members {
-		var arr []string
-		if json.Unmarshal([]byte(m), &arr) == nil && len(arr) > 1 && strings.HasPrefix(arr[1], "rules:") {
-			waiting[arr[0]] = true
+		if key, ok := rereviewMember(m); ok {
+			waiting[key] = true
 		}
 	}
 	scheduled := logLines(sched.log.String(), "rules: patients scheduled for re-review")[0]["patients"]
@@ -115,7 +131,7 @@ func TestServeRulesRereviewOutlivesItsReplica(t *testing.T) {
 	})
 	l.converge(t, c, withCancelled(tasksV1, tasksV2), withRevoked(requestsV1, requestsV2), 3*time.Second)
 	for _, m := range rdb.ZRange(ctx, prefix+"delayed", 0, -1).Val() {
-		if strings.Contains(m, `"rules:`) {
+		if _, ok := rereviewMember(m); ok {
 			t.Errorf("left in the delayed set: %s", m)
 		}
 	}
