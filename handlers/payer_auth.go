@@ -188,13 +188,14 @@ func retryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
 
-// RequirePayerScope is the check a payer API handler makes before it
-// answers: the request's Principal must allow the interaction ('r' read,
+// RequirePayerScope is the check every payer API route makes before it
+// answers (the FHIR routes' guard): the request's Principal must allow the interaction ('r' read,
 // 's' search) on the resource type. It answers 401 without a Principal
 // (the route is not behind the middleware) and 403 without the scope.
 func RequirePayerScope(c echo.Context, resourceType string, interaction byte) (payerauth.Principal, error) {
 	p, ok := payerauth.FromContext(c.Request().Context())
 	if !ok {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="`+payerRealm+`"`)
 		return p, errNoCredentials
 	}
 	if !p.Allows(resourceType, interaction) {

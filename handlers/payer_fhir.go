@@ -91,20 +91,13 @@ type payerHandler func(c echo.Context, p payerauth.Principal, a *access) error
 func (h *payerFHIR) guard(op string, interaction byte, next payerHandler) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := h.now()
-		p, ok := payerauth.FromContext(c.Request().Context())
 		var a access
-		var err error
-		switch {
-		case !ok:
-			c.Response().Header().Set("WWW-Authenticate", "Bearer")
-			err = payerOutcome(c, http.StatusUnauthorized, "login", "no access token")
-		case !p.Allows("ClaimResponse", interaction):
-			err = payerOutcome(c, http.StatusForbidden, "forbidden", "the access token's scopes do not allow this on ClaimResponse")
-		default:
+		p, err := RequirePayerScope(c, "ClaimResponse", interaction)
+		if err == nil {
 			err = next(c, p, &a)
-			if err != nil {
-				err = h.answerError(c, op, err)
-			}
+		}
+		if err != nil {
+			err = h.answerError(c, op, err)
 		}
 		// One audit line per access: the authentication middleware's, when
 		// it runs (it has the line of a refused token too), with what this

@@ -93,6 +93,10 @@ func TestPayerFHIRRoutes(t *testing.T) {
 			if tt.want == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 				t.Error("401 without WWW-Authenticate")
 			}
+			// RFC 6750 §3.1: a missing scope says which one is needed.
+			if tt.want == http.StatusForbidden && !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="insufficient_scope", scope="system/ClaimResponse.`) {
+				t.Errorf("403 with WWW-Authenticate %q, want insufficient_scope naming the scope", w.Header().Get("WWW-Authenticate"))
+			}
 			if strings.Contains(tt.target, "ClaimResponse") && !strings.Contains(ts.logbuf.String(), `"msg":"payer access"`) {
 				t.Errorf("no audit line: %s", ts.logbuf.String())
 			}
