@@ -305,6 +305,27 @@ func Summarizes(resourceType string) bool {
 	return ok || resourceType == "Patient" || resourceType == "Provenance"
 }
 
+// TargetsType reports whether a Provenance targets a resource of type typ
+// by a literal reference (versioned or not). It decodes only the targets:
+// the webhook asks it of every Provenance a topic notifies, to queue only
+// those that can concern a utilreview Task.
+func TargetsType(provenance []byte, typ string) bool {
+	var p struct {
+		Target []struct {
+			Reference string `json:"reference"`
+		} `json:"target"`
+	}
+	if json.Unmarshal(provenance, &p) != nil {
+		return false
+	}
+	for _, t := range p.Target {
+		if r, ok := ParseReference(t.Reference); ok && r.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
 // SummarizeResource reads a resource's type, id, meta.versionId and patient
 // reference without decoding the rest: the webhook calls it on every
 // notification. For a type Summarizes does not know, Patient is "". Errors

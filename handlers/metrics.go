@@ -16,6 +16,7 @@ const (
 	outcomeAccepted     = "accepted"  // queued (or a ping or status notification taken)
 	outcomeCoalesced    = "coalesced" // the patient was already waiting: nothing new queued
 	outcomeOwnWrite     = "own-write" // a version utilreview wrote itself: nothing queued
+	outcomeIgnored      = "ignored"   // a Provenance that targets no Task: no worklist can change
 	outcomeUnauthorized = "unauthorized"
 	outcomeTooLarge     = "too-large"
 	outcomeBadRequest   = "bad-request" // 400 and 415

@@ -116,7 +116,7 @@ func (s *Server) notifyPut(c echo.Context, d *delivery) error {
 	if sum.Type+"/"+sum.ID != ref {
 		return badRequest("the resource's type and id are not those of the path")
 	}
-	return s.enqueueResource(c.Request().Context(), d, sum)
+	return s.enqueueResource(c.Request().Context(), d, sum, body)
 }
 
 func (s *Server) notifyDelete(c echo.Context, d *delivery) error {
@@ -157,7 +157,7 @@ func (s *Server) notifyPost(c echo.Context, d *delivery) error {
 		if fhir.RelativeRef(sum.Type+"/"+sum.ID) == "" {
 			return badRequest("the resource has no valid id")
 		}
-		return s.enqueueResource(ctx, d, sum)
+		return s.enqueueResource(ctx, d, sum, body)
 	}
 	d.style = "bundle"
 	n, err := fhir.ParseNotification(body)
@@ -188,6 +188,7 @@ func (s *Server) notification(ctx context.Context, d *delivery, n *fhir.Notifica
 	numbers := make([]int64, 0, len(n.Events))
 	unfocused := false
 	counts := map[queue.Admission]int{}
+	ignored := 0 // events of irrelevant resources: not offered to the queue
 	for _, ev := range n.Events {
 		numbers = append(numbers, ev.Number)
 		switch r, _ := fhir.ParseReference(ev.Focus); {
@@ -195,6 +196,9 @@ func (s *Server) notification(ctx context.Context, d *delivery, n *fhir.Notifica
 			unfocused = true // payload empty: the event says only that something changed
 			continue
 		case !fhir.Summarizes(r.Type):
+			continue
+		case ev.Resource != nil && irrelevant(r.Type, ev.Resource):
+			ignored++
 			continue
 		}
 		// An id-only event (no resource) has no version: it cannot be told
@@ -218,6 +222,8 @@ func (s *Server) notification(ctx context.Context, d *delivery, n *fhir.Notifica
 		d.outcome = outcomeCoalesced
 	case counts[queue.OwnWrite] > 0:
 		d.outcome = outcomeOwnWrite
+	case ignored > 0:
+		d.outcome = outcomeIgnored
 	}
 	if unfocused {
 		if err := s.in.RequestCatchUp(ctx, "empty-event"); err != nil {
@@ -243,9 +249,22 @@ func (s *Server) observe(ctx context.Context, subscription string, numbers []int
 	return nil
 }
 
-// enqueueResource queues the review of a resource's patient.
-func (s *Server) enqueueResource(ctx context.Context, d *delivery, sum fhir.ResourceSummary) error {
+// irrelevant reports whether a notified resource can change no worklist: a
+// Provenance that targets no Task. In topic mode every Provenance is
+// notified (a topic filter cannot chain to the Task's identifier); the
+// processor checks that a Task target is utilreview's.
+func irrelevant(typ string, resource []byte) bool {
+	return typ == "Provenance" && !fhir.TargetsType(resource, "Task")
+}
+
+// enqueueResource queues the review of a resource's patient, unless the
+// resource is irrelevant.
+func (s *Server) enqueueResource(ctx context.Context, d *delivery, sum fhir.ResourceSummary, body []byte) error {
 	d.resource, d.version = sum.Type+"/"+sum.ID, sum.Version
+	if irrelevant(sum.Type, body) {
+		d.outcome = outcomeIgnored
+		return nil
+	}
 	return s.enqueue(ctx, d, queue.Entry{
 		Patient: sum.Patient, Resource: d.resource, Version: sum.Version, Reason: "notification",
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -24,6 +25,10 @@ import (
 func TestWebhookDeliveryStyles(t *testing.T) {
 	t.Parallel()
 	enc := readTestdata(t, "Encounter-synthea-inpatient.json")
+	provenance := func(id, target string) []byte {
+		return fmt.Appendf(nil, `{"resourceType":"Provenance","id":%q,"meta":{"versionId":"1"},"target":[{"reference":%q}],`+
+			`"recorded":"2026-11-20T11:50:00-05:00","agent":[{"who":{"reference":"Practitioner/n1"}}]}`, id, target)
+	}
 	tests := []struct {
 		name     string
 		req      func() *http.Request
@@ -32,6 +37,7 @@ func TestWebhookDeliveryStyles(t *testing.T) {
 		catchUps []string
 		observed map[string][]int64
 		style    string
+		outcome  string // default accepted
 	}{
 		{
 			name: "rest-hook full resource: PUT with If-Match",
@@ -128,6 +134,34 @@ func TestWebhookDeliveryStyles(t *testing.T) {
 			style:    "bundle",
 		},
 		{
+			name: "topic event of a Provenance of a Task: queued, its patient found by the processor",
+			req: func() *http.Request {
+				return request(http.MethodPost, "/fhir/notify", topicNotification("event-notification", "Subscription/78", 3, "Provenance/pv-1",
+					provenance("pv-1", "Task/t-1/_history/2")), "Content-Type", "application/fhir+json", "Authorization", "Bearer "+secret)
+			},
+			entries:  []queue.Entry{{Resource: "Provenance/pv-1", Version: "1", Reason: "notification"}},
+			observed: map[string][]int64{"Subscription/78": {3}},
+			style:    "bundle",
+		},
+		{
+			name: "topic event of a Provenance of no Task: nothing queued, its number observed",
+			req: func() *http.Request {
+				return request(http.MethodPost, "/fhir/notify", topicNotification("event-notification", "Subscription/78", 4, "Provenance/pv-2",
+					provenance("pv-2", encounterRef)), "Content-Type", "application/fhir+json", "Authorization", "Bearer "+secret)
+			},
+			observed: map[string][]int64{"Subscription/78": {4}},
+			style:    "bundle",
+			outcome:  "ignored",
+		},
+		{
+			name: "rest-hook PUT of a Provenance of no Task: nothing queued",
+			req: func() *http.Request {
+				return request(http.MethodPut, "/fhir/notify/Provenance/pv-2", provenance("pv-2", encounterRef), hapiHeaders("1")...)
+			},
+			style:   "put",
+			outcome: "ignored",
+		},
+		{
 			name: "a resource POSTed to the endpoint, as some servers do",
 			req: func() *http.Request {
 				return request(http.MethodPost, "/fhir/notify", enc, "Content-Type", "application/json", "Authorization", "bearer "+secret)
@@ -169,8 +203,11 @@ func TestWebhookDeliveryStyles(t *testing.T) {
 			if !reflect.DeepEqual(ts.in.observed, tt.observed) {
 				t.Errorf("got observed events %v, want %v", ts.in.observed, tt.observed)
 			}
-			if got := ts.metric(t, `utilreview_notifications_received_total{outcome="accepted",style="`+tt.style+`"}`); got != "1" {
-				t.Errorf("accepted %s deliveries counted %q, want 1", tt.style, got)
+			if tt.outcome == "" {
+				tt.outcome = "accepted"
+			}
+			if got := ts.metric(t, `utilreview_notifications_received_total{outcome="`+tt.outcome+`",style="`+tt.style+`"}`); got != "1" {
+				t.Errorf("%s %s deliveries counted %q, want 1", tt.outcome, tt.style, got)
 			}
 		})
 	}
