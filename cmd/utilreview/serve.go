@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -61,19 +62,23 @@ func followedTypes() []string {
 // ownFilters are the search filters of the followed types that concern
 // utilreview's own Tasks, which carry none of the tags a configured filter
 // names: the Tasks by their identifier system, and the Provenances that
-// target them (a chained search; HAPI matches a rest-hook criteria with a
-// chain against its database). A topic's filter cannot chain (HAPI's topic
-// matcher matches in memory and drops what it cannot), so in topic mode
-// every Provenance is notified and the processor keeps those that target
-// utilreview's Tasks.
-func ownFilters(system, mode string) map[string]string {
-	f := map[string]string{
+// target them (a chained search, which HAPI matches against its database,
+// as the catch-up's search and a rest-hook criteria; topicFilters says why
+// a topic's cannot).
+func ownFilters(system string) map[string]string {
+	return map[string]string{
 		"Task":       "identifier=" + system + "|",
 		"Provenance": "target:Task.identifier=" + system + "|",
 	}
-	if mode == subscriptions.ModeTopic {
-		f["Provenance"] = ""
-	}
+}
+
+// topicFilters are own as a topic Subscription's filters: HAPI's topic
+// matcher works in memory and drops a chained filter, so in topic mode every
+// Provenance is notified, and the webhook and the processor keep those that
+// target utilreview's Tasks.
+func topicFilters(own map[string]string) map[string]string {
+	f := maps.Clone(own)
+	f["Provenance"] = ""
 	return f
 }
 
@@ -229,10 +234,14 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	// Provenances that attest them are followed by the Tasks' identifier
 	// system: they carry none of the tags a filter names.
 	filter, _ := url.ParseQuery(cfg.SubscriptionFilter)
-	own := ownFilters(opt.Writer.IdentifierSystem(), cfg.Subscriptions)
+	own := ownFilters(opt.Writer.IdentifierSystem())
 	ownValues := map[string]url.Values{}
-	for typ, f := range ownFilters(opt.Writer.IdentifierSystem(), subscriptions.ModeRestHook) {
-		ownValues[typ], _ = url.ParseQuery(f) // the catch-up searches the database: the chain holds
+	for typ, f := range own {
+		ownValues[typ], _ = url.ParseQuery(f)
+	}
+	subFilters := own
+	if cfg.Subscriptions == subscriptions.ModeTopic {
+		subFilters = topicFilters(own)
 	}
 	catchUp := live.NewCatchUp(live.CatchUpConfig{
 		Types: followedTypes(), Filter: filter, TypeFilters: ownValues,
@@ -246,7 +255,7 @@ func serve(ctx context.Context, cfg *serveConfig, getenv func(string) string, st
 	subs, err := subscriptions.New(client, subscriptions.Config{
 		Instance: cfg.Instance, CanonicalBase: cfg.Base, PublicURL: cfg.PublicURL, Secret: cfg.WebhookSecret,
 		Mode: cfg.Subscriptions, Types: followedTypes(), Filter: cfg.SubscriptionFilter,
-		TypeFilters: own, Logger: log,
+		TypeFilters: subFilters, Logger: log,
 	})
 	if err != nil {
 		return fail("subscriptions", err)
