@@ -305,25 +305,26 @@ func Summarizes(resourceType string) bool {
 	return ok || resourceType == "Patient" || resourceType == "Provenance"
 }
 
-// TargetsType reports whether a Provenance targets a resource of type typ
-// by a literal reference (versioned or not). It decodes only the targets:
-// the webhook asks it of every Provenance a topic notifies, to queue only
-// those that can concern a utilreview Task.
-func TargetsType(provenance []byte, typ string) bool {
+// Targets are a Provenance's literal target references (versioned or not)
+// to resources of type typ, decoding only the targets: the webhook asks it
+// of every Provenance a topic notifies (one that targets no Task is
+// dropped), the processor to find the Task whose patient to review.
+func Targets(provenance []byte, typ string) []Ref {
 	var p struct {
 		Target []struct {
 			Reference string `json:"reference"`
 		} `json:"target"`
 	}
 	if json.Unmarshal(provenance, &p) != nil {
-		return false
+		return nil
 	}
+	var out []Ref
 	for _, t := range p.Target {
-		if r, ok := ParseReference(t.Reference); ok && r.Type == typ {
-			return true
+		if r, ok := ParseReference(t.Reference); ok && r.Type == typ && r.ID != "" {
+			out = append(out, r)
 		}
 	}
-	return false
+	return out
 }
 
 // SummarizeResource reads a resource's type, id, meta.versionId and patient

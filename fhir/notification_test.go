@@ -2,6 +2,7 @@ package fhir_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -349,5 +350,24 @@ func BenchmarkParseNotification(b *testing.B) {
 		if _, err := fhir.ParseNotification(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestTargets(t *testing.T) {
+	t.Parallel()
+	pv := []byte(`{"resourceType":"Provenance","target":[{"reference":"Encounter/e1"},{"reference":"Task/t1/_history/2"},` +
+		`{"display":"no reference"},{"reference":"Task/t2"}]}`)
+	var got []string
+	for _, r := range fhir.Targets(pv, "Task") {
+		got = append(got, r.ID+"@"+r.Version)
+	}
+	if fmt.Sprint(got) != "[t1@2 t2@]" {
+		t.Errorf("Task targets %v, want t1 at version 2 and t2", got)
+	}
+	if n := len(fhir.Targets(pv, "Patient")); n != 0 {
+		t.Errorf("%d Patient targets, want none", n)
+	}
+	if n := len(fhir.Targets([]byte(`{"target":`), "Task")); n != 0 {
+		t.Errorf("%d targets in broken JSON, want none", n)
 	}
 }

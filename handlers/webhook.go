@@ -254,7 +254,7 @@ func (s *Server) observe(ctx context.Context, subscription string, numbers []int
 // notified (a topic filter cannot chain to the Task's identifier); the
 // processor checks that a Task target is utilreview's.
 func irrelevant(typ string, resource []byte) bool {
-	return typ == "Provenance" && !fhir.TargetsType(resource, "Task")
+	return typ == "Provenance" && len(fhir.Targets(resource, "Task")) == 0
 }
 
 // enqueueResource queues the review of a resource's patient, unless the

@@ -209,19 +209,7 @@ func (p *Processor) patientOf(ctx context.Context, resource string) (string, err
 // completion can name the clinician who determined it, so the Task's
 // patient is reviewed again. Other Provenances name no patient to review.
 func (p *Processor) patientOfTarget(ctx context.Context, provenance []byte) (string, error) {
-	var pv struct {
-		Target []struct {
-			Reference string `json:"reference"`
-		} `json:"target"`
-	}
-	if json.Unmarshal(provenance, &pv) != nil {
-		return "", nil
-	}
-	for _, tg := range pv.Target {
-		ref, ok := fhir.ParseReference(tg.Reference)
-		if !ok || ref.Type != "Task" || ref.ID == "" {
-			continue
-		}
+	for _, ref := range fhir.Targets(provenance, "Task") {
 		resp, err := p.fhir.Read(ctx, "Task", ref.ID)
 		switch {
 		case fhir.IsStatus(err, http.StatusNotFound), fhir.IsStatus(err, http.StatusGone):
