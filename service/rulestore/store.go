@@ -507,14 +507,12 @@ func (r *Rollout) do(ctx context.Context, op string, ttl time.Duration) (bool, e
 // another replica took the re-review over).
 func (r *Rollout) Renew(ctx context.Context) (bool, error) { return r.do(ctx, "renew", r.lease) }
 
-// Done marks the re-review scheduled: no replica claims it again.
-func (r *Rollout) Done(ctx context.Context) (bool, error) { return r.DoneWith(ctx, nil) }
-
-// DoneWith marks the re-review scheduled and, in the same transaction,
-// writes what write adds to it (the queue's schedule of the reviews): both
-// happen, or, when the claim was lost meanwhile, neither (false). So a
-// re-review is scheduled once per claim, never half, and never again by
-// the replica that takes over a lost claim.
+// DoneWith marks the re-review scheduled (no replica claims it again)
+// and, in the same transaction, writes what write adds to it (the queue's
+// schedule of the reviews; nil adds nothing): both happen, or, when the
+// claim was lost meanwhile, neither (false). So a re-review is scheduled
+// once per claim, never half, and never again by the replica that takes
+// over a lost claim.
 func (r *Rollout) DoneWith(ctx context.Context, write func(p redis.Pipeliner) error) (bool, error) {
 	done := false
 	err := r.s.rdb.Watch(ctx, func(tx *redis.Tx) error {

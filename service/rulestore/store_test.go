@@ -512,7 +512,7 @@ func TestRolloutLease(t *testing.T) {
 	if ok, _ := a.Renew(ctx); ok {
 		t.Error("the dead holder renewed the claim another replica took over")
 	}
-	if ok, _ := a.Done(ctx); ok {
+	if ok, _ := a.DoneWith(ctx, nil); ok {
 		t.Error("the dead holder finished the claim another replica took over")
 	}
 	if ok, err := b.Release(ctx); !ok || err != nil {
@@ -522,7 +522,7 @@ func TestRolloutLease(t *testing.T) {
 	if err != nil || c == nil {
 		t.Fatalf("claim after a release: %v %v", c, err)
 	}
-	if ok, err := c.Done(ctx); !ok || err != nil {
+	if ok, err := c.DoneWith(ctx, nil); !ok || err != nil {
 		t.Fatalf("done: %v %v", ok, err)
 	}
 	time.Sleep(2 * lease)
