@@ -188,18 +188,9 @@ func admissionReviewTask(t *testing.T, c *harness.FHIR, l *liveEnv) (task map[st
 	sfx = id0[strings.LastIndex(id0, "-")+1:]
 	stay := "Encounter/e6-" + sfx
 	harness.Eventually(t, 120*time.Second, time.Second, "the stay's admission-review Task", func() (bool, error) {
-		raws, _ := c.SearchAll(harness.Query("Task", "identifier", l.system+"|", "focus", stay), 5)
-		for _, raw := range raws {
-			var m map[string]any
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return false, err
-			}
-			if codeOf(m) == "admission-review" {
-				task = m
-				return true, nil
-			}
-		}
-		return false, fmt.Errorf("%d Tasks on the stay", len(raws))
+		var err error
+		task, err = findTask(c, l.system, "admission-review", "focus", stay)
+		return task != nil, err
 	})
 	return task, sfx
 }
@@ -271,17 +262,7 @@ func lateProvenance(t *testing.T, l *liveEnv) {
 	patient := task["for"].(map[string]any)["reference"].(string)
 
 	reviewerTask := func() (map[string]any, error) {
-		raws, _ := c.SearchAll(harness.Query("Task", "identifier", l.system+"|", "patient", patient), 5)
-		for _, raw := range raws {
-			var m map[string]any
-			if err := json.Unmarshal(raw, &m); err != nil {
-				return nil, err
-			}
-			if codeOf(m) == "determination-reviewer" {
-				return m, nil
-			}
-		}
-		return nil, fmt.Errorf("no determination-reviewer Task among %d", len(raws))
+		return findTask(c, l.system, "determination-reviewer", "patient", patient)
 	}
 	harness.Eventually(t, 120*time.Second, time.Second, "a clinical reviewer asked to determine", func() (bool, error) {
 		m, err := reviewerTask()

@@ -266,18 +266,27 @@ func asList(v any) []any {
 // serverTask is the test's Task of a check on a focus.
 func serverTask(t *testing.T, c *harness.FHIR, system, check, focus string) map[string]any {
 	t.Helper()
-	raws, _ := c.SearchAll(harness.Query("Task", "identifier", system+"|", "focus", focus), 5)
+	m, err := findTask(c, system, check, "focus", focus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// findTask is the Task of a check among the test's Tasks (identifier
+// system) that a search parameter (focus, patient) finds.
+func findTask(c *harness.FHIR, system, check, param, value string) (map[string]any, error) {
+	raws, _ := c.SearchAll(harness.Query("Task", "identifier", system+"|", param, value), 5)
 	for _, raw := range raws {
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		if codeOf(m) == check {
-			return m
+			return m, nil
 		}
 	}
-	t.Fatalf("no %s Task on %s", check, focus)
-	return nil
+	return nil, fmt.Errorf("no %s Task among the %d with %s %s", check, len(raws), param, value)
 }
 
 func codeOf(task map[string]any) string {

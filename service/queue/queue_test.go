@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/utilreview/utilreview/e2e/harness"
 )
 
 func TestEnqueueCoalescesWaitingPatient(t *testing.T) {
@@ -488,31 +490,6 @@ func TestPromoteDelayedMovesDueEntriesOnce(t *testing.T) {
 	}
 }
 
-// gathered is every counter and gauge of reg by "name,label=value,...".
-func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			name := f.GetName()
-			for _, l := range m.GetLabel() {
-				name += "," + l.GetName() + "=" + l.GetValue()
-			}
-			switch {
-			case m.Counter != nil:
-				values[name] = m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				values[name] = m.GetGauge().GetValue()
-			}
-		}
-	}
-	return values
-}
-
 // Stagger spaces entries by the interval on the queue's clock; each
 // becomes a stream entry (with its reason) only when due, coalescing with a
 // patient already waiting, and is counted as offered then (enqueued_total
@@ -569,7 +546,7 @@ func TestStaggerPacesThroughTheDelayedSet(t *testing.T) {
 	if n := rdb.ZCard(ctx, q.keys.delayed).Val(); n != 0 {
 		t.Errorf("%d delayed left, want 0", n)
 	}
-	values := gathered(t, reg)
+	values := harness.Gather(t, reg)
 	for name, want := range map[string]float64{
 		"utilreview_queue_enqueued_total,coalesced=false,reason=notification": 1,
 		"utilreview_queue_enqueued_total,coalesced=false,reason=rules":        2, // s1, s3
@@ -643,7 +620,7 @@ func TestStatsAndMetrics(t *testing.T) {
 		t.Errorf("Ping: %v", err)
 	}
 
-	values := gathered(t, reg)
+	values := harness.Gather(t, reg)
 	for name, want := range map[string]float64{
 		"utilreview_queue_enqueued_total,coalesced=false,reason=notification": 1,
 		"utilreview_queue_enqueued_total,coalesced=true,reason=notification":  2,

@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/utilreview/utilreview/e2e/harness"
 )
 
 // runCache starts a cache on s (Start, then Run until the test ends) and
@@ -93,7 +95,7 @@ func TestCacheStartSeeds(t *testing.T) {
 	if err := c.Ready(context.Background()); err != nil {
 		t.Errorf("Ready: %v", err)
 	}
-	m := gather(t, reg)
+	m := harness.Gather(t, reg)
 	if v := m["utilreview_rules_version_info,version="+want]; v != 1 {
 		t.Errorf("utilreview_rules_version_info{version=%s} = %v, want 1 (%v)", Short(want), v, m)
 	}
@@ -128,7 +130,7 @@ func TestCacheFollowsPubSub(t *testing.T) {
 	if got := changesA.get(); len(got) != 1 || got[0] != v2.Hash {
 		t.Errorf("OnChange got %v, want v2 once", got)
 	}
-	if v := gather(t, a.cfg.Registerer.(prometheus.Gatherer))["utilreview_rules_reloads_total,outcome=ok"]; v != 1 {
+	if v := harness.Gather(t, a.cfg.Registerer.(prometheus.Gatherer))["utilreview_rules_reloads_total,outcome=ok"]; v != 1 {
 		t.Errorf("reloads ok %v, want 1", v)
 	}
 	// Rollback is announced too.
@@ -242,7 +244,7 @@ func TestCacheKeepsVersionWhileRedisIsDown(t *testing.T) {
 	if err := c.Ready(ctx); err == nil || !strings.Contains(err.Error(), "Redis unreachable") || !strings.Contains(err.Error(), v2.Short()) {
 		t.Errorf("Ready with Redis down: %v, want it to name the version held and Redis", err)
 	}
-	if up := gather(t, c.cfg.Registerer.(prometheus.Gatherer))["utilreview_rules_store_up"]; up != 0 {
+	if up := harness.Gather(t, c.cfg.Registerer.(prometheus.Gatherer))["utilreview_rules_store_up"]; up != 0 {
 		t.Errorf("utilreview_rules_store_up %v with Redis down, want 0", up)
 	}
 	if cur := c.Current(); cur.Version.Hash != v2.Hash || cur.Registry == nil {
@@ -308,32 +310,4 @@ func TestCacheStartWithRedisDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitVersion(t, fb, v.Hash, 10*time.Second)
-}
-
-// gather reads a registry's counters, gauges and histogram counts by
-// "name,label=value,...".
-func gather(t *testing.T, g prometheus.Gatherer) map[string]float64 {
-	t.Helper()
-	families, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	values := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			name := f.GetName()
-			for _, l := range m.GetLabel() {
-				name += "," + l.GetName() + "=" + l.GetValue()
-			}
-			switch {
-			case m.Counter != nil:
-				values[name] = m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				values[name] = m.GetGauge().GetValue()
-			case m.Histogram != nil:
-				values[name+"_count"] = float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return values
 }
