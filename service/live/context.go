@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 
-	fm "github.com/samply/golang-fhir-models/fhir-models/fhir"
 	"github.com/utilreview/utilreview/fhir"
 	"github.com/utilreview/utilreview/service/facts"
 	"github.com/utilreview/utilreview/service/worklist"
@@ -218,11 +216,15 @@ func (p *Processor) patientOfTarget(ctx context.Context, provenance []byte) (str
 			return "", err
 		}
 		var task struct {
-			Identifier []fm.Identifier `json:"identifier"`
+			Identifier []struct{ System string } `json:"identifier"`
 		}
-		if json.Unmarshal(resp.Body, &task) != nil || !slices.ContainsFunc(task.Identifier, func(id fm.Identifier) bool {
-			return id.System != nil && *id.System == p.system
-		}) {
+		ours := false
+		if json.Unmarshal(resp.Body, &task) == nil {
+			for _, id := range task.Identifier {
+				ours = ours || id.System == p.system
+			}
+		}
+		if !ours {
 			continue
 		}
 		if s, err := fhir.SummarizeResource(resp.Body); err == nil && s.Patient != "" {
