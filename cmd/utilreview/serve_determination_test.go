@@ -225,10 +225,11 @@ func determinationsOf(c *harness.FHIR, value string) []json.RawMessage {
 // can be named after the completion. A clerk (outside UTILREVIEW_REVIEWERS)
 // completes the admission review as its owner: nothing is recorded and a
 // clinical reviewer is asked (determination-reviewer). Then the EHR writes
-// a Provenance that targets the completed Task with the UR nurse as its
-// agent; no Task changes, yet the patient is reviewed again, the
-// determination is recorded and the reviewer's Task is cancelled, since its
-// finding is gone. Through the Provenance subscription alone (the catch-up
+// a Provenance with the UR nurse as its agent: one that targets the Task's
+// version before the completion changes nothing; one that targets the
+// completed version does: no Task changes, yet the patient is reviewed
+// again, the determination is recorded and the reviewer's Task is
+// cancelled, since its finding is gone. Through the Provenance subscription alone (the catch-up
 // an hour away), in rest-hook and in topic mode, and through the catch-up
 // alone (subscriptions off), so each path is proven on its own.
 func TestServeLateProvenanceRecordsDetermination(t *testing.T) {
@@ -257,6 +258,7 @@ func lateProvenance(t *testing.T, l *liveEnv) {
 	l.env["UTILREVIEW_REVIEWERS"] = nurse
 	base, log := l.start(t, "")
 	task, _ := admissionReviewTask(t, c, l)
+	before := "Task/" + task["id"].(string) + "/_history/" + task["meta"].(map[string]any)["versionId"].(string)
 	done := completeCertified(t, c, task, clerk, "entered by the unit clerk")
 	value := idValue(task, l.system)
 	patient := task["for"].(map[string]any)["reference"].(string)
@@ -284,15 +286,32 @@ func lateProvenance(t *testing.T, l *liveEnv) {
 		return at >= 0 && strings.Contains(s[at:], `"patient":"`+patient+`"`), errors.New("not yet")
 	})
 
-	c.Create(map[string]any{
-		"resourceType": "Provenance",
-		"target":       []any{map[string]any{"reference": "Task/" + done["id"].(string) + "/_history/" + done["meta"].(map[string]any)["versionId"].(string)}},
-		"recorded":     "2026-11-20T11:50:00-05:00",
-		"agent": []any{map[string]any{
-			"type": map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "verifier"}}},
-			"who":  map[string]any{"reference": nurse},
-		}},
+	attest := func(target string) {
+		c.Create(map[string]any{
+			"resourceType": "Provenance",
+			"target":       []any{map[string]any{"reference": target}},
+			"recorded":     "2026-11-20T11:50:00-05:00",
+			"agent": []any{map[string]any{
+				"type": map[string]any{"coding": []any{map[string]any{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "verifier"}}},
+				"who":  map[string]any{"reference": nurse},
+			}},
+		})
+	}
+
+	// The nurse attests the Task's version before the completion: the
+	// patient is reviewed again, and the clerk's completion still does not
+	// count (the test server keeps a Provenance target's version, as a
+	// hospital's should: see docs/fhir-server-behaviour.md).
+	mark := len(log.String())
+	attest(before)
+	harness.Eventually(t, 120*time.Second, time.Second, "the patient reviewed after the earlier version's Provenance", func() (bool, error) {
+		return strings.Contains(log.String()[mark:], `"msg":"patient reviewed","patient":"`+patient+`"`), errors.New("not yet")
 	})
+	if n := len(determinationsOf(c, value)); n != 0 {
+		t.Fatalf("a Provenance of the version before the completion recorded the clerk's: %d ClaimResponses", n)
+	}
+
+	attest("Task/" + done["id"].(string) + "/_history/" + done["meta"].(map[string]any)["versionId"].(string))
 	harness.Eventually(t, 120*time.Second, time.Second, "the determination recorded after the Provenance", func() (bool, error) {
 		n := len(determinationsOf(c, value))
 		return n == 1, fmt.Errorf("%d ClaimResponses", n)

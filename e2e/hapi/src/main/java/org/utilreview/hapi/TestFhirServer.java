@@ -185,6 +185,10 @@ public class TestFhirServer {
 			@Value("${utilreview.hapi.max-page-size:500}") int maxPageSize,
 			@Value("${utilreview.hapi.validate-requests:true}") boolean validateRequests,
 			@Value("${utilreview.hapi.unknown-profiles-are-errors:false}") boolean unknownProfilesAreErrors) {
+		// Keep the version of a Provenance's target (Task/1/_history/2): it says
+		// which Task version the Provenance attests, e.g. its completion. HAPI
+		// strips versions from references by default.
+		systemDao.getContext().getParserOptions().setDontStripVersionsFromReferencesAtPaths("Provenance.target");
 		RestfulServer server = new RestfulServer(systemDao.getContext());
 		server.registerProviders(resourceProviders.createProviders());
 		server.registerProvider(systemProvider);
